@@ -1,0 +1,1 @@
+"""Unified, tamper-evident operation log (R-5.4)."""

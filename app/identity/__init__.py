@@ -1,0 +1,1 @@
+"""Identity: users, roles, permissions, data scopes and login methods (R-5.1..5.3)."""

@@ -1,0 +1,112 @@
+"""Flask-Security wiring: datastore, policy hooks, and the audit of every identity event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app, flash, g, jsonify, redirect, request, session, url_for
+from flask_login import user_logged_out
+from flask_security import (
+    Security,
+    SQLAlchemyUserDatastore,
+    current_user,
+    logout_user,
+    password_changed,
+    tf_profile_changed,
+    user_authenticated,
+)
+
+from app.audit import service as audit
+from app.db import utcnow
+from app.extensions import db
+from app.identity import lockout, password_policy
+from app.identity.models import Role, User, WebAuthn
+
+security = Security()
+user_datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
+
+# Endpoints a user may reach while forced to change a password or enrol TOTP.
+_ALWAYS_ALLOWED = {
+    "static", "security.logout", "security.change_password", "security.two_factor_setup",
+    "security.two_factor_token_validation", "security.mf_recovery_codes",
+    "security.two_factor_rescue", "security.mf_recovery", "security.login",
+    "security.verify", "web.set_language", "platform_api.get_health", "platform_api.get_metrics",
+}
+
+
+def init_security(app: Flask) -> None:
+    security.init_app(app, user_datastore,
+                      password_util_cls=password_policy.CecpPasswordUtil)
+    user_authenticated.connect(_on_login, app)
+    user_logged_out.connect(_on_logout, app)
+    password_changed.connect(_on_password_changed, app)
+    tf_profile_changed.connect(_on_tf_changed, app)
+    app.before_request(_enforce_session_policy)
+
+
+def _on_login(sender: Any, user: User, authn_via: list[str] | None = None, **_: Any) -> None:
+    lockout.reset(user)
+    session["cecp_last_seen"] = utcnow().isoformat()
+    audit.record("login.success", object_type="user", object_id=user.id, user=user,
+                 summary={"via": authn_via or []})
+
+
+def _on_logout(sender: Any, user: User, **_: Any) -> None:
+    if user is not None and getattr(user, "id", None):
+        audit.record("logout", object_type="user", object_id=user.id, user=user)
+        db.session.commit()
+
+
+def _on_password_changed(sender: Any, user: User, **_: Any) -> None:
+    password_policy.remember(user)
+    audit.record("password.change", object_type="user", object_id=user.id, user=user)
+
+
+def _on_tf_changed(sender: Any, user: User, method: str | None = None, **_: Any) -> None:
+    audit.record("two_factor.change", object_type="user", object_id=user.id, user=user,
+                 summary={"method": method})
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json
+
+
+def _enforce_session_policy():
+    """Idle timeout, password expiry and mandatory TOTP enrolment for browser sessions."""
+    if not current_user.is_authenticated or g.get("cecp_token_auth"):
+        return None
+    if request.headers.get(current_app.config["SECURITY_TOKEN_AUTHENTICATION_HEADER"]):
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["CECP_IDLE_TIMEOUT_MINUTES"])
+    last = session.get("cecp_last_seen")
+    if last:
+        from datetime import datetime
+
+        if now - datetime.fromisoformat(last) > idle:
+            audit.record("session.timeout", object_type="user", object_id=current_user.id)
+            logout_user()
+            db.session.commit()
+            session.pop("cecp_last_seen", None)
+            if _wants_json():
+                return jsonify(error={"code": "session_expired",
+                                      "message": "会话已超时，请重新登录"}), 401
+            flash("会话因长时间未操作已超时，请重新登录。", "warning")
+            return redirect(url_for("security.login", next=request.path))
+    session["cecp_last_seen"] = now.isoformat()
+    if request.endpoint in _ALWAYS_ALLOWED:
+        return None
+    if password_policy.expired(current_user):
+        if _wants_json():
+            return jsonify(error={"code": "password_expired",
+                                  "message": "密码已过期，请先修改密码"}), 403
+        flash("您的密码已过期，请先修改密码。", "warning")
+        return redirect(url_for("security.change_password"))
+    if current_user.requires_two_factor() and not current_user.tf_primary_method:
+        if _wants_json():
+            return jsonify(error={"code": "two_factor_required",
+                                  "message": "该角色必须先启用双因素认证"}), 403
+        flash("您的角色要求启用双因素认证（TOTP），请先完成绑定。", "warning")
+        return redirect(url_for("security.two_factor_setup"))
+    return None

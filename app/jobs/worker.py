@@ -1,0 +1,40 @@
+"""`cecp worker`: an rq worker with scheduler, plus an outbox sweep in a thread."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+from rq import Worker
+
+from app.jobs import queues
+from app.jobs.outbox import dispatch_pending
+
+
+def _sweep(app, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        with app.app_context():
+            try:
+                dispatch_pending()
+            except Exception:  # keep sweeping; the error is logged
+                app.logger.exception("outbox sweep failed")
+            finally:
+                from app.extensions import db
+
+                db.session.remove()
+
+
+def run_worker(*, burst: bool = False, sweep_seconds: float = 5.0) -> None:
+    conn = queues.connection()
+    if conn is None:
+        raise SystemExit("未配置 CECP_REDIS_URL：嵌入模式下后台任务在进程内执行，无需 worker。")
+    dispatch_pending()
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(target=_sweep, args=(app, stop, sweep_seconds), daemon=True).start()
+    try:
+        Worker(queues.all_queues(conn), connection=conn).work(
+            burst=burst, with_scheduler=not burst)
+    finally:
+        stop.set()

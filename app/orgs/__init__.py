@@ -1,0 +1,1 @@
+"""Organisations: regions, industries, enterprises, institutions, verification bodies."""

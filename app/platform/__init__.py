@@ -1,0 +1,11 @@
+"""Service registry, health, metrics and overload guard (R-5.5, R-8.1)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_platform(app: Flask) -> None:
+    from app.platform import metrics
+
+    metrics.init_app(app)

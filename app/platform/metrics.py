@@ -1,0 +1,61 @@
+"""Prometheus metrics (R-8.1e): requests and latency per endpoint, queue depth, DB pool."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter("cecp_http_requests_total", "HTTP requests",
+                   ["endpoint", "method", "status"], registry=REGISTRY)
+LATENCY = Histogram("cecp_http_request_seconds", "HTTP request latency",
+                    ["endpoint", "method"], registry=REGISTRY,
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+QUEUE_DEPTH = Gauge("cecp_job_queue_depth", "Jobs waiting", ["queue"], registry=REGISTRY)
+OUTBOX_PENDING = Gauge("cecp_outbox_pending", "Outbox rows not yet dispatched",
+                       registry=REGISTRY)
+DB_POOL = Gauge("cecp_db_pool", "Database connection pool", ["state"], registry=REGISTRY)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.cecp_t0 = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        t0 = g.pop("cecp_t0", None)
+        endpoint = request.endpoint or "unmatched"
+        if t0 is not None:
+            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - t0)
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        return response
+
+
+def render() -> bytes:
+    from flask import current_app
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.jobs import queues
+    from app.jobs.models import OutboxJob
+
+    OUTBOX_PENDING.set(db.session.scalar(
+        select(func.count()).select_from(OutboxJob).where(OutboxJob.status == "pending")) or 0)
+    pool = db.engine.pool
+    for state in ("size", "checkedin", "checkedout", "overflow"):
+        fn = getattr(pool, state, None)
+        if callable(fn):
+            try:
+                DB_POOL.labels(state).set(fn())
+            except Exception:  # SQLite's pools lack some counters
+                pass
+    if current_app.config.get("CECP_REDIS_URL"):
+        try:
+            for q in queues.all_queues():
+                QUEUE_DEPTH.labels(q.name).set(q.count)
+        except Exception:
+            pass
+    return generate_latest(REGISTRY)

@@ -1,0 +1,12 @@
+"""Server-rendered pages shared by all domains: layout, home, profile, language."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_web(app: Flask) -> None:
+    from app.web import navigation, views
+
+    app.register_blueprint(views.bp)
+    app.context_processor(navigation.context)

@@ -1,0 +1,58 @@
+"""Navigation by role: an entry shows when its endpoint exists and the user may use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from flask_security import current_user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    label_en: str
+    permission: str | None = None  # None: any logged-in user; "public": everyone
+
+
+NAV: list[NavItem] = [
+    NavItem("web.index", "首页", "Home", "public"),
+    NavItem("accounting.account_index", "碳账户", "Carbon account", "enterprise.read"),
+    NavItem("energy.records", "能耗填报", "Energy data", "energy.write"),
+    NavItem("monitoring.region", "区域监测", "Regions", "monitor.read"),
+    NavItem("monitoring.industry", "行业监测", "Industries", "monitor.read"),
+    NavItem("monitoring.enterprises", "企业监测", "Enterprises", "monitor.read"),
+    NavItem("workflow.inbox", "待办", "Inbox", None),
+    NavItem("workflow.designer", "流程设计", "Designer", "designer.edit"),
+    NavItem("monitoring.countries", "国家对比", "Countries", "public"),
+    NavItem("monitoring.public_institutions", "公共机构公示", "Public disclosure", "public"),
+    NavItem("admin.index", "系统管理", "Administration", "admin.access"),
+]
+
+
+def register(item: NavItem) -> None:
+    if item not in NAV:
+        NAV.append(item)
+
+
+def visible_items() -> list[dict]:
+    english = current_app.jinja_env.globals.get("get_locale", lambda: "zh")() == "en"
+    out = []
+    for item in NAV:
+        if item.endpoint not in current_app.view_functions:
+            continue
+        if item.permission != "public":
+            if not current_user.is_authenticated:
+                continue
+            if item.permission and not current_user.has_permission(item.permission):
+                continue
+        out.append({"url": url_for(item.endpoint), "endpoint": item.endpoint,
+                    "label": item.label_en if english else item.label})
+    return out
+
+
+def context() -> dict:
+    from flask_babel import get_locale
+
+    return {"nav_items": visible_items, "current_locale": lambda: str(get_locale())}

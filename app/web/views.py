@@ -1,0 +1,29 @@
+"""Home, profile and language pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_security import auth_required, current_user
+
+from app.web import home
+
+bp = Blueprint("web", __name__)
+
+
+@bp.route("/")
+def index():
+    figures = home.figures() if current_user.is_authenticated else home.public_figures()
+    return render_template("index.html", figures=figures)
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    session["lang"] = "en" if code == "en" else "zh_Hans_CN"
+    target = request.referrer or url_for("web.index")
+    return redirect(target if target.startswith(request.host_url) else url_for("web.index"))
+
+
+@bp.route("/profile")
+@auth_required("session")
+def profile():
+    return render_template("profile.html")

@@ -1,0 +1,177 @@
+"""Shared fixtures. Each run makes its own PostgreSQL database (cecp_test_<pid>) and drops
+it; under CI=true PostgreSQL and Redis are mandatory and a missing one fails the run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+import pytest
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("CECP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("CECP_TEST_REDIS", "redis://127.0.0.1:6379/0")
+_TMP = tempfile.mkdtemp(prefix="cecp-test-")
+os.environ.setdefault("CECP_INSTANCE_PATH", _TMP)
+os.environ.setdefault("CECP_MASTER_KEY", "00112233445566778899aabbccddeeff")
+
+
+def _pg_available() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping())
+    except Exception:
+        return False
+
+
+def _make_pg_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    if _pg_available():
+        name = f"cecp_test_{os.getpid()}"
+        url = _make_pg_database(name)
+        yield url
+        _drop_pg_database(name)
+    elif CI:
+        pytest.fail("CI=true: PostgreSQL at 127.0.0.1:5432 is required but not reachable")
+    else:
+        yield f"sqlite:///{_TMP}/cecp-test.db"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if _redis_available():
+        return REDIS_URL
+    if CI:
+        pytest.fail("CI=true: Redis at 127.0.0.1:6379 is required but not reachable")
+    pytest.skip("Redis not reachable (allowed outside CI only)")
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CECP_REDIS_URL": None,
+        "CECP_QUEUE_PREFIX": f"cecptest{os.getpid()}",
+        "SECURITY_PASSWORD_HASH": "argon2",
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    })
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _truncate_all(db) -> None:
+    from sqlalchemy import text
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                + " RESTART IDENTITY CASCADE"))
+    else:
+        for t in tables:
+            db.session.execute(text(f'DELETE FROM "{t}"'))
+    db.session.commit()
+
+
+@pytest.fixture()
+def db(app):
+    """An application context on an emptied database."""
+    from app.extensions import db as _db
+
+    with app.app_context():
+        _truncate_all(_db)
+        app.extensions.pop("cecp_data_keys", None)
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+
+
+@pytest.fixture()
+def reference(db):
+    from app.identity.service import ensure_roles
+    from app.orgs.reference import load_reference
+
+    load_reference()
+    ensure_roles()
+    db.session.commit()
+    return db
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def make_user(reference):
+    """Create an account: make_user("reviewer", region="330500")."""
+    from app.identity import service as accounts
+
+    def _make(role: str, *, email: str | None = None, password: str = "Strong#Pass2026x",
+              **scopes: str):
+        pairs = [(k, v) for k, v in scopes.items()]
+        user = accounts.create(email=email or f"{role}-{uuid.uuid4().hex[:8]}@t.cecp",
+                               password=password, roles=[role], scopes=pairs,
+                               check_policy=False)
+        reference.session.commit()
+        return user
+
+    return _make
+
+
+def enrol_totp(user) -> str:
+    """Give a user a TOTP secret directly (as enrolment would) and return it."""
+    from flask import current_app
+
+    from app.extensions import db
+
+    security = current_app.extensions["security"]
+    secret = security._totp_factory.generate_totp_secret()
+    user.tf_totp_secret = secret
+    user.tf_primary_method = "authenticator"
+    db.session.commit()
+    return secret
+
+
+def totp_now(user) -> str:
+    from flask import current_app
+
+    security = current_app.extensions["security"]
+    return security._totp_factory.generate_totp_password(user.tf_totp_secret)
