@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
+from app.importers import IMPORTERS
 from app.uow import commit
-
-#: importers by kind: fn(path) -> report dict with "ok", "rows", "errors"
-IMPORTERS: dict[str, Callable[[Path], dict]] = {}
-
-
-def importer(kind: str):
-    def register(fn):
-        IMPORTERS[kind] = fn
-        return fn
-
-    return register
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)

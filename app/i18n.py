@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_security import current_user
 
 SUPPORTED = {"zh": "zh_Hans_CN", "zh_CN": "zh_Hans_CN", "zh_Hans_CN": "zh_Hans_CN",
              "en": "en"}
+DEFAULT = "zh_Hans_CN"
 
 
 def select_locale() -> str:
-    lang = request.args.get("lang") if request else None
+    if not has_request_context():
+        return DEFAULT  # CLI, jobs
+    lang = request.args.get("lang")
     if lang in SUPPORTED:
         session["lang"] = SUPPORTED[lang]
     if session.get("lang"):
         return session["lang"]
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
-        return SUPPORTED.get(current_user.locale, "zh_Hans_CN")
-    return "zh_Hans_CN"
+        return SUPPORTED.get(current_user.locale, DEFAULT)
+    return DEFAULT
+
+
+def compile_catalogs(translations_dir: str) -> None:
+    """Build missing or stale .mo files from the committed .po files (no build step)."""
+    import os
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for locale in os.listdir(translations_dir) if os.path.isdir(translations_dir) else []:
+        folder = os.path.join(translations_dir, locale, "LC_MESSAGES")
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if not name.endswith(".po"):
+                continue
+            po = os.path.join(folder, name)
+            mo = po[:-3] + ".mo"
+            if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
+                continue
+            with open(po, "rb") as f:
+                catalog = read_po(f, locale=locale)
+            with open(mo, "wb") as f:
+                write_mo(f, catalog)

@@ -68,7 +68,8 @@ class UserView(AuditedModelView):
     column_labels = {"email": "邮箱", "display_name": "姓名", "user_class": "用户类别",
                      "roles": "角色", "active": "启用", "deleted_at": "删除时间",
                      "last_login_at": "最近登录", "tf_primary_method": "双因素"}
-    form_columns = ("email", "display_name", "user_class", "active")
+    form_columns = ("email", "display_name", "user_class", "active", "role_names", "scope_text",
+                    "new_password")
     form_extra_fields = {
         "role_names": SelectMultipleField("角色", choices=sorted(ROLE_NAMES)),
         "scope_text": StringField("数据范围 (kind:code，逗号分隔)"),

@@ -68,8 +68,12 @@ class Token(MethodView):
         audit.record("login.success", object_type="user", object_id=user.id, user=user,
                      summary={"via": ["api-token"]})
         return {"token": user.get_auth_token(),
-                "expires_in": current_app.config["SECURITY_TOKEN_MAX_AGE"],
+                "expires_in": _seconds(current_app.config["SECURITY_TOKEN_MAX_AGE"]),
                 "user": {"email": user.email, "roles": sorted(user.role_names)}}
+
+
+def _seconds(value) -> int:
+    return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
 
 
 def _verify_second_factor(user, code: str) -> bool:

@@ -107,12 +107,14 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    if not text or len(text) % 4 == 1 or text.strip() != text or "=" in text:
-        raise ValueError(INVALID_SIGNATURE)
+    """Strict unpadded base64url: exactly the form `_b64` produces, nothing else."""
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise ValueError(INVALID_SIGNATURE) from exc
+    if not data or _b64(data) != text:
+        raise ValueError(INVALID_SIGNATURE)
+    return data
 
 
 def make_token(payload: dict[str, Any]) -> str:

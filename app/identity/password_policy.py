@@ -76,12 +76,27 @@ def expired(user: Any) -> bool:
     return utcnow() - user.password_changed_at > timedelta(days=days)
 
 
+def guessable(password: str, user_inputs: list[str]) -> bool:
+    import zxcvbn
+
+    minimum = current_app.config["SECURITY_ZXCVBN_MINIMUM_SCORE"]
+    return zxcvbn.zxcvbn(password, user_inputs=user_inputs[:20])["score"] < minimum
+
+
 class CecpPasswordUtil(PasswordUtil):
+    """Length (Flask-Security's message), zxcvbn with a Chinese message, then our rules."""
+
     def validate(self, password: str, is_register: bool, **kwargs: Any):
-        errors, normalised = super().validate(password, is_register, **kwargs)
+        from flask_security.password_util import password_length_validator
+
+        normalised = self.normalize(password)
+        errors = list(password_length_validator(normalised) or [])
         user = kwargs.get("user")
         email = kwargs.get("email") or getattr(user, "email", None)
-        extra = policy_errors(normalised, email=email, user=user)
-        if extra:
-            errors = list(errors or []) + extra
+        inputs = [v for v in (email, email_name(email), getattr(user, "display_name", None))
+                  if isinstance(v, str) and v]
+        if not errors and guessable(normalised, inputs):
+            errors.append("密码强度不足（zxcvbn 评分低于要求，易被猜到），"
+                          "请使用更长、不常见的字符组合")
+        errors += policy_errors(normalised, email=email, user=user)
         return (errors or None), normalised

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.identity import lockout, password_policy
 from app.identity.models import Role, User, WebAuthn
 
-security = Security()
+security = Security(password_util_cls=password_policy.CecpPasswordUtil)
 user_datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
 
 # Endpoints a user may reach while forced to change a password or enrol TOTP.
@@ -35,9 +35,32 @@ _ALWAYS_ALLOWED = {
 }
 
 
+def _unauthn(mechanisms=None, headers=None):
+    from flask_security.decorators import default_unauthn_handler
+
+    if request.path.startswith("/api/"):
+        from app.api import api_error
+
+        return api_error(401, "需要登录或有效的令牌 (Authentication-Token)",
+                         code="unauthenticated")
+    return default_unauthn_handler(mechanisms, headers)
+
+
+def _unauthz(func_name, params):
+    from flask import abort
+
+    if request.path.startswith("/api/"):
+        from app.api import api_error
+
+        return api_error(403, "没有权限执行此操作" + (f"（需要 {', '.join(params)}）"
+                                                 if params else ""), code="forbidden")
+    abort(403)
+
+
 def init_security(app: Flask) -> None:
-    security.init_app(app, user_datastore,
-                      password_util_cls=password_policy.CecpPasswordUtil)
+    security.init_app(app, user_datastore)
+    security.unauthn_handler(_unauthn)
+    security.unauthz_handler(_unauthz)
     user_authenticated.connect(_on_login, app)
     user_logged_out.connect(_on_logout, app)
     password_changed.connect(_on_password_changed, app)

@@ -49,7 +49,10 @@ def get_by_email(*, email: str) -> User | None:
 
 def check_password(password: str, *, email: str, user: User | None = None) -> None:
     util = current_app.extensions["security"]._password_util
-    errors, _ = util.validate(password, False, user=user, email=email)
+    if user is None:  # as at registration: the e-mail is the user info zxcvbn sees
+        errors, _ = util.validate(password, True, email=email)
+    else:
+        errors, _ = util.validate(password, False, user=user)
     if errors:
         raise AccountError("password", "；".join(str(e) for e in errors))
 
@@ -63,7 +66,7 @@ def _roles(names: Iterable[str]) -> list[Role]:
     return [by_name[n] for n in names]
 
 
-def set_scopes(user: User, scopes: Iterable[tuple[str, str]]) -> None:
+def set_scopes(user: User, scopes: Iterable[tuple[str, str]], *, audited: bool = True) -> None:
     wanted = {(k, c.strip()) for k, c in scopes if c and c.strip()}
     bad = [k for k, _ in wanted if k not in KINDS]
     if bad:
@@ -74,7 +77,7 @@ def set_scopes(user: User, scopes: Iterable[tuple[str, str]]) -> None:
     for kind, code in sorted(wanted - have):
         user.scopes.append(UserScope(kind=kind, code=code))
     after = sorted(wanted)
-    if before != after and user.id:
+    if before != after and user.id and audited:
         audit.record("permission.scope_change", object_type="user", object_id=user.id,
                      summary={"before": before, "after": after})
 
@@ -111,7 +114,7 @@ def create(
     db.session.add(user)
     db.session.flush()
     password_policy.remember(user)
-    set_scopes(user, scopes)
+    set_scopes(user, scopes, audited=False)  # the create record below carries them
     audit.record("user.create", object_type="user", object_id=user.id,
                  summary={"email": email, "roles": [r.name for r in role_objs],
                           "scopes": sorted(scopes), "class": cls})

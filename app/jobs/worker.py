@@ -1,11 +1,16 @@
-"""`cecp worker`: an rq worker with scheduler, plus an outbox sweep in a thread."""
+"""`cecp worker`: an rq worker with scheduler, plus an outbox sweep in a thread.
+
+It runs jobs in its own process (SimpleWorker): each job is one transaction that catches
+its own failure, and forking would share the parent's database connections. Run more
+worker processes to scale out.
+"""
 
 from __future__ import annotations
 
 import threading
 
 from flask import current_app
-from rq import Worker
+from rq import SimpleWorker
 
 from app.jobs import queues
 from app.jobs.outbox import dispatch_pending
@@ -34,7 +39,7 @@ def run_worker(*, burst: bool = False, sweep_seconds: float = 5.0) -> None:
     if not burst:
         threading.Thread(target=_sweep, args=(app, stop, sweep_seconds), daemon=True).start()
     try:
-        Worker(queues.all_queues(conn), connection=conn).work(
+        SimpleWorker(queues.all_queues(conn), connection=conn).work(
             burst=burst, with_scheduler=not burst)
     finally:
         stop.set()

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 from flask_security import auth_required
-from flask_smorest import Blueprint, Page
+from flask_smorest import Blueprint
 
+from app.api.pagination import SqlPage
 from app.identity.scope import get_scoped_or_404
 from app.orgs import service
 from app.orgs.models import Enterprise
 from app.orgs.schemas import EnterpriseQuerySchema, EnterpriseSchema
 
 blp = Blueprint("orgs_api", __name__, url_prefix="/api/v1", description="企业 Enterprises")
-
-
-class SqlPage(Page):
-    """flask-smorest pagination over a SQLAlchemy select."""
-
-    @property
-    def item_count(self):
-        from sqlalchemy import func, select
-
-        from app.extensions import db
-
-        return db.session.scalar(select(func.count()).select_from(
-            self.collection.order_by(None).subquery()))
-
-    def __getitem__(self, key):
-        from app.extensions import db
-
-        return db.session.scalars(self.collection.offset(key.start).limit(
-            key.stop - key.start)).all()
 
 
 @blp.route("/enterprises")

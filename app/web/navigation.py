@@ -37,7 +37,9 @@ def register(item: NavItem) -> None:
 
 
 def visible_items() -> list[dict]:
-    english = current_app.jinja_env.globals.get("get_locale", lambda: "zh")() == "en"
+    from flask_babel import get_locale
+
+    english = str(get_locale()) == "en"
     out = []
     for item in NAV:
         if item.endpoint not in current_app.view_functions:

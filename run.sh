@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install and run cecp with demo data: SQLite under instance/, jobs in-process (no Redis).
+# Set CECP_DATABASE_URL / CECP_REDIS_URL to use PostgreSQL / Redis instead.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh
+.venv/bin/cecp db upgrade
+.venv/bin/cecp demo --enterprises "${CECP_DEMO_ENTERPRISES:-60}" --months "${CECP_DEMO_MONTHS:-24}"
+echo "平台地址 / Platform: http://127.0.0.1:5000"
+exec .venv/bin/cecp run --host "${CECP_HOST:-127.0.0.1}" --port "${CECP_PORT:-5000}"
