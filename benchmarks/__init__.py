@@ -1,0 +1,1 @@
+"""Speed goals, measured by one command: `.venv/bin/python -m benchmarks`."""
