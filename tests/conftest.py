@@ -137,16 +137,7 @@ def reference(db):
     from app.identity.service import ensure_roles
     from app.orgs.reference import load_reference
 
-    try:
-        load_reference()
-    except ImportError:  # TEMP until app.refdata lands
-        from app.orgs.models import Region
-        for code, name, level, parent in (("330000", "浙江省", "province", None),
-                                          ("330100", "杭州市", "city", "330000"),
-                                          ("330500", "湖州市", "city", "330000"),
-                                          ("330522", "长兴县", "county", "330500")):
-            db.session.add(Region(code=code, name=name, level=level, parent_code=parent))
-        db.session.flush()
+    load_reference()
     ensure_roles()
     db.session.commit()
     return db

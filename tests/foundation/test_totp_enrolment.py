@@ -1,0 +1,26 @@
+"""R-5.1 TOTP enrolment through the real pages, then recovery codes."""
+
+import re
+
+from passlib.totp import TOTP  # libpass, Flask-Security's TOTP implementation
+
+from tests.conftest import login
+
+
+def test_reviewer_enrols_totp_through_the_pages(client, make_user, db):
+    user = make_user("reviewer", region="330500")
+    r = login(client, user)
+    assert "/auth/tf-setup" in r.headers["Location"]
+    r = client.post("/auth/tf-setup", data={"setup": "authenticator"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200
+    key = re.search(r"<div>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})</div>", page)
+    assert key, "the setup page shows the authenticator key"
+    code = TOTP(key=key.group(1).replace("-", ""), format="base32").generate().token
+    r = client.post("/auth/tf-validate", data={"code": code})
+    assert r.status_code in (200, 302)
+    db.session.refresh(user)
+    assert user.tf_primary_method == "authenticator"
+    assert client.get("/profile").status_code == 200
+    codes = client.get("/auth/mf-recovery-codes")
+    assert codes.status_code in (200, 302)
