@@ -43,3 +43,7 @@ class FormValidationError(EngineError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("表单校验未通过: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class FormNotFound(EngineError, LookupError):
+    """No form file with that name (or the name is not a safe file name)."""

@@ -7,8 +7,9 @@ are uploaded by designers, so every expression is parsed and its AST checked *be
 runs, and it then runs with a small whitelist of builtins. Real logic belongs in services.
 
 Rules (see `check_source`): no import, no def/lambda/class, no global/nonlocal, no try/with,
-no match, no yield/await; no attribute starting with ``_``; no name starting with ``__``; no
-frame/code introspection attributes (``gi_frame``, ``f_globals``...), no ``mro``, no
+no match, no yield/await; no attribute starting with ``_``; no name starting with ``__``, no
+``getattr``/``eval``/``open``/``globals``... (not available anyway); no frame/code introspection
+attributes (``gi_frame``, ``f_globals``...), no ``mro``, no
 ``format``/``format_map`` (a format string can read attributes). Camunda's ``${...}`` wrapper is
 accepted and removed; the inside must be Python (``decision == "approve"``).
 
@@ -57,6 +58,12 @@ FORBIDDEN_ATTRIBUTES = frozenset({
     "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
     "format", "format_map",
 })
+# Not in the whitelist anyway (NameError at run time); refused up front for a clear message.
+# Names a data field is unlikely to have (``type``, ``input``... stay usable as data keys).
+FORBIDDEN_NAMES = frozenset({
+    "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "globals",
+    "locals", "vars", "dir", "super", "breakpoint", "memoryview", "classmethod", "staticmethod",
+})
 MAX_SOURCE_LENGTH = 20_000
 
 
@@ -72,7 +79,8 @@ def check_source(source: str, mode: str = "exec") -> ast.AST:
         if isinstance(node, ast.Attribute) and (
                 node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
             raise UnsafeExpressionError(f"表达式不允许访问属性 {node.attr!r}: {source!r}")
-        if isinstance(node, ast.Name) and node.id.startswith("__"):
+        if isinstance(node, ast.Name) and (node.id.startswith("__")
+                                           or node.id in FORBIDDEN_NAMES):
             raise UnsafeExpressionError(f"表达式不允许使用名称 {node.id!r}: {source!r}")
     return tree
 
@@ -184,6 +192,17 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         check_source(unwrap(expression) or "", "exec")
+
+    def evaluate(self, task: Any, expression: str,
+                 external_context: dict[str, Any] | None = None) -> Any:
+        # Checked here, outside Spiff's wrapping, so a refusal surfaces as UnsafeExpressionError.
+        compile_restricted(unwrap(expression) or "None", "eval")
+        return super().evaluate(task, expression, external_context)
+
+    def execute(self, task: Any, script: str,
+                external_context: dict[str, Any] | None = None) -> bool:
+        compile_restricted(script, "exec")
+        return super().execute(task, script, external_context)
 
     def call_service(self, task: Any, operation_name: str | None = None,
                      operation_params: Mapping[str, Any] | None = None, **kwargs: Any) -> str:

@@ -1,0 +1,1 @@
+"""Tests of the DB-free workflow engine layer (app.workflow.engine)."""
