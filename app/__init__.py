@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "app.orgs.models",
     "app.audit.models",
     "app.jobs.models",
+    "app.platform.models",
 )
 # Optional domain packages: each registers itself when present (`register(app)`).
 DOMAIN_PACKAGES = (

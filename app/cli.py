@@ -113,7 +113,10 @@ def demo_cmd(n_enterprises: int, months: int) -> None:
 
     accounts = load_demo(enterprises=n_enterprises, months=months)
     commit()
-    click.echo("演示账户 (密码均为 CECP_DEMO_PASSWORD):")
+    from flask import current_app
+
+    password = current_app.config["CECP_DEMO_PASSWORD"]
+    click.echo(f"演示账户 (密码均为 {password}，可用 CECP_DEMO_PASSWORD 修改):")
     for email, role, scope in accounts:
         click.echo(f"  {email:<24} {role:<28} {scope}")
 

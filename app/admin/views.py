@@ -211,6 +211,31 @@ class AuditSearchView(GuardMixin, BaseView):
         return _allowed() and current_user.has_permission("audit.read")
 
 
+class ServicesView(GuardMixin, BaseView):
+    """Service governance (R-5.5): services, their health, nodes; take a node offline."""
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        from flask import flash
+
+        from app.platform import health, nodes
+
+        if request.method == "POST":
+            if not current_user.has_permission("services.manage"):
+                abort(403)
+            try:
+                nodes.set_status(request.form["node"], request.form["status"])
+                db.session.commit()
+                flash("节点状态已更新", "success")
+            except (LookupError, ValueError, KeyError) as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        ready, body = health.check()
+        return self.render("admin/services.html", ready=ready, body=body,
+                           nodes=nodes.all_nodes())
+
+
 def build_admin(app: Flask) -> Admin:
     admin = Admin(app, name="cecp 系统管理", theme=Bootstrap4Theme(),
                   index_view=SecureIndex(url="/admin"))
@@ -224,4 +249,5 @@ def build_admin(app: Flask) -> Admin:
                                    endpoint="institutions"))
     admin.add_view(AuditView(AuditRecord, db, name="审计日志", endpoint="audit"))
     admin.add_view(AuditSearchView(name="审计检索", endpoint="audit_search"))
+    admin.add_view(ServicesView(name="服务治理", endpoint="services"))
     return admin

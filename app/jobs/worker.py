@@ -20,7 +20,13 @@ def _sweep(app, stop: threading.Event, every: float) -> None:
     while not stop.wait(every):
         with app.app_context():
             try:
+                from app.platform.nodes import heartbeat
+
+                heartbeat("worker")
                 dispatch_pending()
+                from app.extensions import db as _db
+
+                _db.session.commit()
             except Exception:  # keep sweeping; the error is logged
                 app.logger.exception("outbox sweep failed")
             finally:

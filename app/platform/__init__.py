@@ -6,6 +6,10 @@ from flask import Flask
 
 
 def init_platform(app: Flask) -> None:
-    from app.platform import metrics
+    from app.platform import metrics, nodes
 
     metrics.init_app(app)
+
+    @app.before_request
+    def _heartbeat() -> None:
+        nodes.maybe_heartbeat("web")

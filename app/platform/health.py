@@ -58,6 +58,11 @@ def check() -> tuple[bool, dict[str, Any]]:
     else:
         components["redis"] = {"ok": True, "detail": "未配置：后台任务在进程内执行",
                                "required": False, "ms": 0}
+    from app.platform.nodes import this_node_offline
+
+    offline = components["database"]["ok"] and this_node_offline("web")
+    components["node"] = {"ok": not offline, "required": True, "ms": 0,
+                          "detail": "管理员已将本节点下线" if offline else "在线"}
     ready = all(c["ok"] for c in components.values() if c["required"])
     services = {}
     for s in SERVICES.values():

@@ -60,3 +60,30 @@ def test_english_is_switchable(client):
     assert "Home" in r.get_data(as_text=True)
     r = client.get("/lang/zh")
     assert "首页" in client.get("/").get_data(as_text=True)
+
+
+def test_governance_view_takes_a_node_offline_and_back(client, make_user, db):
+    from sqlalchemy import select
+
+    from app.audit.models import AuditRecord
+    from app.platform import nodes
+    from tests.conftest import enrol_totp, login
+
+    admin = make_user("admin")
+    enrol_totp(admin)
+    login(client, admin)
+    app = client.application
+    app.extensions.pop("cecp_heartbeat", None)
+    page = client.get("/admin/services/")
+    assert page.status_code == 200
+    me = nodes.node_id("web")
+    assert me in page.get_data(as_text=True)
+    r = client.post("/admin/services/", data={"node": me, "status": "offline"})
+    assert r.status_code == 302
+    h = client.get("/api/v1/health")
+    assert h.status_code == 503 and h.get_json()["components"]["node"]["ok"] is False
+    client.post("/admin/services/", data={"node": me, "status": "online"})
+    assert client.get("/api/v1/health").status_code == 200
+    acts = db.session.scalars(select(AuditRecord.summary).where(
+        AuditRecord.action == "service.node_status")).all()
+    assert len(acts) == 2
