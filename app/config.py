@@ -84,7 +84,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_POST_LOGOUT_VIEW": "/auth/login",
         "SECURITY_USE_REGISTER_V2": True,
         "SECURITY_FRESHNESS": timedelta(hours=1),
-        "SECURITY_I18N_DIRNAME": ["builtin", "translations"],
+        "SECURITY_I18N_DIRNAME": [
+            "builtin", str(Path(__file__).resolve().parent / "translations")],
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,

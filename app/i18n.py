@@ -41,5 +41,8 @@ def compile_catalogs(translations_dir: str) -> None:
                 continue
             with open(po, "rb") as f:
                 catalog = read_po(f, locale=locale)
-            with open(mo, "wb") as f:
-                write_mo(f, catalog)
+            try:
+                with open(mo, "wb") as f:
+                    write_mo(f, catalog)
+            except OSError:  # a read-only install ships its .mo files prebuilt
+                pass

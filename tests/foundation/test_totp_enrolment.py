@@ -14,6 +14,7 @@ def test_reviewer_enrols_totp_through_the_pages(client, make_user, db):
     r = client.post("/auth/tf-setup", data={"setup": "authenticator"})
     page = r.get_data(as_text=True)
     assert r.status_code == 200
+    assert "输入验证码以完成设置" in page and "双因素认证为您的账户增加一层安全保护" in page
     key = re.search(r"<div>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})</div>", page)
     assert key, "the setup page shows the authenticator key"
     code = TOTP(key=key.group(1).replace("-", ""), format="base32").generate().token
