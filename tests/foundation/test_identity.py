@@ -102,3 +102,15 @@ def test_idle_session_times_out(client, make_user, app):
     r = client.get("/profile")
     assert r.status_code == 302 and "/auth/login" in r.headers["Location"]
     assert client.get("/profile").status_code != 200
+
+
+def test_webauthn_is_offered_as_an_optional_strong_method(client, make_user):
+    user = make_user("enterprise")
+    login(client, user)
+    page = client.get("/auth/wan-register")
+    assert page.status_code == 200
+    assert "注册新的安全密钥" in page.get_data(as_text=True)
+    r = client.post("/auth/wan-register", json={"name": "我的密钥", "usage": "secondary"})
+    assert r.status_code == 200
+    options = r.get_json()["response"]["credential_options"]
+    assert "challenge" in str(options) and user.email in str(options)
