@@ -57,8 +57,7 @@ def handle_http_exception(error: HTTPException):
         return api_error(status, message or MESSAGES.get(status, "错误"),
                          code=data.get("code") if isinstance(data, dict) else None,
                          fields=fields)
-    template = "errors/%d.html" % status if status in (403, 404, 500) else "errors/error.html"
-    return render_template(template, status=status,
+    return render_template("errors/error.html", status=status,
                            message=MESSAGES.get(status, error.description)), status
 
 

@@ -1,0 +1,4 @@
+"""Exchange adapters (R-9): REST client/server, SOAP, bulk files and intermediate databases.
+
+Bulk file importers register through app.importers and run from `cecp import KIND FILE`.
+"""
