@@ -63,7 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_security(app)
 
     from app import uow
-    from app.api import init_api
+    from app.api.setup import init_api
     from app.platform import init_platform
     from app.web import init_web
 
