@@ -88,8 +88,12 @@ def import_cmd(kind: str, file: Path) -> None:
         click.echo(f"第 {err.get('row')} 行 {err.get('field', '')}: {err.get('message')}",
                    err=True)
     if not report.get("ok"):
+        from app.extensions import db
+
+        db.session.rollback()
         click.echo(f"导入失败，未写入任何数据 ({len(report.get('errors', []))} 处错误)", err=True)
         sys.exit(1)
+    commit()
     click.echo(f"导入成功: {report.get('rows', 0)} 行")
 
 

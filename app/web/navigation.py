@@ -54,7 +54,15 @@ def visible_items() -> list[dict]:
     return out
 
 
+def translate(text: str) -> str:
+    """Translate data-driven text (labels, units) without %-formatting it."""
+    from flask_babel import get_translations
+
+    return get_translations().gettext(text) if text else text
+
+
 def context() -> dict:
     from flask_babel import get_locale
 
-    return {"nav_items": visible_items, "current_locale": lambda: str(get_locale())}
+    return {"nav_items": visible_items, "current_locale": lambda: str(get_locale()),
+            "t": translate}

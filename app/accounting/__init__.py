@@ -1,0 +1,19 @@
+"""GB/T 32150 accounting, the carbon account and the carbon efficiency code (碳效码)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from app.accounting import api, demo, jobs, views  # noqa: F401  (jobs register themselves)
+    from app.demo import DEMO_LOADERS
+    from app.extensions import api as smorest
+    from app.web.home import PROVIDERS
+
+    app.register_blueprint(views.bp)
+    smorest.register_blueprint(api.blp)
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
+    if views.home_figures not in PROVIDERS:
+        PROVIDERS.append(views.home_figures)

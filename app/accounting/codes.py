@@ -1,0 +1,359 @@
+"""Industry benchmarks and the carbon efficiency code (碳效码).
+
+    benchmark = Σ CO2 / Σ value added of the industry in the comparison area (weighted)
+    K = (enterprise CO2 / its value added) / benchmark
+
+Grading schemes are data (`app/refdata/grading_schemes.json`); the comparison area
+(`CECP_CODE_AREA_LEVEL`: province | city), the industry level (`CECP_CODE_INDUSTRY_LEVEL`:
+division | group | class), the minimum number of peers (`CECP_CODE_MIN_PEERS`, default the
+scheme's) and the period types issued (`CECP_CODE_PERIOD_TYPES`) are configuration.
+Issuing is set-based on PostgreSQL (`_issue_set`) and per-row elsewhere (`_issue_rows`);
+both give the same records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, text, update
+
+from app.accounting import engine, periods
+from app.accounting.models import CarbonAccount, CarbonCode, IndustryBenchmark
+from app.extensions import db
+from app.orgs.models import Enterprise
+
+DEFAULT_SCHEMES = ("zj_carbon_efficiency_k", "zj_carbon_intensity_tiers")
+INDUSTRY_LEN = {"division": 2, "group": 3, "class": 4}
+R_NO_INDUSTRY = "未登记行业分类，无法确定行业基准"
+R_NO_VA = "无工业增加值数据，无法计算碳效值"
+
+
+def settings() -> dict:
+    cfg = current_app.config
+    return {
+        "schemes": tuple(cfg.get("CECP_CODE_SCHEMES") or DEFAULT_SCHEMES),
+        "area_level": cfg.get("CECP_CODE_AREA_LEVEL", "province"),
+        "industry_level": cfg.get("CECP_CODE_INDUSTRY_LEVEL", "division"),
+        "min_peers": cfg.get("CECP_CODE_MIN_PEERS"),
+        "period_types": tuple(cfg.get("CECP_CODE_PERIOD_TYPES") or ("month", "year")),
+    }
+
+
+def schemes() -> dict:
+    from app.refdata.loader import load_grading_schemes
+
+    return {s.id: s for s in load_grading_schemes()}
+
+
+def scheme(scheme_id: str):
+    return schemes()[scheme_id]
+
+
+def area_of(region_code: str, level: str) -> str:
+    return region_code[:2] + "0000" if level == "province" else region_code[:4] + "00"
+
+
+def industry_of(code: str | None, level: str) -> str | None:
+    if not code or not code[:2].isdigit():
+        return None
+    n = INDUSTRY_LEN[level]
+    return code[:n] if len(code) >= n else None
+
+
+def reason_few_peers(min_peers: int, n: int) -> str:
+    return f"行业可比企业不足 {min_peers} 家（现有 {n} 家）"
+
+
+def period_keys(months: list[int], types: tuple[str, ...]) -> list[periods.Period]:
+    out = {periods.containing(t, m) for m in months for t in types}
+    return sorted(out, key=lambda p: (p.year, p.type, p.index))
+
+
+def issue(*, periods: list[int] | None = None,
+          keys: list[periods.Period] | None = None, method: str | None = None) -> int:
+    """(Re-)issue benchmarks and codes for the periods containing these months (yyyymm),
+    or for explicit period `keys`, in the caller's transaction. Returns code records."""
+    cfg = settings()
+    if keys is None:
+        keys = period_keys(list(periods or []), cfg["period_types"])
+    if not keys:
+        return 0
+    if method is None:
+        method = "set" if db.session.get_bind().dialect.name == "postgresql" else "row"
+    _retire(db.session, keys, cfg)
+    if method == "set":
+        n = _issue_set(db.session, keys, cfg, schemes())
+    else:
+        n = _issue_rows(keys, cfg)
+    _audit(keys, n, cfg)
+    return n
+
+
+def _audit(keys: list[periods.Period], n: int, cfg: dict) -> None:
+    from app.audit.service import record as audit
+
+    audit("carbon_code.issue", object_type="carbon_code",
+          summary={"periods": [p.key for p in keys][:60], "records": n,
+                   "schemes": list(cfg["schemes"]), "area_level": cfg["area_level"],
+                   "industry_level": cfg["industry_level"]})
+
+
+def issue_parallel(*, periods: list[int], workers: int = 2) -> int:
+    """Province-wide batch on PostgreSQL: period keys split over `workers` connections,
+    each chunk in its own transaction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = settings()
+    keys = period_keys(list(periods), cfg["period_types"])
+    all_schemes = schemes()
+    engine = db.engine
+    # longest first, then round-robin: a year weighs twelve months
+    keys.sort(key=lambda p: -(p.last - p.first))
+    chunks = [keys[i::workers] for i in range(workers)]
+
+    def work(chunk: list[periods.Period]) -> int:
+        with engine.begin() as conn:
+            _retire(conn, chunk, cfg)
+            return _issue_set(conn, chunk, cfg, all_schemes)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        n = sum(pool.map(work, [c for c in chunks if c]))
+    _audit(keys, n, cfg)  # in the caller's transaction
+    return n
+
+
+def _retire(s, keys: list[periods.Period], cfg: dict) -> None:
+    keyset = [p.key for p in keys]
+    s.execute(update(IndustryBenchmark).where(
+        IndustryBenchmark.period_key.in_(keyset),
+        IndustryBenchmark.industry_level == cfg["industry_level"],
+        IndustryBenchmark.is_current.is_(True)).values(is_current=False))
+    s.execute(update(CarbonCode).where(
+        CarbonCode.period_key.in_(keyset), CarbonCode.scheme_id.in_(cfg["schemes"]),
+        CarbonCode.is_current.is_(True)).values(is_current=False))
+
+
+# ------------------------------------------------------------------ per-row path
+
+
+def _aggregates(p: periods.Period) -> list:
+    return db.session.execute(
+        select(CarbonAccount.enterprise_id, Enterprise.region_code, Enterprise.industry_code,
+               func.sum(CarbonAccount.co2_total), func.sum(CarbonAccount.value_added))
+        .join(Enterprise, Enterprise.id == CarbonAccount.enterprise_id)
+        .where(CarbonAccount.is_current.is_(True),
+               CarbonAccount.period.between(p.first, p.last))
+        .group_by(CarbonAccount.enterprise_id, Enterprise.region_code,
+                  Enterprise.industry_code)).all()
+
+
+def _issue_rows(keys: list[periods.Period], cfg: dict) -> int:
+    all_schemes = schemes()
+    n = 0
+    for p in keys:
+        ents = []
+        groups: dict[tuple, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+        for eid, region, ind, co2, va in _aggregates(p):
+            area = area_of(region, cfg["area_level"])
+            icode = industry_of(ind, cfg["industry_level"])
+            ents.append((eid, area, icode, co2 or Decimal(0), va))
+            if icode and va is not None and va > 0:
+                g = groups[(area, icode)]
+                g[0] += co2 or 0
+                g[1] += va
+                g[2] += 1
+        benches = {}
+        for (area, icode), (co2, va, cnt) in groups.items():
+            b = IndustryBenchmark(period_type=p.type, period_key=p.key, year=p.year,
+                                  area_code=area, industry_level=cfg["industry_level"],
+                                  industry_code=icode, co2_total=co2, value_added_total=va,
+                                  intensity=engine.ratio(co2, va), enterprises=cnt,
+                                  is_current=True)
+            db.session.add(b)
+            benches[(area, icode)] = b
+        for sid in cfg["schemes"]:
+            sch = all_schemes[sid]
+            min_peers = cfg["min_peers"] or sch.min_peers
+            for eid, area, icode, co2, va in ents:
+                b = benches.get((area, icode))
+                code = CarbonCode(
+                    enterprise_id=eid, period_type=p.type, period_key=p.key, year=p.year,
+                    scheme_id=sch.id, scheme_version=sch.version, basis=sch.basis,
+                    area_code=area, industry_code=icode, co2=co2, value_added=va,
+                    intensity=engine.ratio(co2, va),
+                    benchmark_intensity=b.intensity if b else None,
+                    peers=b.enterprises if b else None, graded=False, method="row")
+                value = _basis_value(code, b, sch.basis, min_peers)
+                if value is not None:
+                    t = sch.grade(max(value, Decimal(0)))
+                    code.graded, code.grade = True, t.grade
+                    code.grade_label, code.colour = t.label, t.colour
+                db.session.add(code)
+                n += 1
+    db.session.flush()
+    return n
+
+
+def _basis_value(code: CarbonCode, b: IndustryBenchmark | None, basis: str,
+                 min_peers: int) -> Decimal | None:
+    """The K or intensity to grade, or None with `code.reason` set."""
+    if code.value_added is None or code.value_added <= 0:
+        code.reason = R_NO_VA
+        return None
+    if basis == "intensity":
+        return code.intensity
+    if code.industry_code is None:
+        code.reason = R_NO_INDUSTRY
+        return None
+    peers = b.enterprises if b else 0
+    if peers < min_peers:
+        code.reason = reason_few_peers(min_peers, peers)
+        return None
+    if b.co2_total <= 0:
+        code.reason = "行业基准排放为零，无法计算碳效值"
+        return None
+    code.k_value = engine.k_value(code.co2, code.value_added, b.co2_total,
+                                  b.value_added_total)
+    return code.k_value
+
+
+# ------------------------------------------------------------------ set-based path
+
+
+def _grade_case(sch, column: str, params: dict, prefix: str) -> tuple[str, str, str]:
+    grade, label, colour = [], [], []
+    for i, t in enumerate(sch.thresholds):
+        cond = "ELSE" if t.upper is None else f"WHEN {column} <= :{prefix}u{i} THEN"
+        if t.upper is not None:
+            params[f"{prefix}u{i}"] = t.upper
+        params[f"{prefix}l{i}"], params[f"{prefix}c{i}"] = t.label, t.colour
+        grade.append(f"{cond} {t.grade}")
+        label.append(f"{cond} :{prefix}l{i}")
+        colour.append(f"{cond} :{prefix}c{i}")
+    wrap = "CASE WHEN {c} IS NULL THEN NULL ELSE CASE {b} END END"
+    return tuple(wrap.format(c=column, b=" ".join(x)) for x in (grade, label, colour))
+
+
+def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> int:
+    """Benchmarks and codes with a few INSERT ... SELECT on `s` (Session or Connection)."""
+    alen = 2 if cfg["area_level"] == "province" else 4
+    asuffix = "0000" if alen == 2 else "00"
+    ilen = INDUSTRY_LEN[cfg["industry_level"]]
+    s.execute(text("DROP TABLE IF EXISTS code_per; DROP TABLE IF EXISTS code_ent"))
+    s.execute(text("""CREATE TEMP TABLE code_per (ptype text, pkey text, year int,
+                      pfirst int, plast int) ON COMMIT DROP"""))
+    s.execute(text("INSERT INTO code_per VALUES (:t, :k, :y, :f, :l)"),
+              [{"t": p.type, "k": p.key, "y": p.year, "f": p.first, "l": p.last}
+               for p in keys])
+    s.execute(text(f"""
+        CREATE TEMP TABLE code_ent ON COMMIT DROP AS
+        SELECT a.enterprise_id, p.ptype, p.pkey, p.year,
+               substr(e.region_code, 1, {alen}) || '{asuffix}' AS area,
+               CASE WHEN length(e.industry_code) >= {ilen}
+                         AND substr(e.industry_code, 1, 2) ~ '^[0-9]{{2}}$'
+                    THEN substr(e.industry_code, 1, {ilen}) END AS ind,
+               sum(a.co2_total) AS co2, sum(a.value_added) AS va
+        FROM code_per p
+        JOIN carbon_account a ON a.period BETWEEN p.pfirst AND p.plast AND a.is_current
+        JOIN enterprise e ON e.id = a.enterprise_id
+        GROUP BY a.enterprise_id, p.ptype, p.pkey, p.year, e.region_code, e.industry_code"""))
+    s.execute(text("ANALYZE code_ent"))
+    s.execute(text("""
+        INSERT INTO industry_benchmark (period_type, period_key, year, area_code,
+            industry_level, industry_code, co2_total, value_added_total, intensity,
+            enterprises, is_current, computed_at)
+        SELECT ptype, pkey, year, area, :lvl, ind, sum(co2), sum(va),
+               round(sum(co2) / sum(va), 6), count(*), true, now() AT TIME ZONE 'utc'
+        FROM code_ent WHERE va > 0 AND ind IS NOT NULL
+        GROUP BY ptype, pkey, year, area, ind"""), {"lvl": cfg["industry_level"]})
+    n = 0
+    for sid in cfg["schemes"]:
+        sch = all_schemes[sid]
+        params = {"sid": sch.id, "sver": sch.version, "basis": sch.basis,
+                  "minp": cfg["min_peers"] or sch.min_peers, "lvl": cfg["industry_level"],
+                  "r_va": R_NO_VA, "r_ind": R_NO_INDUSTRY}
+        if sch.basis == "K":
+            value = ("CASE WHEN c.va > 0 AND c.ind IS NOT NULL "
+                     "AND b.enterprises >= CAST(:minp AS integer) "
+                     "AND b.co2_total > 0 THEN round(c.co2 * b.value_added_total / "
+                     "(c.va * b.co2_total), 4) END")
+            reason = ("CASE WHEN c.va IS NULL OR c.va <= 0 THEN :r_va "
+                      "WHEN c.ind IS NULL THEN :r_ind "
+                      "WHEN COALESCE(b.enterprises, 0) < CAST(:minp AS integer) "
+                      "THEN '行业可比企业不足 ' || CAST(:minp AS integer) || ' 家（现有 ' "
+                      "|| COALESCE(b.enterprises, 0) || ' 家）' "
+                      "WHEN b.co2_total <= 0 THEN '行业基准排放为零，无法计算碳效值' END")
+        else:
+            value = "CASE WHEN c.va > 0 THEN round(c.co2 / c.va, 6) END"
+            reason = "CASE WHEN c.va IS NULL OR c.va <= 0 THEN :r_va END"
+        grade, label, colour = _grade_case(sch, "v.val", params, "g")
+        n += s.execute(text(f"""
+            INSERT INTO carbon_code (enterprise_id, period_type, period_key, year, scheme_id,
+                scheme_version, basis, area_code, industry_code, co2, value_added, intensity,
+                benchmark_intensity, k_value, peers, graded, grade, grade_label, colour,
+                reason, is_current, method, issued_at)
+            SELECT c.enterprise_id, c.ptype, c.pkey, c.year, :sid, :sver, :basis, c.area,
+                   c.ind, c.co2, c.va, CASE WHEN c.va > 0 THEN round(c.co2 / c.va, 6) END,
+                   b.intensity, {"v.val" if sch.basis == "K" else "NULL"}, b.enterprises,
+                   v.val IS NOT NULL, {grade}, {label}, {colour},
+                   CASE WHEN v.val IS NULL THEN {reason} END, true, 'set',
+                   now() AT TIME ZONE 'utc'
+            FROM code_ent c
+            LEFT JOIN industry_benchmark b ON b.period_key = c.pkey AND b.area_code = c.area
+                 AND b.industry_code = c.ind AND b.industry_level = :lvl AND b.is_current
+            CROSS JOIN LATERAL (SELECT {value} AS val) v"""), params).rowcount
+    s.execute(text("DROP TABLE IF EXISTS code_per; DROP TABLE IF EXISTS code_ent"))
+    return n
+
+
+# ------------------------------------------------------------------ reading
+
+
+def current_for(*, enterprise_id: int, period_key: str, scheme_id: str | None = None):
+    return db.session.scalar(select(CarbonCode).where(
+        CarbonCode.enterprise_id == enterprise_id, CarbonCode.period_key == period_key,
+        CarbonCode.scheme_id == (scheme_id or DEFAULT_SCHEMES[0]),
+        CarbonCode.is_current.is_(True)))
+
+
+def history(*, enterprise_id: int, scheme_id: str | None = None,
+            period_type: str | None = None) -> list[CarbonCode]:
+    stmt = select(CarbonCode).where(
+        CarbonCode.enterprise_id == enterprise_id, CarbonCode.is_current.is_(True),
+        CarbonCode.scheme_id == (scheme_id or DEFAULT_SCHEMES[0])).order_by(
+        CarbonCode.period_key)
+    if period_type:
+        stmt = stmt.where(CarbonCode.period_type == period_type)
+    return list(db.session.scalars(stmt))
+
+
+def token_for(code: CarbonCode) -> str:
+    from app.crypto.signing import make_token
+
+    return make_token({"c": code.id, "e": code.enterprise.uscc, "p": code.period_key,
+                       "s": code.scheme_id, "g": code.grade,
+                       "k": None if code.k_value is None else str(code.k_value)})
+
+
+def verify_token(token: str) -> tuple[dict, CarbonCode | None]:
+    """The signed payload and the code record it names; ValueError('签名无效') if forged."""
+    from app.crypto.signing import read_token
+
+    payload = read_token(token)
+    code = db.session.get(CarbonCode, payload.get("c"))
+    if code is not None and code.enterprise.uscc != payload.get("e"):
+        code = None
+    return payload, code
+
+
+def qr_png(url: str) -> bytes:
+    import io
+
+    import qrcode
+
+    img = qrcode.make(url, box_size=6, border=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,239 @@
+"""Carbon accounts: the per-row (ORM + Decimal engine) computation, history, derivation.
+
+`compute(record=...)` writes a new version of one enterprise-month; the previous version
+stays readable with `is_current = false`. Many enterprise-months at once go through
+`bulk.compute_accounts` (set-based SQL) with the same results.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from app.accounting import engine
+from app.accounting.models import CarbonAccount, CarbonAccountLine
+from app.audit.service import record as audit
+from app.energy import service as energy
+from app.energy.models import EnergyRecord, EnergyType
+from app.extensions import db
+from app.identity.scope import DataScope, scoped
+from app.orgs.models import Enterprise
+
+
+def engine_lines(record: EnergyRecord, resolved: energy.Resolved,
+                 types: dict[str, EnergyType]) -> list[engine.Line]:
+    out = []
+    for ln in record.lines:
+        et = types.get(ln.item)
+        category = "process" if ln.flow == "process" else (et.category if et else "other")
+        out.append(engine.Line(
+            flow=ln.flow, item=ln.item, category=category, amount=Decimal(ln.amount),
+            unit=ln.unit, factor=resolved.factors.get(ln.item),
+            tce_factor=et.tce_factor if et else None, ncv=ln.ncv,
+            carbon_content=ln.carbon_content, oxidation_rate=ln.oxidation_rate,
+            factor_value=ln.factor_value, name=et.name if et else ln.item))
+    return out
+
+
+def _types() -> dict[str, EnergyType]:
+    return {t.code: t for t in db.session.scalars(select(EnergyType))}
+
+
+def current(*, enterprise_id: int, period: int) -> CarbonAccount | None:
+    return db.session.scalar(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == enterprise_id, CarbonAccount.period == period,
+        CarbonAccount.is_current.is_(True)))
+
+
+def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict | None = None,
+            types: dict[str, EnergyType] | None = None) -> CarbonAccount:
+    """Compute one enterprise-month with the Decimal engine and store it as a new version."""
+    ent = record.enterprise
+    resolved = energy.resolve(year=record.year, region_code=ent.region_code, cache=cache)
+    result = engine.calculate(engine_lines(record, resolved, types or _types()),
+                              gross_output=record.gross_output,
+                              value_added=record.value_added)
+    prev = current(enterprise_id=ent.id, period=record.period)
+    version = 1
+    if prev is not None:
+        prev.is_current = False
+        version = prev.version + 1
+        db.session.flush()
+    elif (last := db.session.scalar(select(CarbonAccount.version).where(
+            CarbonAccount.enterprise_id == ent.id, CarbonAccount.period == record.period)
+            .order_by(CarbonAccount.version.desc()).limit(1))) is not None:
+        version = last + 1
+    acc = CarbonAccount(
+        enterprise_id=ent.id, year=record.year, month=record.month, period=record.period,
+        region_code=ent.region_code, industry_code=ent.industry_code, record_id=record.id,
+        record_revision=record.revision, energy_tce=result.energy_tce,
+        co2_total=result.co2_total, co2_combustion=result.co2_combustion,
+        co2_process=result.co2_process, co2_electricity=result.co2_electricity,
+        co2_heat=result.co2_heat, co2_electricity_exported=result.co2_electricity_exported,
+        co2_heat_exported=result.co2_heat_exported, co2_biomass=result.co2_biomass,
+        electricity_mwh=result.electricity_mwh, gross_output=record.gross_output,
+        value_added=record.value_added, intensity=result.intensity,
+        energy_per_output=result.energy_per_output, version=version, is_current=True,
+        method="row", reason=reason[:200])
+    db.session.add(acc)
+    db.session.flush()
+    db.session.add_all([CarbonAccountLine(
+        account_id=acc.id, position=i, item=r.item, flow=r.flow, bucket=r.bucket, sign=r.sign,
+        amount=r.amount, unit=r.unit, ncv=r.ncv, carbon_content=r.carbon_content,
+        oxidation_rate=r.oxidation_rate, ef=r.ef.quantize(Decimal("1e-10")),
+        factor_id=r.factor_id, factor_version=r.factor_version,
+        parameter_origin=r.parameter_origin, co2=r.co2, tce=r.tce)
+        for i, r in enumerate(result.lines)])
+    db.session.flush()
+    return acc
+
+
+def after_records_changed(*, records: list[EnergyRecord]) -> None:
+    """Recompute the accounts of changed records, then refresh the codes of their periods
+    (a job: a changed month moves its industry's benchmark for every peer)."""
+    from app.jobs.outbox import enqueue
+
+    if len(records) > 200 and db.session.get_bind().dialect.name == "postgresql":
+        from app.accounting import bulk
+
+        bulk.compute_accounts(record_ids=[r.id for r in records], reason="批量录入")
+    else:
+        cache: dict = {}
+        types = _types()
+        for rec in records:
+            compute(record=rec, cache=cache, types=types)
+    months = sorted({r.period for r in records})
+    enqueue("accounting.issue_codes", periods=months)
+
+
+def recompute_for_factor(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
+    """Recompute every current account that used `old_factor_id`; returns the count."""
+    ids = select(CarbonAccountLine.account_id).where(
+        CarbonAccountLine.factor_id == old_factor_id)
+    accounts = list(db.session.execute(select(
+        CarbonAccount.id, CarbonAccount.record_id, CarbonAccount.period).where(
+        CarbonAccount.is_current.is_(True), CarbonAccount.id.in_(ids))))
+    if not accounts:
+        return 0
+    reason = f"因子更新 #{old_factor_id}→#{new_factor_id}"
+    record_ids = [a.record_id for a in accounts if a.record_id is not None]
+    if db.session.get_bind().dialect.name == "postgresql" and len(record_ids) > 50:
+        from app.accounting import bulk
+
+        bulk.compute_accounts(record_ids=record_ids, reason=reason)
+    else:
+        cache: dict = {}
+        types = _types()
+        for rec in db.session.scalars(select(EnergyRecord).where(
+                EnergyRecord.id.in_(record_ids))):
+            compute(record=rec, reason=reason, cache=cache, types=types)
+    audit("accounting.recompute", object_type="emission_factor", object_id=old_factor_id,
+          summary={"accounts": len(accounts), "new_factor_id": new_factor_id})
+    from app.accounting import codes
+
+    codes.issue(periods=sorted({a.period for a in accounts}))
+    return len(accounts)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def get_all(*, scope: DataScope | None = None, enterprise_id: int | None = None,
+            year: int | None = None, current_only: bool = True):
+    stmt = scoped(select(CarbonAccount), CarbonAccount, scope).order_by(
+        CarbonAccount.period.desc(), CarbonAccount.version.desc())
+    if enterprise_id is not None:
+        stmt = stmt.where(CarbonAccount.enterprise_id == enterprise_id)
+    if year is not None:
+        stmt = stmt.where(CarbonAccount.year == year)
+    if current_only:
+        stmt = stmt.where(CarbonAccount.is_current.is_(True))
+    return stmt
+
+
+def latest_year(*, enterprise_id: int | None = None) -> int:
+    """The latest year with accounts (of one enterprise), else the current year."""
+    from datetime import date
+
+    from sqlalchemy import func
+
+    stmt = select(func.max(CarbonAccount.year))
+    if enterprise_id is not None:
+        stmt = stmt.where(CarbonAccount.enterprise_id == enterprise_id)
+    return db.session.scalar(stmt) or date.today().year
+
+
+def history(*, enterprise_id: int, period: int) -> list[CarbonAccount]:
+    return list(db.session.scalars(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == enterprise_id, CarbonAccount.period == period)
+        .order_by(CarbonAccount.version.desc())))
+
+
+def derivation(account: CarbonAccount) -> dict:
+    """How the number was made: inputs, factor versions, terms, totals."""
+    from app.energy.models import EmissionFactor
+
+    types = _types()
+    factor_ids = {ln.factor_id for ln in account.lines if ln.factor_id}
+    factors = {f.id: f for f in db.session.scalars(select(EmissionFactor).where(
+        EmissionFactor.id.in_(factor_ids)))} if factor_ids else {}
+    lines = []
+    for ln in account.lines:
+        f = factors.get(ln.factor_id)
+        et = types.get(ln.item)
+        if ln.bucket in ("combustion", "biomass"):
+            formula = (f"{ln.amount} {ln.unit} × {ln.ncv} × {ln.carbon_content} × "
+                       f"{ln.oxidation_rate} × 44/12 = {ln.co2}")
+        elif ln.bucket == "renewable":
+            formula = "零排放"
+        else:
+            formula = f"{'−' if ln.sign < 0 else ''}{ln.amount} {ln.unit} × {ln.ef} = {ln.co2}"
+        lines.append({
+            "item": ln.item, "name": et.name if et else (f.name if f else ln.item),
+            "flow": ln.flow, "bucket": ln.bucket, "bucket_label": engine.BUCKETS[ln.bucket],
+            "amount": ln.amount, "unit": ln.unit, "ncv": ln.ncv,
+            "carbon_content": ln.carbon_content, "oxidation_rate": ln.oxidation_rate,
+            "ef": ln.ef, "co2": ln.co2, "tce": ln.tce, "parameter_origin": ln.parameter_origin,
+            "factor": None if f is None else {
+                "id": f.id, "code": f.code, "version": f.version, "status": f.status,
+                "year": f.year, "value": f.value, "unit": f.unit, "source": f.source},
+            "formula": formula})
+    return {
+        "account_id": account.id, "version": account.version, "method": account.method,
+        "computed_at": account.computed_at, "reason": account.reason,
+        "record_id": account.record_id, "record_revision": account.record_revision,
+        "formula": "E = 燃烧 + 过程 + 外购电 + 外购热 − 输出电 − 输出热（生物质单列）",
+        "lines": lines}
+
+
+def by_energy(*, enterprise_id: int, first: int, last: int) -> list[dict]:
+    """Current emissions and tce by energy item and bucket over a month range."""
+    from sqlalchemy import func
+
+    rows = db.session.execute(
+        select(CarbonAccountLine.item, CarbonAccountLine.bucket,
+               func.sum(CarbonAccountLine.co2), func.sum(CarbonAccountLine.tce),
+               func.sum(CarbonAccountLine.amount))
+        .join(CarbonAccount, CarbonAccount.id == CarbonAccountLine.account_id)
+        .where(CarbonAccount.enterprise_id == enterprise_id,
+               CarbonAccount.is_current.is_(True),
+               CarbonAccount.period.between(first, last))
+        .group_by(CarbonAccountLine.item, CarbonAccountLine.bucket)).all()
+    types = _types()
+    order = {"electricity": 0}
+    out = [{"item": i, "name": types[i].name if i in types else i, "bucket": b,
+            "co2": c, "tce": t, "amount": a} for i, b, c, t, a in rows]
+    return sorted(out, key=lambda r: (order.get(r["item"], 1), -abs(r["co2"] or 0)))
+
+
+def enterprise_by_uscc(*, uscc: str, scope: DataScope | None = None) -> Enterprise | None:
+    from app.identity.scope import get_scoped
+
+    return get_scoped(Enterprise, uscc, by="uscc", scope=scope)
+
+
+def mark_superseded(*, enterprise_id: int, period: int) -> None:
+    db.session.execute(update(CarbonAccount).where(
+        CarbonAccount.enterprise_id == enterprise_id, CarbonAccount.period == period,
+        CarbonAccount.is_current.is_(True)).values(is_current=False))
