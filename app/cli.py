@@ -128,7 +128,8 @@ def demo_cmd(n_enterprises: int, months: int) -> None:
 def _add_optional_groups() -> None:
     import importlib
 
-    for module, attr in (("app.crypto.cli", "keys_cli"),):
+    for module, attr in (("app.crypto.cli", "keys_cli"),
+                         ("app.workflow.cli", "processes_group")):
         try:
             cli.add_command(getattr(importlib.import_module(module), attr))
         except ModuleNotFoundError:

@@ -1,0 +1,157 @@
+"""Automatic cross-checks of an enterprise's report (企业自查), shown before it can submit.
+
+Checks (thresholds are configuration): missing months; month-on-month jumps of emissions
+over ``CECP_SELF_CHECK_JUMP_PCT`` %; declared electricity vs power-system data where a
+provider has it (``ELECTRICITY_PROVIDERS``) beyond ``CECP_SELF_CHECK_ELECTRICITY_PCT`` %;
+intensity more than ``CECP_SELF_CHECK_INTENSITY_FACTOR`` times above or below the industry
+benchmark. Each check runs in a savepoint: a table that does not exist yet (a domain not
+installed) becomes a note, never a failed transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.orgs.models import Enterprise
+
+#: fn(enterprise, yyyymm) -> MWh from the power system (None = no data for that month)
+ELECTRICITY_PROVIDERS: list[Callable[[Enterprise, int], Decimal | None]] = []
+
+
+def _cfg(name: str, default: float) -> Decimal:
+    return Decimal(str(current_app.config.get(name, default)))
+
+
+def _months(year: int, month: int | None) -> list[int]:
+    if month:
+        return [year * 100 + month]
+    today = date.today()
+    last = 12 if year < today.year else max(today.month - 1, 0)
+    return [year * 100 + m for m in range(1, last + 1)]
+
+
+def _accounts(enterprise: Enterprise, periods: list[int]) -> dict[int, Any]:
+    from app.accounting.models import CarbonAccount
+
+    rows = db.session.scalars(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == enterprise.id, CarbonAccount.is_current.is_(True),
+        CarbonAccount.period.in_(periods))).all()
+    return {r.period: r for r in rows}
+
+
+def _label(period: int) -> str:
+    return f"{period // 100}年{period % 100}月"
+
+
+def _missing(accounts: dict[int, Any], periods: list[int], out: dict) -> None:
+    missing = [p for p in periods if p not in accounts]
+    if periods and len(missing) == len(periods):
+        out["errors"].append({"code": "no_data",
+                              "message": "报告期内没有任何核算数据，请先填报能耗数据"})
+    elif missing:
+        out["warnings"].append({"code": "missing_months", "message": "缺少以下月份的数据: "
+                                + "、".join(_label(p) for p in missing)})
+
+
+def _jumps(accounts: dict[int, Any], enterprise: Enterprise, periods: list[int],
+           out: dict) -> None:
+    limit = _cfg("CECP_SELF_CHECK_JUMP_PCT", 50)
+    if len(periods) == 1:  # monthly report: compare with the month before
+        p = periods[0]
+        prev = p - 1 if p % 100 > 1 else (p // 100 - 1) * 100 + 12
+        accounts = {**_accounts(enterprise, [prev]), **accounts}
+        periods = [prev, p]
+    for a, b in zip(periods, periods[1:], strict=False):
+        if a not in accounts or b not in accounts:
+            continue
+        before, after = Decimal(accounts[a].co2_total), Decimal(accounts[b].co2_total)
+        if before <= 0:
+            continue
+        change = (after - before) / before * 100
+        if abs(change) > limit:
+            out["warnings"].append({"code": "jump", "message": f"{_label(b)}排放量较上月变化 "
+                                    f"{change:+.1f}%（超过 ±{limit}%）"})
+
+
+def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) -> None:
+    if not ELECTRICITY_PROVIDERS:
+        out["notes"].append("无电力系统数据来源，未核对用电量")
+        return
+    limit = _cfg("CECP_SELF_CHECK_ELECTRICITY_PCT", 10)
+    compared = 0
+    for period, acc in sorted(accounts.items()):
+        grid = next((v for fn in ELECTRICITY_PROVIDERS
+                     if (v := fn(enterprise, period)) is not None), None)
+        if grid is None or grid <= 0:
+            continue
+        compared += 1
+        declared = Decimal(acc.electricity_mwh)
+        diff = (declared - grid) / grid * 100
+        if abs(diff) > limit:
+            out["warnings"].append({"code": "electricity", "message":
+                                    f"{_label(period)}申报用电 {declared:.1f} MWh 与电力系统数据 "
+                                    f"{grid:.1f} MWh 相差 {diff:+.1f}%（超过 ±{limit}%）"})
+    if not compared:
+        out["notes"].append("报告期内没有电力系统数据，未核对用电量")
+
+
+def _intensity(accounts: dict[int, Any], enterprise: Enterprise, year: int,
+               month: int | None, out: dict) -> None:
+    from app.accounting.models import IndustryBenchmark
+
+    co2 = sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0))
+    va = sum((Decimal(a.value_added or 0) for a in accounts.values()), Decimal(0))
+    if va <= 0 or not enterprise.industry_code:
+        out["notes"].append("缺少工业增加值或行业代码，未比较碳排放强度")
+        return
+    key = f"{year}-{month:02d}" if month else str(year)
+    bench = db.session.scalar(select(IndustryBenchmark).where(
+        IndustryBenchmark.period_key == key, IndustryBenchmark.is_current.is_(True),
+        IndustryBenchmark.industry_code == enterprise.industry_code,
+        IndustryBenchmark.intensity.is_not(None)).order_by(
+        IndustryBenchmark.enterprises.desc()).limit(1))
+    if bench is None or not bench.intensity:
+        out["notes"].append("暂无行业基准，未比较碳排放强度")
+        return
+    mine, ref = co2 / va, Decimal(bench.intensity)
+    factor = _cfg("CECP_SELF_CHECK_INTENSITY_FACTOR", 3)
+    if ref > 0 and (mine > ref * factor or mine < ref / factor):
+        out["warnings"].append({"code": "intensity", "message":
+                                f"碳排放强度 {mine:.3f} tCO2/万元 远离行业基准 {ref:.3f}"
+                                f"（超出 {factor} 倍范围）"})
+
+
+def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[str, Any]:
+    """The self-check result: passed (no errors), warnings, errors, notes, totals."""
+    out: dict[str, Any] = {"warnings": [], "errors": [], "notes": []}
+    periods = _months(year, month)
+    accounts: dict[int, Any] = {}
+    try:
+        with db.session.begin_nested():
+            accounts = _accounts(enterprise, periods)
+    except (ImportError, SQLAlchemyError):
+        out["notes"].append("核算数据暂不可用，未能自查")
+    else:
+        steps = [lambda: _missing(accounts, periods, out),
+                 lambda: _jumps(accounts, enterprise, periods, out),
+                 lambda: _electricity(accounts, enterprise, out),
+                 lambda: _intensity(accounts, enterprise, year, month, out)]
+        for step in steps:
+            try:
+                with db.session.begin_nested():
+                    step()
+            except (ImportError, SQLAlchemyError) as exc:
+                out["notes"].append(f"部分检查未能进行: {type(exc).__name__}")
+    out["passed"] = not out["errors"]
+    out["months"] = len(accounts)
+    out["co2_total"] = str(sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0)))
+    out["checked_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return out

@@ -1,0 +1,192 @@
+"""The real implementations of the services BPMN service tasks call by name, and the hooks
+of the report review process (start data, title, submission checks).
+
+They replace the engine's placeholders (`register_service(..., replace=True)`). Each reads
+its case from `app.workflow.context` (never owners from task data) and defers its writes
+with `after_save`, so they happen after the instance's version-guarded UPDATE.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.audit import service as audit
+from app.cases import selfcheck
+from app.cases.models import Notification, ReportPublication
+from app.extensions import db
+from app.orgs.models import Enterprise
+from app.workflow import context, hooks
+from app.workflow.engine import ServiceError, register_service
+from app.workflow.errors import Invalid
+
+REPORT = "enterprise_report"
+
+
+def _enterprise() -> Enterprise | None:
+    ctx = context.current()
+    if ctx is None or not ctx.enterprise_uscc:
+        return None
+    return db.session.scalar(select(Enterprise).where(Enterprise.uscc == ctx.enterprise_uscc))
+
+
+def _period(data: dict[str, Any]) -> tuple[int, int | None]:
+    year = int(data.get("year") or date.today().year - 1)
+    month = data.get("month")
+    return year, int(month) if month else None
+
+
+@register_service("report.self_check", replace=True)
+def report_self_check(data: dict[str, Any]) -> dict[str, Any]:
+    """Cross-checks of the case's enterprise report (see `app.cases.selfcheck`). Outside
+    the workflow service layer (no case) it behaves like the engine's placeholder."""
+    if context.current() is None:
+        from app.workflow.engine import builtin_services
+
+        return builtin_services.report_self_check(data)
+    ent = _enterprise()
+    if ent is None:
+        return {"self_check": {"passed": True, "warnings": [], "errors": [],
+                               "notes": ["未关联企业，未自查"]}}
+    year, month = _period(data)
+    return {"self_check": selfcheck.run(enterprise=ent, year=year, month=month)}
+
+
+@register_service("report.publish", replace=True)
+def report_publish(data: dict[str, Any]) -> dict[str, Any]:
+    """Final approval: the current carbon accounts of the period become the published ones."""
+    from app.accounting.models import CarbonAccount
+
+    ent = _enterprise()
+    if ent is None:
+        raise ServiceError("案件未关联企业，无法发布")
+    year, month = _period(data)
+    periods = [year * 100 + month] if month else [year * 100 + m for m in range(1, 13)]
+    rows = db.session.scalars(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == ent.id, CarbonAccount.is_current.is_(True),
+        CarbonAccount.period.in_(periods)).order_by(CarbonAccount.period)).all()
+    if not rows:
+        period = f"{year}年{month}月" if month else f"{year}年"
+        raise ServiceError(f"{ent.name} {period}没有可发布的核算数据")
+    co2 = sum((Decimal(r.co2_total) for r in rows), Decimal(0))
+    tce = sum((Decimal(r.energy_tce) for r in rows), Decimal(0))
+    va = sum((Decimal(r.value_added or 0) for r in rows), Decimal(0))
+    intensity = (co2 / va).quantize(Decimal("0.000001")) if va > 0 else None
+    key = f"{year}-{month:02d}" if month else str(year)
+    figures = [{"period": r.period, "account_id": r.id, "version": r.version,
+                "co2_total": str(r.co2_total), "energy_tce": str(r.energy_tce),
+                "electricity_mwh": str(r.electricity_mwh),
+                "value_added": None if r.value_added is None else str(r.value_added)}
+               for r in rows]
+    ctx = context.current()
+    actor = getattr(ctx.actor, "email", None) if ctx else None
+
+    def write(instance_id: int) -> None:
+        db.session.execute(update(ReportPublication).where(
+            ReportPublication.enterprise_uscc == ent.uscc, ReportPublication.period_key == key,
+            ReportPublication.is_current.is_(True)).values(is_current=False))
+        pub = ReportPublication(
+            instance_id=instance_id, enterprise_uscc=ent.uscc, region_code=ent.region_code,
+            period_key=key, year=year, month=month, co2_total=str(co2), energy_tce=str(tce),
+            value_added=str(va), intensity=None if intensity is None else str(intensity),
+            figures=json.dumps(figures, ensure_ascii=False), published_by=actor)
+        db.session.add(pub)
+        db.session.flush()
+        audit.record("report.publish", object_type="report_publication", object_id=pub.id,
+                     user=ctx.actor if ctx else None,
+                     summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),
+                              "instance": instance_id, "accounts": [r.id for r in rows]})
+
+    context.after_save(write)
+    return {"published": {"period": key, "co2_total": str(co2), "months": len(rows),
+                          "at": datetime.now(UTC).isoformat(timespec="seconds")}}
+
+
+@register_service("case.remind", replace=True)
+def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
+    """Deadline reminder: a notification to whoever may work the stage's task, audited."""
+    ctx = context.current()
+
+    def write(instance_id: int) -> None:
+        from app.workflow.assignment import candidates
+        from app.workflow.models import WorkTask
+
+        tasks = db.session.scalars(select(WorkTask).where(
+            WorkTask.instance_id == instance_id, WorkTask.name == stage)).all()
+        sent = 0
+        for task in tasks:
+            users = candidates(task)
+            if task.assignee_id is not None:
+                users = [u for u in users if u.id == task.assignee_id] or users
+            for user in users:
+                db.session.add(Notification(
+                    user_id=user.id, instance_id=instance_id, kind="reminder",
+                    message=f"「{task.title}」的{task.label}即将到期，请及时办理。"[:500]))
+                sent += 1
+        audit.record("case.remind", object_type="workflow_instance", object_id=instance_id,
+                     email="system", summary={"stage": stage, "notified": sent})
+
+    if ctx is not None:
+        context.after_save(write)
+    return {"last_reminder": {"stage": stage, "at": datetime.now(UTC).isoformat()}}
+
+
+@register_service("sample.archive", replace=True)
+def sample_archive(data: dict[str, Any]) -> dict[str, Any]:
+    """Archive step of the Camunda sample process: stamps the case as archived."""
+    return {"archived_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+# ---- hooks of the report review process ----------------------------------------------------
+
+@hooks.on_start(REPORT)
+def report_start(data: dict[str, Any], enterprise: Enterprise | None) -> dict[str, Any]:
+    if enterprise is None:
+        raise Invalid("企业报告必须指定企业", fields={"enterprise_uscc": "必填"})
+    errors: dict[str, str] = {}
+    this_year = date.today().year
+    try:
+        year = int(data.get("year") or this_year - 1)
+        if not 2000 <= year <= this_year:
+            errors["year"] = f"年份应在 2000–{this_year} 之间"
+    except (TypeError, ValueError):
+        errors["year"] = "必须是整数"
+        year = this_year
+    month = data.get("month")
+    if month not in (None, ""):
+        try:
+            month = int(month)
+            if not 1 <= month <= 12:
+                errors["month"] = "月份应在 1–12 之间"
+        except (TypeError, ValueError):
+            errors["month"] = "必须是整数"
+    else:
+        month = None
+    if errors:
+        raise Invalid("发起数据校验未通过", fields=errors)
+    return {**data, "year": year, "month": month}
+
+
+@hooks.title(REPORT)
+def report_title(data: dict[str, Any], enterprise: Enterprise | None) -> str:
+    name = enterprise.name if enterprise else "企业"
+    period = f"{data['year']}年{data['month']}月" if data.get("month") else f"{data['year']}年度"
+    return f"{name} {period}碳核算报告"
+
+
+@hooks.on_submit(REPORT, "submit_report")
+def report_submit(data: dict[str, Any], task_data: dict[str, Any]
+                  ) -> tuple[dict[str, str], dict[str, Any]]:
+    """Fresh self-check at submission: errors block, warnings need an explanation."""
+    result = report_self_check(task_data)["self_check"]
+    errors: dict[str, str] = {}
+    if result.get("errors"):
+        errors["_form"] = "自查发现错误，请修正后再送审: " + "；".join(
+            e["message"] for e in result["errors"])
+    if result.get("warnings") and not str(data.get("explanation") or "").strip():
+        errors["explanation"] = "自查发现预警，必须填写情况说明"
+    return errors, {"self_check": result}

@@ -1,0 +1,21 @@
+"""Workflow runtime: persistence, inbox, forms, designer on top of `app.workflow.engine`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from app.demo import DEMO_LOADERS
+    from app.extensions import api
+    from app.workflow import api as workflow_api
+    from app.workflow import demo, jobs, views
+
+    app.register_blueprint(views.bp)
+    api.register_blueprint(workflow_api.blp)
+    app.context_processor(views.nav_context)
+    jobs.init_embedded_sweep(app)
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
+    app.config.setdefault("CECP_REVIEW_DEADLINE", "P5D")
+    app.config.setdefault("CECP_REVIEW_REMINDER", "P3D")

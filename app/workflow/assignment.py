@@ -1,0 +1,144 @@
+"""Who may work a task, and the inbox queries.
+
+The BPMN lane names a role; the case carries its region and enterprise; the candidates are
+the users with that role whose data scope covers the case. A task in no lane belongs to the
+instance's initiator. Nothing here reads task data, and no group is ever made from a lane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+
+from app.db import utcnow
+from app.extensions import db
+from app.identity.models import Role, User
+from app.identity.scope import DataScope, region_covers, scope_clause, scope_for
+from app.workflow.models import ProcessInstance, TaskHistory, WorkTask
+
+
+def scope_covers_case(scope: DataScope, region_code: str | None,
+                      enterprise_uscc: str | None) -> bool:
+    """Does a data scope cover a case (its region or its enterprise)?"""
+    if scope.all:
+        return True
+    if enterprise_uscc and enterprise_uscc in scope.enterprise:
+        return True
+    return any(region_covers(code, region_code) for code in scope.region)
+
+
+def can_work(user: Any, task: WorkTask) -> bool:
+    """May `user` claim / complete `task` (ignoring who has claimed it)?"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if task.lane is None:
+        return task.initiator_id == user.id
+    if task.lane not in {r.name for r in user.roles}:
+        return False
+    return scope_covers_case(scope_for(user), task.region_code, task.enterprise_uscc)
+
+
+def candidates(task: WorkTask) -> list[User]:
+    """Users who may work the task (for notifications): role = lane, scope covers the case."""
+    if task.lane is None:
+        user = db.session.get(User, task.initiator_id) if task.initiator_id else None
+        return [user] if user is not None else []
+    users = db.session.scalars(
+        select(User).join(User.roles).where(Role.name == task.lane, User.active.is_(True))
+    ).unique().all()
+    return [u for u in users
+            if scope_covers_case(scope_for(u), task.region_code, task.enterprise_uscc)]
+
+
+def _roles(user: Any) -> list[str]:
+    return sorted({r.name for r in user.roles})
+
+
+def claimable_clause(user: Any) -> ColumnElement[bool]:
+    """Unclaimed tasks whose lane is one of the user's roles and whose case is in scope."""
+    roles = _roles(user)
+    if not roles:
+        return false()
+    return and_(WorkTask.assignee_id.is_(None), WorkTask.lane.in_(roles),
+                scope_clause(WorkTask, scope_for(user)))
+
+
+def mine_clause(user: Any) -> ColumnElement[bool]:
+    """Claimed by the user, or lane-less tasks of the instances the user started."""
+    return or_(WorkTask.assignee_id == user.id,
+               and_(WorkTask.assignee_id.is_(None), WorkTask.lane.is_(None),
+                    WorkTask.initiator_id == user.id))
+
+
+def workable_clause(user: Any) -> ColumnElement[bool]:
+    return or_(mine_clause(user), claimable_clause(user))
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    process: str | None = None
+    enterprise: str | None = None
+    region: str | None = None
+    due_before: datetime | None = None
+    overdue: bool = False
+    instance_id: int | None = None
+
+
+def _filtered(stmt: Select, flt: InboxFilter | None) -> Select:
+    if flt is None:
+        return stmt
+    if flt.process:
+        stmt = stmt.where(WorkTask.process_key == flt.process)
+    if flt.enterprise:
+        stmt = stmt.where(or_(WorkTask.enterprise_uscc == flt.enterprise,
+                              WorkTask.title.contains(flt.enterprise)))
+    if flt.region:
+        stmt = stmt.where(WorkTask.region_code.like(flt.region.rstrip("0")[:6] + "%"))
+    if flt.due_before:
+        stmt = stmt.where(WorkTask.due_at <= flt.due_before)
+    if flt.overdue:
+        stmt = stmt.where(WorkTask.due_at < utcnow())
+    if flt.instance_id:
+        stmt = stmt.where(WorkTask.instance_id == flt.instance_id)
+    return stmt
+
+
+def tasks_query(*, user: Any, box: str = "all", flt: InboxFilter | None = None) -> Select:
+    """One query: box 'mine' (我的待办), 'claimable' (可认领) or 'all' (both)."""
+    clause = {"mine": mine_clause, "claimable": claimable_clause}.get(box, workable_clause)
+    stmt = select(WorkTask).where(clause(user))
+    return _filtered(stmt, flt).order_by(WorkTask.due_at.is_(None), WorkTask.due_at,
+                                         WorkTask.created_at)
+
+
+def done_query(*, user: Any, flt: InboxFilter | None = None) -> Select:
+    """已办: the user's completions and returns, newest first."""
+    stmt = select(TaskHistory, ProcessInstance).join(
+        ProcessInstance, ProcessInstance.id == TaskHistory.instance_id).where(
+        TaskHistory.user_id == user.id, TaskHistory.action.in_(("complete", "return")))
+    if flt and flt.process:
+        stmt = stmt.where(ProcessInstance.process_key == flt.process)
+    if flt and flt.enterprise:
+        stmt = stmt.where(or_(ProcessInstance.enterprise_uscc == flt.enterprise,
+                              ProcessInstance.title.contains(flt.enterprise)))
+    if flt and flt.region:
+        stmt = stmt.where(ProcessInstance.region_code.like(flt.region.rstrip("0")[:6] + "%"))
+    return stmt.order_by(TaskHistory.at.desc(), TaskHistory.id.desc())
+
+
+def counts(*, user: Any) -> dict[str, int]:
+    """Numbers for the navigation badge and the inbox tabs (two small indexed counts)."""
+    mine = db.session.scalar(select(func.count()).select_from(WorkTask)
+                             .where(mine_clause(user))) or 0
+    claimable = db.session.scalar(select(func.count()).select_from(WorkTask)
+                                  .where(claimable_clause(user))) or 0
+    return {"mine": mine, "claimable": claimable}
+
+
+def visible_instances_clause(user: Any) -> ColumnElement[bool]:
+    """Instances a user may look at: in scope, or started by the user."""
+    return or_(scope_clause(ProcessInstance, scope_for(user)),
+               ProcessInstance.initiator_id == user.id)

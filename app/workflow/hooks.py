@@ -1,0 +1,42 @@
+"""Domain hooks around the generic workflow actions (registered by app.cases and others).
+
+- start hooks: ``fn(data, enterprise) -> dict`` normalise / check the start data of a process
+  (raise `Invalid` with field errors); the returned dict is the instance's initial data.
+- submit hooks: ``fn(data, task_data) -> (errors, extra)`` run before a user task completes:
+  field errors beyond the JSON Schema (e.g. "warnings need an explanation") and extra data
+  to store with the submission (e.g. a fresh self-check).
+- title hooks: ``fn(data, enterprise) -> str``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+StartHook = Callable[[dict[str, Any], Any], dict[str, Any]]
+SubmitHook = Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, str], dict[str, Any]]]
+
+START: dict[str, StartHook] = {}
+SUBMIT: dict[tuple[str, str], SubmitHook] = {}
+TITLE: dict[str, Callable[[dict[str, Any], Any], str]] = {}
+
+
+def on_start(process_key: str) -> Callable[[StartHook], StartHook]:
+    def register(fn: StartHook) -> StartHook:
+        START[process_key] = fn
+        return fn
+    return register
+
+
+def on_submit(process_key: str, task_name: str) -> Callable[[SubmitHook], SubmitHook]:
+    def register(fn: SubmitHook) -> SubmitHook:
+        SUBMIT[(process_key, task_name)] = fn
+        return fn
+    return register
+
+
+def title(process_key: str) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        TITLE[process_key] = fn
+        return fn
+    return register

@@ -1,0 +1,190 @@
+"""processes/enterprise_report end to end through the service layer (persistence, inbox,
+history, audit): approve, return-and-resubmit, deadlines, self-check, publication."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.models import AuditRecord
+from app.cases.models import Notification, ReportPublication
+from app.extensions import db
+from app.uow import commit
+from app.workflow import assignment, deploy, service
+from app.workflow.errors import Conflict, Forbidden, Invalid
+from app.workflow.jobs import sweep
+from app.workflow.models import ProcessInstance, TaskHistory, TimerSchedule
+
+from .conftest import YEAR, add_accounts
+
+APPROVE = {"decision": "approve", "comment": "同意"}
+
+
+def _inbox(user, box="all"):
+    return [t.name for t in db.session.scalars(assignment.tasks_query(user=user, box=box))]
+
+
+def test_approve_path_publishes_the_figures(world):
+    inst = world.start()
+    commit()
+    assert inst.status == "running" and inst.enterprise_uscc == world.ent.uscc
+    assert inst.title == f"测试水泥有限公司 {YEAR}年度碳核算报告"
+    data = service.task_data(inst)
+    assert data["self_check"]["passed"] and data["self_check"]["months"] == 12
+    assert _inbox(world.company) == ["submit_report"]
+    assert _inbox(world.reviewer) == []
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    assert _inbox(world.reviewer, "claimable") == ["initial_review"]
+    assert _inbox(world.approver) == [] and _inbox(world.reviewer_b) == []
+    task = world.only_task(inst)
+    assert task.lane == "reviewer" and task.region_code == "330522"
+    assert task.due_at is not None and task.due_at > datetime.now(UTC).replace(tzinfo=None)
+    inst = world.do(inst, "initial_review", world.reviewer, APPROVE)
+    assert _inbox(world.approver) == ["final_review"]
+    inst = world.do(inst, "final_review", world.approver, APPROVE)
+    assert inst.status == "completed" and inst.completed_at is not None
+    assert service.current_tasks(inst=inst) == []
+    assert db.session.scalars(select(TimerSchedule)).all() == []
+    pub = db.session.scalars(select(ReportPublication)).one()
+    assert (pub.period_key, Decimal(pub.co2_total), pub.is_current) == (
+        str(YEAR), Decimal("12000"), True)
+    assert len(json.loads(pub.figures)) == 12
+    actions = [h.action for h in service.history(inst=inst)]
+    assert actions == ["start", "complete", "complete", "complete"]
+    audited = set(db.session.scalars(select(AuditRecord.action)))
+    assert {"workflow.instance.start", "workflow.task.complete", "report.publish"} <= audited
+    assert inst.version == 4  # start + three steps, each a guarded UPDATE
+
+
+def test_return_and_resubmit_goes_through_both_reviews_again(world):
+    inst = world.start()
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    with pytest.raises(Invalid) as exc:  # returning needs a comment
+        service.complete(task_id=world.only_task(inst).id, user=world.reviewer,
+                         data={"decision": "return"})
+    assert exc.value.fields == {"comment": "必填"}
+    db.session.rollback()
+    inst = db.session.get(ProcessInstance, inst.id)
+    service.return_task(task_id=world.only_task(inst).id, user=world.reviewer,
+                        comment="3 月电量与电网数据不符，请核实")
+    commit()
+    task = world.only_task(inst)
+    assert task.name == "submit_report"
+    assert service.task_data(inst, task.id)["comment"] == "3 月电量与电网数据不符，请核实"
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True,
+                                                            "explanation": "已核实并更正"})
+    inst = world.do(inst, "initial_review", world.reviewer, APPROVE)
+    inst = world.do(inst, "final_review", world.approver,
+                    {"decision": "return", "comment": "终审退回"})
+    assert world.only_task(inst).name == "submit_report"
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    inst = world.do(inst, "initial_review", world.reviewer, APPROVE)
+    inst = world.do(inst, "final_review", world.approver, APPROVE)
+    assert inst.status == "completed"
+    actions = [h.action for h in service.history(inst=inst)]
+    assert actions.count("return") == 2 and actions.count("complete") == 6
+
+
+def test_deadline_path_reminds_then_escalates(world, app):
+    inst = world.start()
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    service.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,
+                        names={"initial_review_reminder"})
+    commit()
+    assert sweep() == 1
+    commit()
+    notes = db.session.scalars(select(Notification)).all()
+    assert [n.user_id for n in notes] == [world.reviewer.id]  # not reviewer_b (city B)
+    assert world.only_task(inst).name == "initial_review"  # non-interrupting
+    service.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,
+                        names={"initial_review_deadline"})
+    commit()
+    assert sweep() == 1
+    commit()
+    db.session.expire_all()
+    inst = db.session.get(ProcessInstance, inst.id)
+    task = world.only_task(inst)
+    assert task.name == "final_review"  # escalated to the province
+    assert _inbox(world.approver) == ["final_review"]
+    assert "timer" in [h.action for h in service.history(inst=inst)]
+    # nothing due: the sweep does nothing
+    assert sweep() == 0
+
+
+def test_self_check_warnings_need_an_explanation(world):
+    add_accounts(world.db, world.ent, year=YEAR - 1, months=[1, 2, 3],
+                 co2={1: Decimal("100"), 2: Decimal("400"), 3: Decimal("100")})
+    commit()
+    inst = world.start(year=YEAR - 1)
+    check = service.task_data(inst)["self_check"]
+    codes = {w["code"] for w in check["warnings"]}
+    assert {"missing_months", "jump"} <= codes and check["passed"]
+    task = world.only_task(inst)
+    with pytest.raises(Invalid) as exc:
+        service.complete(task_id=task.id, user=world.company, data={"confirm": True})
+    assert exc.value.fields == {"explanation": "自查发现预警，必须填写情况说明"}
+    db.session.rollback()
+    inst = world.do(inst, "submit_report", world.company,
+                    {"confirm": True, "explanation": "4–12 月停产检修"})
+    assert world.only_task(inst).name == "initial_review"
+
+
+def test_no_data_blocks_submission(world):
+    inst = world.start(year=YEAR - 3)
+    check = service.task_data(inst)["self_check"]
+    assert not check["passed"] and check["errors"][0]["code"] == "no_data"
+    with pytest.raises(Invalid) as exc:
+        service.complete(task_id=world.only_task(inst).id, user=world.company,
+                         data={"confirm": True, "explanation": "x"})
+    assert "_form" in exc.value.fields
+
+
+def test_only_candidates_may_work(world):
+    inst = world.start()
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    task = world.only_task(inst)
+    with pytest.raises(Forbidden):
+        service.complete(task_id=task.id, user=world.company, data=APPROVE)
+    with pytest.raises(Forbidden):
+        service.claim(task_id=task.id, user=world.approver)
+    service.claim(task_id=task.id, user=world.reviewer)
+    commit()
+    other = world.reviewer  # the same user can claim twice (no-op)
+    service.claim(task_id=task.id, user=other)
+    assert _inbox(world.reviewer, "mine") == ["initial_review"]
+    service.release(task_id=task.id, user=world.reviewer)
+    commit()
+    assert _inbox(world.reviewer, "mine") == [] and _inbox(world.reviewer, "claimable")
+
+
+def test_completed_task_answers_conflict(world):
+    inst = world.start()
+    task = world.only_task(inst)
+    world.do(inst, "submit_report", world.company, {"confirm": True})
+    with pytest.raises(Conflict) as exc:
+        service.complete(task_id=task.id, user=world.company, data={"confirm": True})
+    assert "已由" in exc.value.message
+
+
+def test_instances_keep_their_version(world):
+    inst = world.start()
+    commit()
+    files = deploy.builtin_files("enterprise_report")
+    again, created = deploy.deploy(files=files)
+    assert not created and again.version == 1
+    changed = {k: (v.replace(b"\xe5\x88\x9d\xe5\xae\xa1\"", b"\xe5\x88\x9d\xe5\xae\xa1 v2\"")
+                   if k.endswith(".bpmn") else v) for k, v in files.items()}
+    row, created = deploy.deploy(files=changed)
+    commit()
+    assert created and row.version == 2
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    assert inst.model_version.version == 1
+    assert world.only_task(inst).label == "初审"
+    new = world.start()
+    assert new.model_version.version == 2
+    assert db.session.scalars(select(TaskHistory)).first() is not None

@@ -1,0 +1,91 @@
+"""Timers: scheduled with rq enqueue_at on the real Redis (worker with scheduler, burst), and
+the in-process sweep of embedded mode."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import SimpleWorker
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from app.cases.models import Notification
+from app.extensions import db
+from app.jobs import queues
+from app.jobs.models import OutboxJob
+from app.uow import commit
+from app.workflow import service
+from app.workflow.models import TimerSchedule
+
+
+@pytest.fixture()
+def redis_app(app, db, redis_url):
+    app.config["CECP_REDIS_URL"] = redis_url
+    yield app
+    for q in queues.all_queues():
+        q.empty()
+        registry = ScheduledJobRegistry(queue=q)
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id, delete_job=True)
+    app.config["CECP_REDIS_URL"] = None
+
+
+def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
+    inst = world.start()
+    world.do(inst, "submit_report", world.company, {"confirm": True})
+    jobs = db.session.scalars(select(OutboxJob).where(
+        OutboxJob.name == "workflow.fire_timer")).all()
+    assert len(jobs) == 2 and all(j.status == "dispatched" and j.run_at for j in jobs)
+    assert len(db.session.scalars(select(TimerSchedule)).all()) == 2
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    service.move_timers(instance_id=inst.id, fire_at=soon, user=world.admin,
+                        names={"initial_review_reminder"})
+    commit()
+    conn = queues.connection()
+    scheduled = ScheduledJobRegistry(queue=queues.queue("default", conn))
+    assert len(scheduled.get_job_ids()) == 3
+    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
+    assert db.session.scalars(select(Notification)).all() == []  # not due yet: nothing ran
+    time.sleep(1.5)
+    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
+    db.session.expire_all()
+    notes = db.session.scalars(select(Notification)).all()
+    assert [n.user_id for n in notes] == [world.reviewer.id]
+    assert "初审提醒" in [h.label for h in service.history(inst=inst) if h.action == "timer"]
+    assert world.only_task(inst).name == "initial_review"
+
+
+def test_embedded_mode_sweeps_in_process(app, client, world):
+    assert not app.config["CECP_REDIS_URL"]
+    inst = world.start()
+    world.do(inst, "submit_report", world.company, {"confirm": True})
+    assert db.session.scalars(select(OutboxJob).where(
+        OutboxJob.name == "workflow.fire_timer")).all() == []  # no rq: the sweep does it
+    service.move_timers(instance_id=inst.id, user=world.admin,
+                        fire_at=datetime.now(UTC) - timedelta(seconds=1),
+                        names={"initial_review_deadline"})
+    commit()
+    app.config["CECP_WORKFLOW_SWEEP_SECONDS"] = 0.01
+    try:
+        time.sleep(0.2)
+        assert client.get("/").status_code == 200  # any request runs the throttled sweep
+    finally:
+        app.config.pop("CECP_WORKFLOW_SWEEP_SECONDS")
+    db.session.expire_all()
+    assert world.only_task(inst).name == "final_review"
+
+
+def test_cli_sweep(app, world):
+    from app.workflow.cli import processes_group
+
+    inst = world.start()
+    world.do(inst, "submit_report", world.company, {"confirm": True})
+    service.move_timers(instance_id=inst.id, user=world.admin,
+                        fire_at=datetime.now(UTC) - timedelta(seconds=1),
+                        names={"initial_review_reminder"})
+    commit()
+    result = app.test_cli_runner().invoke(processes_group, ["sweep"])
+    assert result.exit_code == 0 and "1" in result.output, result.output
+    assert db.session.scalars(select(Notification)).all()
