@@ -22,7 +22,10 @@ def _sweep(app, stop: threading.Event, every: float) -> None:
             try:
                 from app.platform.nodes import heartbeat
 
+                from app.jobs.periodic import enqueue_due
+
                 heartbeat("worker")
+                enqueue_due()
                 dispatch_pending()
                 from app.extensions import db as _db
 

@@ -16,6 +16,11 @@ def index():
     return render_template("index.html", figures=figures)
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.route("/lang/<code>")
 def set_language(code: str):
     session["lang"] = "en" if code == "en" else "zh_Hans_CN"

@@ -94,3 +94,18 @@ def test_failing_job_is_recorded(app, db):
     commit()
     row = db.session.scalars(select(OutboxJob)).one()
     assert row.status == "failed" and "boom" in row.last_error
+
+
+def test_periodic_jobs_are_enqueued_when_due(app, db):
+    from app.jobs import periodic
+
+    periodic.every(60, "test.mark")
+    try:
+        assert "test.mark" in periodic.enqueue_due(now=1_000_000.0)
+        assert "test.mark" not in periodic.enqueue_due(now=1_000_030.0)
+        assert "test.mark" in periodic.enqueue_due(now=1_000_061.0)
+        rows = db.session.scalars(select(OutboxJob).where(OutboxJob.name == "test.mark")).all()
+        assert len(rows) == 2
+    finally:
+        periodic.PERIODIC.pop("test.mark")
+        db.session.rollback()

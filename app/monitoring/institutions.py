@@ -1,0 +1,133 @@
+"""Public institutions (事业单位, R-6.1.4): monthly energy and CO2, reduction against the
+institution's base year, and the public disclosure of published institutions.
+
+Accounting of enterprises does not cover institutions, so their monthly figures live in
+`InstitutionEnergy`, computed with the same GB/T 32150 engine and factor library (fuels are
+scope 1 combustion, purchased electricity and heat scope 2, as ISO 14064-1 inventories
+group them)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.accounting import engine
+from app.extensions import db
+from app.identity.scope import DataScope, scope_clause
+from app.monitoring.datasets import Column, Dataset, pct, rnd
+from app.monitoring.models import InstitutionEnergy
+from app.orgs.models import Institution
+
+
+class InstitutionDataError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def record_month(*, institution: Institution, year: int, month: int, lines: list[dict],
+                 verified: bool = False, verified_by: str | None = None) -> list[InstitutionEnergy]:
+    """Store (replace) one institution-month: lines of {"item": energy code, "amount": n}."""
+    from app.energy import service as energy
+    from app.energy.models import EnergyType
+
+    if not 1 <= month <= 12:
+        raise InstitutionDataError("month", "月份应在 1–12 之间")
+    types = {t.code: t for t in db.session.scalars(select(EnergyType))}
+    resolved = energy.resolve(year=year, region_code=institution.region_code)
+    period = year * 100 + month
+    db.session.execute(InstitutionEnergy.__table__.delete().where(
+        InstitutionEnergy.institution_id == institution.id, InstitutionEnergy.period == period))
+    out = []
+    for i, ln in enumerate(lines):
+        et = types.get(ln.get("item"))
+        if et is None:
+            raise InstitutionDataError(f"lines.{i}.item", f"未知能源品种 {ln.get('item')!r}")
+        flow = "purchased" if et.category in ("electricity", "heat") else "consumed"
+        try:
+            res = engine.compute_line(engine.Line(
+                flow=flow, item=et.code, category=et.category, amount=Decimal(str(ln["amount"])),
+                unit=et.unit, factor=resolved.factors.get(et.code), tce_factor=et.tce_factor,
+                name=et.name))
+        except engine.EngineError as exc:
+            raise InstitutionDataError(f"lines.{i}.{exc.field}", exc.message) from None
+        row = InstitutionEnergy(
+            institution_id=institution.id, period=period, year=year, month=month, item=et.code,
+            unit=et.unit, amount=res.amount, tce=res.tce,
+            co2=Decimal(0) if res.bucket == "biomass" else res.co2, factor_id=res.factor_id,
+            verified=verified, verified_by=verified_by)
+        db.session.add(row)
+        out.append(row)
+    db.session.flush()
+    return out
+
+
+def _institutions(scope: DataScope | None, public: bool):
+    stmt = select(Institution).where(Institution.kind == "public")
+    if public:
+        stmt = stmt.where(Institution.published.is_(True))
+    elif scope is not None and not scope.all:
+        stmt = stmt.where(scope_clause(Institution, scope))
+    return stmt.order_by(Institution.code)
+
+
+def institution_view(*, scope: DataScope | None, year: int | None, public: bool) -> dict:
+    """Annual CO2 per institution against its base year, monthly trend, energy mix.
+    `public`: only published institutions and published rows (the disclosure page)."""
+    insts = list(db.session.scalars(_institutions(scope, public)))
+    ids = [i.id for i in insts]
+    rows_filter = [InstitutionEnergy.institution_id.in_(ids)]
+    if public:
+        rows_filter.append(InstitutionEnergy.published.is_(True))
+    annual = {(iid, y): (co2, tce) for iid, y, co2, tce in db.session.execute(
+        select(InstitutionEnergy.institution_id, InstitutionEnergy.year,
+               func.sum(InstitutionEnergy.co2), func.sum(InstitutionEnergy.tce))
+        .where(*rows_filter).group_by(InstitutionEnergy.institution_id,
+                                      InstitutionEnergy.year))} if ids else {}
+    verified = {(iid, y): bool(v) for iid, y, v in db.session.execute(
+        select(InstitutionEnergy.institution_id, InstitutionEnergy.year,
+               func.min(func.cast(InstitutionEnergy.verified, db.Integer)))
+        .where(*rows_filter).group_by(InstitutionEnergy.institution_id,
+                                      InstitutionEnergy.year))} if ids else {}
+    years = sorted({y for _, y in annual})
+    if year not in years:  # default: the latest complete year (a partial year flatters)
+        months = dict(db.session.execute(
+            select(InstitutionEnergy.year, func.count(func.distinct(InstitutionEnergy.month)))
+            .where(*rows_filter).group_by(InstitutionEnergy.year)).all()) if ids else {}
+        complete = [y for y in years if months.get(y) == 12]
+        year = complete[-1] if complete else (years[-1] if years else None)
+    rows = []
+    for inst in insts:
+        cur = annual.get((inst.id, year), (None, None))
+        base = annual.get((inst.id, inst.base_year), (None, None)) if inst.base_year else \
+            (None, None)
+        reduction = None if cur[0] is None or base[0] is None else base[0] - cur[0]
+        rows.append([inst.code, inst.name, inst.region.name if inst.region else "",
+                     str(inst.base_year or "—"), rnd(base[0], 3), rnd(cur[0], 3),
+                     rnd(cur[1], 3), rnd(reduction, 3), pct(reduction, base[0]),
+                     "已核查" if verified.get((inst.id, year)) else "未核查"])
+    table = Dataset(
+        "institutions", f"公共机构排放与减排（{year or '—'} 年对比基准年）",
+        [Column("code", "机构代码", kind="text"), Column("name", "机构名称", kind="text"),
+         Column("region", "所在地区", kind="text"), Column("base_year", "基准年", kind="text"),
+         Column("base_co2", "基准年排放", "吨 CO2"), Column("co2", f"{year or ''}年排放", "吨 CO2"),
+         Column("tce", f"{year or ''}年能耗", "吨标准煤"), Column("reduction", "减排量", "吨 CO2"),
+         Column("reduction_pct", "减排率", "%"), Column("verified", "核查状态", kind="text")],
+        rows, {"type": "bar", "x": "name", "series": ["base_co2", "co2"],
+               "y_name": "CO2 排放量（吨 CO2）", "x_name": "机构"},
+        "减排量 = 基准年排放 − 当年排放（正值为减排）；核算依据 GB/T 32150-2015，"
+        "清单边界按 ISO 14064-1（范围一：化石燃料燃烧；范围二：外购电力、热力）")
+    monthly = dict(db.session.execute(
+        select(InstitutionEnergy.period, func.sum(InstitutionEnergy.co2))
+        .where(*rows_filter, InstitutionEnergy.year == year)
+        .group_by(InstitutionEnergy.period)).all()) if ids and year else {}
+    trend = Dataset("monthly", f"{year or ''}年逐月排放（合计）",
+                    [Column("period", "月份", kind="text"), Column("co2", "CO2 排放量", "吨 CO2")],
+                    [[f"{year}-{m:02d}", rnd(monthly.get(year * 100 + m), 3)]
+                     for m in range(1, 13)] if year else [],
+                    {"type": "line", "x": "period", "series": ["co2"],
+                     "y_name": "CO2 排放量（吨 CO2）", "x_name": "月份"})
+    return {"year": year, "years": years, "datasets": [table, trend],
+            "institutions": len(insts)}
