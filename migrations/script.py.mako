@@ -6,6 +6,7 @@ Create Date: ${create_date}
 
 """
 from alembic import op
+import flask_security.datastore  # noqa: F401  (column types of Flask-Security models)
 import sqlalchemy as sa
 ${imports if imports else ""}
 

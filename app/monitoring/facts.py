@@ -158,10 +158,20 @@ def refresh_facts(enterprise_ids: Iterable[int] | None = None,
     st.rows = written
     if full:
         st.watermark = _max_account_id()
-        st.source_computed_at = db.session.scalar(text(
-            "SELECT max(computed_at) FROM carbon_account"))
+        st.source_computed_at = _max_computed()
     db.session.flush()
     return written
+
+
+def _max_computed(above: int | None = None, upto: int | None = None) -> datetime | None:
+    """Typed (not text) so that SQLite returns a datetime, as PostgreSQL does."""
+    from sqlalchemy import DateTime, Integer, column, func, select, table
+
+    acc = table("carbon_account", column("id", Integer), column("computed_at", DateTime))
+    stmt = select(func.max(acc.c.computed_at))
+    if above is not None:
+        stmt = stmt.where(acc.c.id > above, acc.c.id <= upto)
+    return db.session.scalar(stmt)
 
 
 def _max_account_id() -> int:
@@ -196,9 +206,7 @@ def catch_up(*, limit: int | None = None, wait: bool = True) -> int:
     rows = db.session.execute(text(
         "SELECT DISTINCT enterprise_id, period FROM carbon_account WHERE id > :w AND id <= :t"),
         {"w": st.watermark, "t": top}).all()
-    computed: datetime | None = db.session.scalar(text(
-        "SELECT max(computed_at) FROM carbon_account WHERE id > :w AND id <= :t"),
-        {"w": st.watermark, "t": top})
+    computed: datetime | None = _max_computed(st.watermark, top)
     ents = sorted({r[0] for r in rows})
     pers = sorted({r[1] for r in rows})
     refresh_facts(ents, pers)

@@ -4,7 +4,7 @@
   var bar = document.getElementById('designer-toolbar');
   var messages = document.getElementById('designer-messages');
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var modeler = new window.BpmnJS({ container: '#canvas', keyboard: { bindTo: document } });
+  var modeler = new window.BpmnJS({ container: '#canvas' });
   var current = { name: 'process.bpmn', extras: {} };
   var marked = [];
   var BLANK = '<?xml version="1.0" encoding="UTF-8"?>\n' +
