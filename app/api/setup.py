@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from app.api import MESSAGES, flatten_messages, api_error
+from app.api import MESSAGES, api_error, flatten_messages
 from app.extensions import api
 
 

@@ -20,9 +20,8 @@ def _sweep(app, stop: threading.Event, every: float) -> None:
     while not stop.wait(every):
         with app.app_context():
             try:
-                from app.platform.nodes import heartbeat
-
                 from app.jobs.periodic import enqueue_due
+                from app.platform.nodes import heartbeat
 
                 heartbeat("worker")
                 enqueue_due()
