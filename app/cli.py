@@ -129,7 +129,8 @@ def _add_optional_groups() -> None:
     import importlib
 
     for module, attr in (("app.crypto.cli", "keys_cli"),
-                         ("app.workflow.cli", "processes_group")):
+                         ("app.workflow.cli", "processes_group"),
+                         ("app.accounting.cli", "accounting_cli")):
         try:
             cli.add_command(getattr(importlib.import_module(module), attr))
         except ModuleNotFoundError:

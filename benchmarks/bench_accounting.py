@@ -6,6 +6,9 @@ Measures, in one run on its own database:
   * the per-row ORM + Decimal engine on a sample, extrapolated to the same N (baseline);
   * recomputing one enterprise-month after an edit (median latency).
 
+The machine's load average (1/5/15 min, from os.getloadavg) before and after the timed
+part is printed with the figures: the host is shared, so a figure means little without it.
+
 Environment: CECP_BENCH_DATABASE_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/cecp_bench_accounting; the database is
 created and dropped), CECP_BENCH_SCALE (fraction of 100,000 enterprises, default 1).
@@ -209,6 +212,7 @@ def run() -> list[dict]:
             from app.accounting import bulk, codes
 
             months = [YEAR * 100 + m for m in range(1, 13)]
+            load_before = os.getloadavg()
             t0 = time.perf_counter()
             n_acc = bulk.compute_accounts_parallel(periods=months, workers=2,
                                                    reason="bench set-based")
@@ -218,6 +222,7 @@ def run() -> list[dict]:
             n_codes = codes.issue_parallel(periods=months, workers=2)
             db.session.commit()
             t_codes = time.perf_counter() - t1
+            load_after = os.getloadavg()
             t_month = time.perf_counter()
             codes.issue(periods=[YEAR * 100 + 6])   # one month + its year, after an edit
             db.session.commit()
@@ -245,7 +250,9 @@ def run() -> list[dict]:
          "note": f"{n_codes:,} code records"},
         {"measure": "accounts + codes total (goal <= 60 s at 100,000 enterprises)",
          "value": t_acc + t_codes, "unit": "s", "baseline": "per-row ORM accounts only, "
-         "extrapolated", "baseline_value": extrapolated, "note": f"scale {scale}"},
+         "extrapolated", "baseline_value": extrapolated,
+         "note": f"scale {scale}; {os.cpu_count()} CPUs; load average before "
+                 f"{_avg(load_before)}, after {_avg(load_after)}"},
         {"measure": "re-issue codes of one month + its year (job after an edit)",
          "value": t_month, "unit": "s", "baseline": None, "baseline_value": None,
          "note": "whole province, both schemes, one transaction (codes.issue)"},
@@ -257,6 +264,10 @@ def run() -> list[dict]:
          "baseline": "recompute only", "baseline_value": rec_ms,
          "note": "validate, replace lines, audit (SM3 chain), recompute, enqueue, commit"},
     ]
+
+
+def _avg(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in avg)
 
 
 def main() -> None:

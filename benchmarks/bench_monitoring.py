@@ -37,7 +37,7 @@ ACC_COLS = ("id", "enterprise_id", "year", "month", "period", "region_code", "in
             "co2_heat", "co2_electricity_exported", "co2_heat_exported", "co2_biomass",
             "electricity_mwh", "gross_output", "value_added", "version", "is_current",
             "method", "computed_at")
-LINE_COLS = ("id", "account_id", "position", "item", "flow", "bucket", "sign", "amount",
+LINE_COLS = ("account_id", "position", "item", "flow", "bucket", "sign", "amount",
              "unit", "parameter_origin", "co2", "tce")
 
 
@@ -81,7 +81,6 @@ class Gen:
                      industries[rng.randrange(len(industries))], rng.lognormvariate(0, 0.6),
                      rng.randrange(len(FUELS))) for _ in range(n_ent)]
         self.acc_id = 0
-        self.line_id = 0
 
     def rows(self, periods: list[int], version: int = 1):
         accs, lines = [], []
@@ -101,10 +100,9 @@ class Gen:
                              round(e_co2 + f_co2, 6), 0 if heat else f_co2, 0, e_co2,
                              f_co2 if heat else 0, 0, 0, 0, mwh, round(va * 3, 2), va, version,
                              "t", "set", "2026-01-01 00:00:00"))
-                self.line_id += 2
-                lines.append((self.line_id - 1, self.acc_id, 0, "electricity", "purchased",
+                lines.append((self.acc_id, 0, "electricity", "purchased",
                                "electricity", 1, mwh, "MWh", "library", e_co2, e_tce))
-                lines.append((self.line_id, self.acc_id, 1, item,
+                lines.append((self.acc_id, 1, item,
                                "purchased" if heat else "consumed",
                                "heat" if heat else "combustion", 1, amt, unit, "library",
                                f_co2, f_tce))
@@ -123,9 +121,9 @@ def _load(gen: Gen, periods: list[int]) -> tuple[int, float]:
         n += _copy(conn, "carbon_account", ACC_COLS, accs)
         _copy(conn, "carbon_account_line", LINE_COLS, lines)
     with conn.cursor() as cur:
+        cur.execute("SELECT setval(pg_get_serial_sequence('carbon_account', 'id'), "
+                    "(SELECT max(id) FROM carbon_account))")
         for table in ("carbon_account", "carbon_account_line"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT max(id) FROM {table}))")
             cur.execute(f"ANALYZE {table}")
     conn.commit()
     raw.close()

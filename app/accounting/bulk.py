@@ -1,19 +1,43 @@
-"""Set-based accounting on PostgreSQL: one INSERT ... SELECT computes every selected
+"""Set-based accounting on PostgreSQL: INSERT ... SELECT computes every selected
 enterprise-month with the same rules and rounding as `engine.py` (tests hold them equal).
 
-The factor versions that apply are resolved in Python once per (year, city prefix) into a
-small temporary table; the lines are then computed, stored and summed in one statement
-(data-modifying CTE), and the previous versions are kept as history.
+How a run goes (`_run`, on a Session or a Connection, in its transaction):
+
+1. `acc_sel` (temp): the selected records with their new account ids, taken from the
+   `carbon_account` sequence in record id order, and their new version numbers;
+2. the factor version of every item for each (year, city prefix), resolved in Python once,
+   with the per-factor part of each term (NCV x CC x OF x 44, the stored EF) computed
+   once per factor instead of once per line;
+3. the current versions are retired (`is_current = false`; they stay as history);
+4. per chunk of at most CHUNK_ROWS consecutive records (bounded memory; their energy lines
+   are one index range, so a province run reads `energy_line` once, not once per month):
+   one statement inserts the derivation lines and, from the inserted rows (`RETURNING`),
+   the monthly facts. Each line term is evaluated once (`OFFSET 0` fences stop the planner
+   from re-expanding expressions), in exact numeric throughout.
+
+The bulk session raises `work_mem` for its own transaction (`SET LOCAL`, restored after),
+so the aggregates never spill; the batch mode also sets `synchronous_commit = off` on its
+own connections only (a crash can lose a just-finished batch chunk, never corrupt it).
+
+Readers that need to follow changes subscribe to `app.accounting.hooks`
+(AFTER_ACCOUNTS_CHANGED, called in the writing transaction); see there why an
+`id > watermark` sweep over `carbon_account` is not a safe signal on its own.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import func, select, text
 
+from app.accounting import hooks
 from app.energy import service as energy
 from app.extensions import db
+
+WORK_MEM = "256MB"
+CHUNK_ROWS = 120_000   # enterprise-months per statement (~0.25 GB of work memory)
 
 _BUCKET = """
   CASE WHEN l.flow = 'process' THEN 'process'
@@ -25,67 +49,66 @@ _BUCKET = """
        WHEN et.category = 'heat' AND l.flow = 'purchased' THEN 'heat'
        WHEN et.category = 'heat' AND l.flow = 'exported' THEN 'heat_exported' END"""
 
+# Per line: (amount x NCV x CC x OF x 44) / 12, with the library's NCV x CC x OF x 44 taken
+# from acc_fmap.k44 unless the line has measured parameters (the same exact numeric product).
+# Only buckets combustion / biomass ("fuel") have that form; only "renewable" has sign 0.
 COMPUTE_SQL = f"""
-WITH calc AS (
-  SELECT s.account_id, l.position, l.item, l.flow, {_BUCKET} AS bucket, l.amount, l.unit,
-         COALESCE(l.ncv, f.ncv) AS ncv, COALESCE(l.carbon_content, f.cc) AS cc,
-         COALESCE(l.oxidation_rate, f.ofr) AS ofr, COALESCE(l.factor_value, f.value) AS val,
-         f.factor_id, f.factor_version, et.tce_factor,
-         (l.ncv IS NOT NULL OR l.carbon_content IS NOT NULL OR l.oxidation_rate IS NOT NULL)
-           AS measured,
-         l.factor_value IS NOT NULL AS given
-  FROM acc_sel s
-  JOIN energy_line l ON l.record_id = s.record_id
-  LEFT JOIN energy_type et ON et.code = l.item AND l.flow <> 'process'
-  LEFT JOIN acc_fmap f ON f.year = s.year AND f.r4 = s.r4 AND f.item = l.item
-), terms AS (
-  SELECT c.*,
-    CASE c.bucket WHEN 'electricity_exported' THEN -1 WHEN 'heat_exported' THEN -1
-                  WHEN 'renewable' THEN 0 ELSE 1 END AS sign,
-    CASE WHEN c.bucket IN ('combustion','biomass')
-           THEN round(c.amount * c.ncv * c.cc * c.ofr * 44 / 12, 6)
-         WHEN c.bucket = 'renewable' THEN 0
-         ELSE round(c.amount * c.val, 6) END AS mag,
-    CASE WHEN c.bucket IN ('combustion','biomass') THEN round(c.ncv * c.cc * c.ofr * 44 / 12, 10)
-         WHEN c.bucket = 'renewable' THEN 0 ELSE round(c.val, 10) END AS ef,
-    CASE WHEN c.tce_factor IS NOT NULL AND c.bucket NOT IN ('renewable','process')
-           THEN round(c.amount * c.tce_factor, 6) ELSE 0 END AS tmag,
-    CASE WHEN c.bucket IN ('combustion','biomass') AND c.measured
-           THEN CASE WHEN c.factor_id IS NULL THEN 'measured' ELSE 'measured+library' END
-         WHEN c.bucket NOT IN ('combustion','biomass','renewable') AND c.given THEN 'given'
-         ELSE 'library' END AS origin
-  FROM calc c
-), ins AS (
+WITH ins AS (
   INSERT INTO carbon_account_line (account_id, position, item, flow, bucket, sign, amount,
       unit, ncv, carbon_content, oxidation_rate, ef, factor_id, factor_version,
       parameter_origin, co2, tce)
   SELECT account_id, position, item, flow, bucket, sign, amount, unit,
-         CASE WHEN bucket IN ('combustion','biomass') THEN ncv END,
-         CASE WHEN bucket IN ('combustion','biomass') THEN cc END,
-         CASE WHEN bucket IN ('combustion','biomass') THEN ofr END,
-         ef, factor_id, factor_version, origin, sign * mag,
-         CASE WHEN sign < 0 THEN -tmag ELSE tmag END
-  FROM terms
+    CASE WHEN fuel THEN ncv END, CASE WHEN fuel THEN cc END, CASE WHEN fuel THEN ofr END,
+    CASE WHEN fuel THEN CASE WHEN measured THEN round(k44 / 12, 10) ELSE efk END
+         WHEN sign = 0 THEN 0
+         WHEN given THEN round(val, 10) ELSE efv END,
+    factor_id, factor_version,
+    CASE WHEN fuel AND measured
+           THEN CASE WHEN factor_id IS NULL THEN 'measured' ELSE 'measured+library' END
+         WHEN NOT fuel AND sign <> 0 AND given THEN 'given'
+         ELSE 'library' END,
+    CASE WHEN fuel THEN round(amount * k44 / 12, 6)
+         WHEN sign = 0 THEN 0
+         WHEN sign < 0 THEN -round(amount * val, 6)
+         ELSE round(amount * val, 6) END,
+    CASE WHEN tce_factor IS NULL OR sign = 0 THEN 0
+         WHEN sign < 0 THEN -round(amount * tce_factor, 6)
+         ELSE round(amount * tce_factor, 6) END
+  FROM (
+    SELECT s.account_id, l.position, l.item, l.flow, {_BUCKET} AS bucket, l.amount, l.unit,
+      l.flow = 'consumed' AND et.category IN ('coal','oil','gas','other','biomass') AS fuel,
+      CASE WHEN l.flow = 'exported' AND et.category IN ('electricity','heat') THEN -1
+           WHEN l.flow = 'self_generated' AND et.category = 'electricity' THEN 0
+           ELSE 1 END AS sign,
+      COALESCE(l.ncv, f.ncv) AS ncv, COALESCE(l.carbon_content, f.cc) AS cc,
+      COALESCE(l.oxidation_rate, f.ofr) AS ofr, COALESCE(l.factor_value, f.value) AS val,
+      CASE WHEN l.ncv IS NULL AND l.carbon_content IS NULL AND l.oxidation_rate IS NULL
+           THEN f.k44
+           ELSE COALESCE(l.ncv, f.ncv) * COALESCE(l.carbon_content, f.cc)
+                * COALESCE(l.oxidation_rate, f.ofr) * 44 END AS k44,
+      f.efk, f.efv, f.factor_id, f.factor_version, et.tce_factor,
+      (l.ncv IS NOT NULL OR l.carbon_content IS NOT NULL OR l.oxidation_rate IS NOT NULL)
+        AS measured,
+      l.factor_value IS NOT NULL AS given
+    FROM acc_cur s
+    JOIN energy_line l ON l.record_id = s.record_id AND l.record_id BETWEEN :rlo AND :rhi
+    LEFT JOIN energy_type et ON et.code = l.item AND l.flow <> 'process'
+    LEFT JOIN acc_fmap f ON f.year = s.year AND f.r4 = s.r4 AND f.item = l.item
+    OFFSET 0) b
+  RETURNING account_id, bucket, co2, tce, amount
 ), agg AS (
   SELECT account_id,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'combustion'), 0) AS comb,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'process'), 0) AS proc,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'electricity'), 0) AS elec,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'heat'), 0) AS heat,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'electricity_exported'), 0) AS elec_x,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'heat_exported'), 0) AS heat_x,
-    COALESCE(sum(mag) FILTER (WHERE bucket = 'biomass'), 0) AS bio,
-    sum(CASE WHEN sign < 0 THEN -tmag ELSE tmag END) AS tce,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'combustion'), 0) AS comb,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'process'), 0) AS proc,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'electricity'), 0) AS elec,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'heat'), 0) AS heat,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'electricity_exported'), 0) AS elec_x,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'heat_exported'), 0) AS heat_x,
+    COALESCE(sum(abs(co2)) FILTER (WHERE bucket = 'biomass'), 0) AS bio,
+    sum(tce) AS tce,
     COALESCE(sum(CASE bucket WHEN 'electricity' THEN amount
                              WHEN 'electricity_exported' THEN -amount END), 0) AS mwh
-  FROM terms GROUP BY account_id
-), tot AS (
-  SELECT s.*, COALESCE(a.comb, 0) comb, COALESCE(a.proc, 0) proc, COALESCE(a.elec, 0) elec,
-         COALESCE(a.heat, 0) heat, COALESCE(a.elec_x, 0) elec_x, COALESCE(a.heat_x, 0) heat_x,
-         COALESCE(a.bio, 0) bio, COALESCE(a.tce, 0) tce, COALESCE(a.mwh, 0) mwh,
-         COALESCE(a.comb, 0) + COALESCE(a.proc, 0) + COALESCE(a.elec, 0) + COALESCE(a.heat, 0)
-           - COALESCE(a.elec_x, 0) - COALESCE(a.heat_x, 0) AS total
-  FROM acc_sel s LEFT JOIN agg a ON a.account_id = s.account_id
+  FROM ins GROUP BY account_id
 )
 INSERT INTO carbon_account (id, enterprise_id, year, month, period, region_code,
     industry_code, record_id, record_revision, energy_tce, co2_total, co2_combustion,
@@ -98,23 +121,40 @@ SELECT account_id, enterprise_id, year, month, period, region_code, industry_cod
        CASE WHEN value_added > 0 THEN round(total / value_added, 6) END,
        CASE WHEN gross_output > 0 THEN round(tce / gross_output, 6) END,
        version, true, 'set', :reason, now() AT TIME ZONE 'utc'
-FROM tot
+FROM (
+  SELECT s.*, COALESCE(a.comb, 0) comb, COALESCE(a.proc, 0) proc, COALESCE(a.elec, 0) elec,
+         COALESCE(a.heat, 0) heat, COALESCE(a.elec_x, 0) elec_x, COALESCE(a.heat_x, 0) heat_x,
+         COALESCE(a.bio, 0) bio, COALESCE(a.tce, 0) tce, COALESCE(a.mwh, 0) mwh,
+         COALESCE(a.comb, 0) + COALESCE(a.proc, 0) + COALESCE(a.elec, 0) + COALESCE(a.heat, 0)
+           - COALESCE(a.elec_x, 0) - COALESCE(a.heat_x, 0) AS total
+  FROM acc_cur s LEFT JOIN agg a ON a.account_id = s.account_id
+  OFFSET 0) tot
 """
 
+VERSION_SQL = """
+UPDATE acc_sel s SET version = v.version + 1
+FROM (SELECT a.enterprise_id, a.period, max(a.version) AS version
+      FROM carbon_account a
+      JOIN acc_sel x ON x.enterprise_id = a.enterprise_id AND x.period = a.period
+      GROUP BY a.enterprise_id, a.period) v
+WHERE v.enterprise_id = s.enterprise_id AND v.period = s.period"""
 
-def _select_sql(where: str) -> str:
+RETIRE_SQL = """
+UPDATE carbon_account a SET is_current = false FROM acc_sel s
+WHERE a.enterprise_id = s.enterprise_id AND a.period = s.period AND a.is_current"""
+
+
+def _select_sql(where: str, seq: str) -> str:
     return f"""
 CREATE TEMP TABLE acc_sel ON COMMIT DROP AS
-SELECT r.id AS record_id, r.enterprise_id, r.year, r.month, r.period, r.revision,
-       r.gross_output, r.value_added, e.region_code, e.industry_code,
-       substr(e.region_code, 1, 4) AS r4,
-       nextval(pg_get_serial_sequence('carbon_account', 'id')) AS account_id,
-       COALESCE(v.version, 0) + 1 AS version
-FROM energy_record r
-JOIN enterprise e ON e.id = r.enterprise_id
-LEFT JOIN LATERAL (SELECT max(a.version) AS version FROM carbon_account a
-                   WHERE a.enterprise_id = r.enterprise_id AND a.period = r.period) v ON true
-WHERE {where}
+SELECT q.*, nextval('{seq}'::regclass) AS account_id, 1 AS version
+FROM (SELECT r.id AS record_id, r.enterprise_id, r.year, r.month, r.period, r.revision,
+             r.gross_output, r.value_added, e.region_code, e.industry_code,
+             substr(e.region_code, 1, 4) AS r4
+      FROM energy_record r
+      JOIN enterprise e ON e.id = r.enterprise_id
+      WHERE {where}
+      ORDER BY r.id OFFSET 0) q
 """
 
 
@@ -123,10 +163,26 @@ def compute_accounts(*, record_ids: Iterable[int] | None = None,
                      enterprise_ids: Iterable[int] | None = None,
                      reason: str = "批量核算") -> int:
     """Compute (a new version of) the accounts of the selected records, set-based, in the
-    caller's transaction. With no selector, every record. Returns enterprise-months written."""
+    caller's transaction. With no selector, every record. Returns enterprise-months written.
+    Calls `hooks.AFTER_ACCOUNTS_CHANGED` once, in the same transaction."""
     s = db.session
     if s.get_bind().dialect.name != "postgresql":
         return _fallback(record_ids, periods, enterprise_ids, reason)
+    where, params = _where(record_ids, periods, enterprise_ids)
+    old = s.execute(text("SELECT current_setting('work_mem')")).scalar_one()
+    s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
+    try:
+        n, ents, pers = _run(s, where, params, reason, None)
+    finally:
+        s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": old})
+    if n:
+        by_ent = record_ids is not None or enterprise_ids is not None
+        hooks.accounts_changed(ents if by_ent else None, pers)
+    _audit(n, reason)
+    return n
+
+
+def _where(record_ids, periods, enterprise_ids) -> tuple[str, dict]:
     where, params = ["true"], {}
     if record_ids is not None:
         where.append("r.id = ANY(:ids)")
@@ -137,9 +193,7 @@ def compute_accounts(*, record_ids: Iterable[int] | None = None,
     if enterprise_ids is not None:
         where.append("r.enterprise_id = ANY(:ents)")
         params["ents"] = list(enterprise_ids)
-    n = _run(s, " AND ".join(where), params, reason, None)
-    _audit(n, reason)
-    return n
+    return " AND ".join(where), params
 
 
 def _audit(n: int, reason: str) -> None:
@@ -151,50 +205,124 @@ def _audit(n: int, reason: str) -> None:
 
 
 def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
+                              enterprise_ids: Iterable[int] | None = None,
                               reason: str = "批量核算") -> int:
-    """Province-wide batch: the periods split over `workers` connections, each chunk in its
-    own transaction (atomic per chunk, not as a whole). For `cecp` batch runs and jobs
-    outside a request; PostgreSQL only."""
+    """Province-wide batch: the selected records split by id range over `workers`
+    connections, each slice in its own transaction (atomic per slice). Slice i takes its
+    account ids after slice i-1 and commits after it, so the batch never commits a lower id
+    after a higher one; once a slice fails, the slices not yet committed roll back. Each
+    slice calls the hooks on its own session, inside its transaction. For `cecp` batch runs
+    and jobs outside a request; PostgreSQL only."""
     from concurrent.futures import ThreadPoolExecutor
 
+    app = current_app._get_current_object()
+    ents = None if enterprise_ids is None else sorted(set(enterprise_ids))
+    where, params = _where(None, list(periods), ents)
+    fracs = [i / workers for i in range(1, workers)]
+    cuts = db.session.execute(text(
+        "SELECT percentile_disc(CAST(:f AS float8[])) WITHIN GROUP (ORDER BY r.id) "
+        f"FROM energy_record r WHERE {where}"), {**params, "f": fracs}).scalar() \
+        if fracs else None
+    bounds = [None, *(cuts or []), None]      # slice i: bounds[i] < id <= bounds[i + 1]
     fmap = factor_rows(sorted({p // 100 for p in periods}))
-    engine = db.engine
-    chunks = [sorted(periods)[i::workers] for i in range(workers)]
+    n_slices = len(bounds) - 1
+    allocated = [threading.Event() for _ in range(n_slices + 1)]
+    done = [threading.Event() for _ in range(n_slices + 1)]
+    allocated[0].set()
+    done[0].set()
+    failed = threading.Event()
+    jobs: list[bool] = []
 
-    def work(chunk: list[int]) -> int:
-        with engine.begin() as conn:
-            return _run(conn, "r.period = ANY(:periods)", {"periods": chunk}, reason, fmap)
+    def work(i: int) -> int:
+        w, p = where, dict(params)
+        if bounds[i] is not None:
+            w, p["lo"] = w + " AND r.id > :lo", bounds[i]
+        if bounds[i + 1] is not None:
+            w, p["hi"] = w + " AND r.id <= :hi", bounds[i + 1]
+        with app.app_context():
+            s = db.session
+            try:
+                s.execute(text("SET LOCAL synchronous_commit = off"))
+                s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
+                n, changed_ents, pers = _run(s, w, p, reason, fmap,
+                                             order=(allocated[i], allocated[i + 1]))
+                if n:
+                    hooks.accounts_changed(changed_ents, pers)
+                done[i].wait()           # every slice with lower ids has committed
+                if failed.is_set():
+                    raise RuntimeError("并行核算的另一批次失败，本批次已回滚")
+                s.commit()
+                jobs.append(bool(s.info.pop("cecp_jobs", False)))
+                return n
+            except BaseException:
+                failed.set()
+                s.rollback()
+                raise
+            finally:
+                allocated[i + 1].set()
+                done[i + 1].set()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        n = sum(pool.map(work, [c for c in chunks if c]))
+    with ThreadPoolExecutor(max_workers=n_slices) as pool:
+        futures = [pool.submit(work, i) for i in range(n_slices)]
+        n = sum(f.result() for f in futures)
+    if any(jobs):
+        db.session.info["cecp_jobs"] = True   # the caller's commit dispatches them
     _audit(n, reason)  # in the caller's transaction
     return n
 
 
-def _run(s, where: str, params: dict, reason: str, fmap: list[dict] | None) -> int:
-    """The set-based statements on `s` (a Session or a Connection)."""
-    s.execute(text("DROP TABLE IF EXISTS acc_sel; DROP TABLE IF EXISTS acc_fmap"))
-    s.execute(text(_select_sql(where)), params)
-    n = s.execute(text("SELECT count(*) FROM acc_sel")).scalar_one()
-    if not n:
-        return 0
+def _run(s, where: str, params: dict, reason: str, fmap: list[dict] | None, *,
+         order: tuple | None = None) -> tuple[int, set[int], set[int]]:
+    """The set-based statements on `s` (a Session or a Connection). Returns the count, the
+    enterprise ids and the periods written. `order` = (previous slice has its ids, this
+    slice has its ids): events ordering the id ranges of a parallel batch."""
+    s.execute(text("DROP TABLE IF EXISTS acc_sel; DROP TABLE IF EXISTS acc_fmap; "
+                   "DROP TABLE IF EXISTS acc_cur"))
+    seq = s.execute(text("SELECT pg_get_serial_sequence('carbon_account', 'id')")).scalar_one()
+    if order is not None:
+        order[0].wait()
+    try:
+        s.execute(text(_select_sql(where, seq.replace("'", "''"))), params)
+    finally:
+        if order is not None:
+            order[1].set()
+    chunks = s.execute(text(
+        "SELECT min(account_id), max(account_id), min(record_id), max(record_id) "
+        "FROM (SELECT account_id, record_id, "
+        "             (row_number() OVER (ORDER BY account_id) - 1) / :c AS k FROM acc_sel) x "
+        "GROUP BY k ORDER BY k"), {"c": CHUNK_ROWS}).all()
+    if not chunks:
+        return 0, set(), set()
     s.execute(text("ANALYZE acc_sel"))
-    if fmap is None:
-        years = [y for (y,) in s.execute(text("SELECT DISTINCT year FROM acc_sel"))]
-        fmap = factor_rows(years)
+    n, years, pers = s.execute(text(
+        "SELECT count(*), array_agg(DISTINCT year), array_agg(DISTINCT period) "
+        "FROM acc_sel")).one()
+    s.execute(text(VERSION_SQL))
+    ents = {e for (e,) in s.execute(text("SELECT DISTINCT enterprise_id FROM acc_sel"))}
+    _factor_table(s, fmap if fmap is not None else factor_rows(sorted(years)))
+    s.execute(text(RETIRE_SQL))
+    for lo, hi, rlo, rhi in chunks:
+        s.execute(text("CREATE TEMP TABLE acc_cur ON COMMIT DROP AS "
+                       "SELECT * FROM acc_sel WHERE account_id BETWEEN :lo AND :hi"),
+                  {"lo": lo, "hi": hi})
+        s.execute(text(COMPUTE_SQL), {"reason": reason[:200], "rlo": rlo, "rhi": rhi})
+        s.execute(text("DROP TABLE acc_cur"))
+    s.execute(text("DROP TABLE IF EXISTS acc_sel; DROP TABLE IF EXISTS acc_fmap"))
+    return n, ents, set(pers)
+
+
+def _factor_table(s, fmap: list[dict]) -> None:
+    """acc_fmap: the factor rows with their per-factor terms (exact numeric, as per line)."""
     s.execute(text("""CREATE TEMP TABLE acc_fmap (year int, r4 text, item text,
                       factor_id int, factor_version int, ncv numeric, cc numeric,
-                      ofr numeric, value numeric) ON COMMIT DROP"""))
+                      ofr numeric, value numeric, k44 numeric, efk numeric,
+                      efv numeric) ON COMMIT DROP"""))
     if fmap:
         s.execute(text("""INSERT INTO acc_fmap VALUES (:year, :r4, :item, :fid, :fv, :ncv,
                           :cc, :ofr, :value)"""), fmap)
+    s.execute(text("UPDATE acc_fmap SET k44 = ncv * cc * ofr * 44, "
+                   "efk = round(ncv * cc * ofr * 44 / 12, 10), efv = round(value, 10)"))
     s.execute(text("ANALYZE acc_fmap"))
-    s.execute(text("""UPDATE carbon_account a SET is_current = false FROM acc_sel s
-                      WHERE a.enterprise_id = s.enterprise_id AND a.period = s.period
-                        AND a.is_current"""))
-    s.execute(text(COMPUTE_SQL), {"reason": reason[:200]})
-    s.execute(text("DROP TABLE IF EXISTS acc_sel; DROP TABLE IF EXISTS acc_fmap"))
-    return n
 
 
 def factor_rows(years: Iterable[int]) -> list[dict]:
@@ -217,7 +345,7 @@ def factor_rows(years: Iterable[int]) -> list[dict]:
 
 
 def _fallback(record_ids, periods, enterprise_ids, reason) -> int:
-    """Other databases: the per-row engine over the same selection."""
+    """Other databases: the per-row engine over the same selection (one hook call)."""
     from app.accounting import service
     from app.energy.models import EnergyRecord
 
@@ -228,9 +356,6 @@ def _fallback(record_ids, periods, enterprise_ids, reason) -> int:
         stmt = stmt.where(EnergyRecord.period.in_(list(periods)))
     if enterprise_ids is not None:
         stmt = stmt.where(EnergyRecord.enterprise_id.in_(list(enterprise_ids)))
-    cache: dict = {}
-    n = 0
-    for rec in db.session.scalars(stmt):
-        service.compute(record=rec, reason=reason, cache=cache)
-        n += 1
-    return n
+    records = list(db.session.scalars(stmt))
+    service._compute_many(records, reason)
+    return len(records)

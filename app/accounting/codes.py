@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select, text, update
 
 from app.accounting import engine, periods
+from app.accounting.bulk import WORK_MEM
 from app.accounting.models import CarbonAccount, CarbonCode, IndustryBenchmark
 from app.extensions import db
 from app.orgs.models import Enterprise
@@ -84,7 +85,13 @@ def issue(*, periods: list[int] | None = None,
         method = "set" if db.session.get_bind().dialect.name == "postgresql" else "row"
     _retire(db.session, keys, cfg)
     if method == "set":
-        n = _issue_set(db.session, keys, cfg, schemes())
+        s = db.session
+        old = s.execute(text("SELECT current_setting('work_mem')")).scalar_one()
+        s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
+        try:
+            n = _issue_set(s, keys, cfg, schemes())
+        finally:
+            s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": old})
     else:
         n = _issue_rows(keys, cfg)
     _audit(keys, n, cfg)
@@ -115,6 +122,8 @@ def issue_parallel(*, periods: list[int], workers: int = 2) -> int:
 
     def work(chunk: list[periods.Period]) -> int:
         with engine.begin() as conn:
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
             _retire(conn, chunk, cfg)
             return _issue_set(conn, chunk, cfg, all_schemes)
 
@@ -237,16 +246,20 @@ def _grade_case(sch, column: str, params: dict, prefix: str) -> tuple[str, str, 
 
 
 def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> int:
-    """Benchmarks and codes with a few INSERT ... SELECT on `s` (Session or Connection)."""
+    """Benchmarks and codes with a few INSERT ... SELECT on `s` (Session or Connection).
+    Each enterprise's figures, its benchmark and K are computed once (`code_val`); each
+    scheme's INSERT then only grades a column."""
     alen = 2 if cfg["area_level"] == "province" else 4
     asuffix = "0000" if alen == 2 else "00"
     ilen = INDUSTRY_LEN[cfg["industry_level"]]
-    s.execute(text("DROP TABLE IF EXISTS code_per; DROP TABLE IF EXISTS code_ent"))
+    s.execute(text("DROP TABLE IF EXISTS code_per; DROP TABLE IF EXISTS code_ent; "
+                   "DROP TABLE IF EXISTS code_val"))
     s.execute(text("""CREATE TEMP TABLE code_per (ptype text, pkey text, year int,
                       pfirst int, plast int) ON COMMIT DROP"""))
     s.execute(text("INSERT INTO code_per VALUES (:t, :k, :y, :f, :l)"),
               [{"t": p.type, "k": p.key, "y": p.year, "f": p.first, "l": p.last}
                for p in keys])
+    s.execute(text("ANALYZE code_per"))
     s.execute(text(f"""
         CREATE TEMP TABLE code_ent ON COMMIT DROP AS
         SELECT a.enterprise_id, p.ptype, p.pkey, p.year,
@@ -259,7 +272,6 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
         JOIN carbon_account a ON a.period BETWEEN p.pfirst AND p.plast AND a.is_current
         JOIN enterprise e ON e.id = a.enterprise_id
         GROUP BY a.enterprise_id, p.ptype, p.pkey, p.year, e.region_code, e.industry_code"""))
-    s.execute(text("ANALYZE code_ent"))
     s.execute(text("""
         INSERT INTO industry_benchmark (period_type, period_key, year, area_code,
             industry_level, industry_code, co2_total, value_added_total, intensity,
@@ -268,25 +280,33 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
                round(sum(co2) / sum(va), 6), count(*), true, now() AT TIME ZONE 'utc'
         FROM code_ent WHERE va > 0 AND ind IS NOT NULL
         GROUP BY ptype, pkey, year, area, ind"""), {"lvl": cfg["industry_level"]})
+    s.execute(text("""
+        CREATE TEMP TABLE code_val ON COMMIT DROP AS
+        SELECT c.*, CASE WHEN c.va > 0 THEN round(c.co2 / c.va, 6) END AS intensity,
+               b.intensity AS bench, b.enterprises AS peers, b.co2_total AS bco2,
+               CASE WHEN c.va > 0 AND c.ind IS NOT NULL AND b.co2_total > 0
+                    THEN round(c.co2 * b.value_added_total / (c.va * b.co2_total), 4) END AS k
+        FROM code_ent c
+        LEFT JOIN industry_benchmark b ON b.period_key = c.pkey AND b.area_code = c.area
+             AND b.industry_code = c.ind AND b.industry_level = :lvl AND b.is_current
+        ORDER BY c.enterprise_id"""),
+              {"lvl": cfg["industry_level"]})
     n = 0
     for sid in cfg["schemes"]:
         sch = all_schemes[sid]
         params = {"sid": sch.id, "sver": sch.version, "basis": sch.basis,
-                  "minp": cfg["min_peers"] or sch.min_peers, "lvl": cfg["industry_level"],
+                  "minp": cfg["min_peers"] or sch.min_peers,
                   "r_va": R_NO_VA, "r_ind": R_NO_INDUSTRY}
         if sch.basis == "K":
-            value = ("CASE WHEN c.va > 0 AND c.ind IS NOT NULL "
-                     "AND b.enterprises >= CAST(:minp AS integer) "
-                     "AND b.co2_total > 0 THEN round(c.co2 * b.value_added_total / "
-                     "(c.va * b.co2_total), 4) END")
+            value = "CASE WHEN COALESCE(c.peers, 0) >= CAST(:minp AS integer) THEN c.k END"
             reason = ("CASE WHEN c.va IS NULL OR c.va <= 0 THEN :r_va "
                       "WHEN c.ind IS NULL THEN :r_ind "
-                      "WHEN COALESCE(b.enterprises, 0) < CAST(:minp AS integer) "
+                      "WHEN COALESCE(c.peers, 0) < CAST(:minp AS integer) "
                       "THEN '行业可比企业不足 ' || CAST(:minp AS integer) || ' 家（现有 ' "
-                      "|| COALESCE(b.enterprises, 0) || ' 家）' "
-                      "WHEN b.co2_total <= 0 THEN '行业基准排放为零，无法计算碳效值' END")
+                      "|| COALESCE(c.peers, 0) || ' 家）' "
+                      "WHEN c.bco2 <= 0 THEN '行业基准排放为零，无法计算碳效值' END")
         else:
-            value = "CASE WHEN c.va > 0 THEN round(c.co2 / c.va, 6) END"
+            value = "c.intensity"
             reason = "CASE WHEN c.va IS NULL OR c.va <= 0 THEN :r_va END"
         grade, label, colour = _grade_case(sch, "v.val", params, "g")
         n += s.execute(text(f"""
@@ -294,17 +314,16 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
                 scheme_version, basis, area_code, industry_code, co2, value_added, intensity,
                 benchmark_intensity, k_value, peers, graded, grade, grade_label, colour,
                 reason, is_current, method, issued_at)
-            SELECT c.enterprise_id, c.ptype, c.pkey, c.year, :sid, :sver, :basis, c.area,
-                   c.ind, c.co2, c.va, CASE WHEN c.va > 0 THEN round(c.co2 / c.va, 6) END,
-                   b.intensity, {"v.val" if sch.basis == "K" else "NULL"}, b.enterprises,
-                   v.val IS NOT NULL, {grade}, {label}, {colour},
-                   CASE WHEN v.val IS NULL THEN {reason} END, true, 'set',
+            SELECT v.enterprise_id, v.ptype, v.pkey, v.year, :sid, :sver, :basis, v.area,
+                   v.ind, v.co2, v.va, v.intensity, v.bench,
+                   {"v.val" if sch.basis == "K" else "NULL"}, v.peers,
+                   v.val IS NOT NULL, {grade}, {label}, {colour}, v.reason, true, 'set',
                    now() AT TIME ZONE 'utc'
-            FROM code_ent c
-            LEFT JOIN industry_benchmark b ON b.period_key = c.pkey AND b.area_code = c.area
-                 AND b.industry_code = c.ind AND b.industry_level = :lvl AND b.is_current
-            CROSS JOIN LATERAL (SELECT {value} AS val) v"""), params).rowcount
-    s.execute(text("DROP TABLE IF EXISTS code_per; DROP TABLE IF EXISTS code_ent"))
+            FROM (SELECT c.*, {value} AS val,
+                         CASE WHEN ({value}) IS NULL THEN {reason} END AS reason
+                  FROM code_val c OFFSET 0) v"""), params).rowcount
+    s.execute(text("DROP TABLE IF EXISTS code_per; DROP TABLE IF EXISTS code_ent; "
+                   "DROP TABLE IF EXISTS code_val"))
     return n
 
 

@@ -5,7 +5,10 @@ history; the monitoring views read `is_current` rows.
 These are high-volume fact tables written set-based (millions of rows per province run):
 `enterprise_id` / `account_id` are indexed but carry no database foreign key (a per-row
 RI check would cost more than the computation); the writers take ids from existing rows and
-enterprises are never hard-deleted (`active` flag)."""
+enterprises are never hard-deleted (`active` flag). Indexes are kept to what the readers use
+(every index costs each of the millions of inserts): accounts by (enterprise, period) and by
+(period, current); lines by (account, position); codes by (enterprise, period) and by
+(period, current). Region / industry filters always come with a period range."""
 
 from __future__ import annotations
 
@@ -44,15 +47,14 @@ class CarbonAccount(db.Model):
         UniqueConstraint("enterprise_id", "period", "version",
                          name="uq_carbon_account_ent_period_ver"),
         Index("ix_carbon_account_current", "period", "is_current"),
-        Index("ix_carbon_account_ent_period", "enterprise_id", "period"),
-    )
+    )  # (enterprise_id, period) look-ups use the unique index's prefix
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(Integer, nullable=False)  # enterprise.id
     year: Mapped[int] = mapped_column(Integer, nullable=False)
     month: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     period: Mapped[int] = mapped_column(Integer, nullable=False)  # yyyymm
-    region_code: Mapped[str] = mapped_column(String(6), nullable=False, index=True)
-    industry_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    region_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    industry_code: Mapped[str | None] = mapped_column(String(5))
     record_id: Mapped[int | None] = mapped_column(BigId)
     record_revision: Mapped[int | None] = mapped_column(Integer)
     energy_tce: Mapped[Decimal] = mapped_column(CO2, nullable=False)
@@ -87,13 +89,14 @@ class CarbonAccount(db.Model):
 
 
 class CarbonAccountLine(db.Model):
-    """Derivation of one account line: the input, the factor version, the term."""
+    """Derivation of one account line: the input, the factor version, the term. Keyed by
+    (account, position): no surrogate id, one index (the bulk writer's largest table)."""
 
     __tablename__ = "carbon_account_line"
     __scope__ = ScopeRule(via=("account_id", CarbonAccount))
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    account_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
-    position: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False,
+                                          default=0)
     item: Mapped[str] = mapped_column(String(60), nullable=False)
     flow: Mapped[str] = mapped_column(String(20), nullable=False)
     bucket: Mapped[str] = mapped_column(String(24), nullable=False)
@@ -138,8 +141,7 @@ class CarbonCode(db.Model):
 
     __tablename__ = "carbon_code"
     __scope__ = ScopeRule(via=("enterprise_id", Enterprise))
-    __table_args__ = (Index("ix_carbon_code_lookup", "enterprise_id", "period_key",
-                            "scheme_id", "is_current"),
+    __table_args__ = (Index("ix_carbon_code_lookup", "enterprise_id", "period_key"),
                       Index("ix_carbon_code_period", "period_key", "is_current"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(Integer, nullable=False)  # enterprise.id

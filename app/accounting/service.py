@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from app.accounting import engine
+from app.accounting import engine, hooks
 from app.accounting.models import CarbonAccount, CarbonAccountLine
 from app.audit.service import record as audit
 from app.energy import service as energy
@@ -47,8 +47,10 @@ def current(*, enterprise_id: int, period: int) -> CarbonAccount | None:
 
 
 def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict | None = None,
-            types: dict[str, EnergyType] | None = None) -> CarbonAccount:
-    """Compute one enterprise-month with the Decimal engine and store it as a new version."""
+            types: dict[str, EnergyType] | None = None, notify: bool = True) -> CarbonAccount:
+    """Compute one enterprise-month with the Decimal engine and store it as a new version.
+    With `notify`, calls `hooks.AFTER_ACCOUNTS_CHANGED` (a caller computing many records
+    passes False and notifies once)."""
     ent = record.enterprise
     resolved = energy.resolve(year=record.year, region_code=ent.region_code, cache=cache)
     result = engine.calculate(engine_lines(record, resolved, types or _types()),
@@ -86,7 +88,19 @@ def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict |
         parameter_origin=r.parameter_origin, co2=r.co2, tce=r.tce)
         for i, r in enumerate(result.lines)])
     db.session.flush()
+    if notify:
+        hooks.accounts_changed({ent.id}, {record.period})
     return acc
+
+
+def _compute_many(records: list[EnergyRecord], reason: str) -> None:
+    """The per-row engine over several records, then one hook call."""
+    cache: dict = {}
+    types = _types()
+    for rec in records:
+        compute(record=rec, reason=reason, cache=cache, types=types, notify=False)
+    if records:
+        hooks.accounts_changed({r.enterprise_id for r in records}, {r.period for r in records})
 
 
 def after_records_changed(*, records: list[EnergyRecord]) -> None:
@@ -99,10 +113,7 @@ def after_records_changed(*, records: list[EnergyRecord]) -> None:
 
         bulk.compute_accounts(record_ids=[r.id for r in records], reason="批量录入")
     else:
-        cache: dict = {}
-        types = _types()
-        for rec in records:
-            compute(record=rec, cache=cache, types=types)
+        _compute_many(records, "数据录入")
     months = sorted({r.period for r in records})
     enqueue("accounting.issue_codes", periods=months)
 
@@ -123,11 +134,8 @@ def recompute_for_factor(*, old_factor_id: int, new_factor_id: int | None = None
 
         bulk.compute_accounts(record_ids=record_ids, reason=reason)
     else:
-        cache: dict = {}
-        types = _types()
-        for rec in db.session.scalars(select(EnergyRecord).where(
-                EnergyRecord.id.in_(record_ids))):
-            compute(record=rec, reason=reason, cache=cache, types=types)
+        _compute_many(list(db.session.scalars(select(EnergyRecord).where(
+            EnergyRecord.id.in_(record_ids)))), reason)
     audit("accounting.recompute", object_type="emission_factor", object_id=old_factor_id,
           summary={"accounts": len(accounts), "new_factor_id": new_factor_id})
     from app.accounting import codes

@@ -37,10 +37,23 @@ def _home_figures(scope) -> list[dict]:
     return [{"label": f"{f.year}年{f.month}月 CO2 排放", "value": s["co2"], "unit": "万吨"}]
 
 
+def _accounts_changed(enterprise_ids: set[int] | None, periods: set[int] | None) -> None:
+    """Accounting's change signal: refresh exactly those facts, in the same transaction."""
+    from app.jobs.outbox import enqueue
+
+    enqueue("monitoring.refresh",
+            enterprise_ids=sorted(enterprise_ids) if enterprise_ids is not None else None,
+            periods=sorted(periods) if periods is not None else None)
+
+
 def register(app: Flask) -> None:
     from app.jobs.periodic import every
 
     every(60, "monitoring.sweep")  # the safety net: views fold in new accounts on read
+    from app.accounting.hooks import AFTER_ACCOUNTS_CHANGED
+
+    if _accounts_changed not in AFTER_ACCOUNTS_CHANGED:
+        AFTER_ACCOUNTS_CHANGED.append(_accounts_changed)
     from app.demo import DEMO_LOADERS
     from app.extensions import api
     from app.monitoring import api as monitoring_api

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 178e8b79aba2
+Revision ID: 23f7da128aa3
 Revises: 
-Create Date: 2026-11-25 10:04:42.913347
+Create Date: 2026-11-25 10:38:32.695488
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '178e8b79aba2'
+revision = '23f7da128aa3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -78,14 +78,10 @@ def upgrade():
     )
     with op.batch_alter_table('carbon_account', schema=None) as batch_op:
         batch_op.create_index('ix_carbon_account_current', ['period', 'is_current'], unique=False)
-        batch_op.create_index('ix_carbon_account_ent_period', ['enterprise_id', 'period'], unique=False)
-        batch_op.create_index(batch_op.f('ix_carbon_account_industry_code'), ['industry_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_carbon_account_region_code'), ['region_code'], unique=False)
 
     op.create_table('carbon_account_line',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('account_id', sa.BigInteger(), nullable=False),
-    sa.Column('position', sa.SmallInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('position', sa.SmallInteger(), autoincrement=False, nullable=False),
     sa.Column('item', sa.String(length=60), nullable=False),
     sa.Column('flow', sa.String(length=20), nullable=False),
     sa.Column('bucket', sa.String(length=24), nullable=False),
@@ -101,11 +97,8 @@ def upgrade():
     sa.Column('parameter_origin', sa.String(length=20), nullable=False),
     sa.Column('co2', sa.Numeric(precision=20, scale=6), nullable=False),
     sa.Column('tce', sa.Numeric(precision=20, scale=6), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_carbon_account_line'))
+    sa.PrimaryKeyConstraint('account_id', 'position', name=op.f('pk_carbon_account_line'))
     )
-    with op.batch_alter_table('carbon_account_line', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_carbon_account_line_account_id'), ['account_id'], unique=False)
-
     op.create_table('carbon_code',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -134,7 +127,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carbon_code'))
     )
     with op.batch_alter_table('carbon_code', schema=None) as batch_op:
-        batch_op.create_index('ix_carbon_code_lookup', ['enterprise_id', 'period_key', 'scheme_id', 'is_current'], unique=False)
+        batch_op.create_index('ix_carbon_code_lookup', ['enterprise_id', 'period_key'], unique=False)
         batch_op.create_index('ix_carbon_code_period', ['period_key', 'is_current'], unique=False)
 
     op.create_table('country',
@@ -942,14 +935,8 @@ def downgrade():
         batch_op.drop_index('ix_carbon_code_lookup')
 
     op.drop_table('carbon_code')
-    with op.batch_alter_table('carbon_account_line', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_carbon_account_line_account_id'))
-
     op.drop_table('carbon_account_line')
     with op.batch_alter_table('carbon_account', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_carbon_account_region_code'))
-        batch_op.drop_index(batch_op.f('ix_carbon_account_industry_code'))
-        batch_op.drop_index('ix_carbon_account_ent_period')
         batch_op.drop_index('ix_carbon_account_current')
 
     op.drop_table('carbon_account')
