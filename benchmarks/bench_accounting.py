@@ -25,6 +25,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from benchmarks import pgdb
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cecp_bench_accounting"
@@ -39,37 +41,6 @@ OPTIONAL = [("natural_gas", "consumed", "10^4 Nm3", 40), ("diesel", "consumed", 
             ("heat", "purchased", "GJ", 3000), ("coke", "consumed", "t", 60),
             ("fuel_oil", "consumed", "t", 20), ("lpg", "consumed", "t", 3),
             ("process_caco3", "process", "t", 200), ("gasoline", "consumed", "t", 4)]
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    base, name = url.rsplit("/", 1)
-    return base.replace("postgresql+psycopg://", "postgresql://", 1) + "/postgres", name
-
-
-def _recreate(url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _copy(conn, table: str, cols: tuple[str, ...], rows) -> int:
-    n = 0
-    with conn.cursor() as cur, cur.copy(
-            f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-        buf = []
-        for row in rows:
-            buf.append("\t".join("\\N" if v is None else str(v) for v in row))
-            n += 1
-            if len(buf) >= 50_000:
-                cp.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            cp.write("\n".join(buf) + "\n")
-    return n
 
 
 def _load(app, n_ent: int) -> dict:
@@ -88,7 +59,7 @@ def _load(app, n_ent: int) -> dict:
     raw = db.engine.raw_connection()
     conn = raw.driver_connection
     t0 = time.perf_counter()
-    _copy(conn, "enterprise", ("id", "uid", "uscc", "name", "region_code", "industry_code",
+    pgdb.copy_rows(conn, "enterprise", ("id", "uid", "uscc", "name", "region_code", "industry_code",
                                "scale", "key_emitter", "active", "created_at", "updated_at"),
           ((i, f"{i:032x}", make_uscc(f"91{CITIES[i % 12][:4]}00B{i:08d}"), f"基准企业{i}",
             CITIES[i % 12], INDUSTRIES[i % len(INDUSTRIES)], "规上", "f", "t",
@@ -123,10 +94,10 @@ def _load(app, n_ent: int) -> dict:
                     lid += 1
                     yield (lid, rid, pos, flow, item, round(base * size * eff, 3), unit, None)
 
-    n_rec = _copy(conn, "energy_record", ("id", "enterprise_id", "year", "month", "period",
+    n_rec = pgdb.copy_rows(conn, "energy_record", ("id", "enterprise_id", "year", "month", "period",
                                           "gross_output", "value_added", "source", "revision",
                                           "created_at", "updated_at"), records())
-    n_lines = _copy(conn, "energy_line", ("id", "record_id", "position", "flow", "item",
+    n_lines = pgdb.copy_rows(conn, "energy_line", ("id", "record_id", "position", "flow", "item",
                                           "amount", "unit", "note"), lines())
     with conn.cursor() as cur:
         for table in ("enterprise", "energy_record", "energy_line"):
@@ -198,7 +169,7 @@ def run() -> list[dict]:
     scale = float(os.environ.get("CECP_BENCH_SCALE", "1"))
     url = os.environ.get("CECP_BENCH_DATABASE_URL", DEFAULT_URL)
     n_ent = max(20, int(FULL * scale))
-    _recreate(url)
+    pgdb.recreate(url)
     os.environ.setdefault("CECP_MASTER_KEY", "00112233445566778899aabbccddeeff")
     from app import create_app
     from app.extensions import db
@@ -234,7 +205,7 @@ def run() -> list[dict]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        _recreate(url, drop_only=True)
+        pgdb.recreate(url, drop_only=True)
     extrapolated = per_row * n_acc
     note = (f"{loaded['enterprises']:,} enterprises x 12 months = {loaded['records']:,} "
             f"enterprise-months, {loaded['lines']:,} lines (COPY load {loaded['load_s']:.0f} s, "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+from benchmarks import pgdb
+
 
 def _rate(fn, seconds: float = 1.0) -> float:
     n, start = 0, time.perf_counter()
@@ -31,7 +33,6 @@ def _sm4() -> list[dict]:
 
 
 def _audit_and_argon2() -> list[dict]:
-    import psycopg
     from flask_security import hash_password, verify_password
     from sqlalchemy import insert
 
@@ -41,12 +42,8 @@ def _audit_and_argon2() -> list[dict]:
     from app.db import utcnow
     from app.extensions import db
 
-    admin = os.environ.get("CECP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = "cecp_bench_foundation"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    url = pgdb.url_for("cecp_bench_foundation")
+    pgdb.recreate(url)
     os.environ.setdefault("CECP_INSTANCE_PATH", "/tmp/cecp-bench")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     rows: list[dict] = []
@@ -93,8 +90,7 @@ def _audit_and_argon2() -> list[dict]:
             db.session.remove()
             db.engine.dispose()
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pgdb.recreate(url, drop_only=True)
     return rows
 
 

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import pgdb
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cecp_bench_monitoring"
@@ -39,36 +41,6 @@ ACC_COLS = ("id", "enterprise_id", "year", "month", "period", "region_code", "in
             "method", "computed_at")
 LINE_COLS = ("account_id", "position", "item", "flow", "bucket", "sign", "amount",
              "unit", "parameter_origin", "co2", "tce")
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    base, name = url.rsplit("/", 1)
-    return base.replace("postgresql+psycopg://", "postgresql://", 1) + "/postgres", name
-
-
-def _recreate(url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _copy(conn, table: str, cols: tuple[str, ...], rows) -> int:
-    n = 0
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-        buf = []
-        for row in rows:
-            buf.append("\t".join("\\N" if v is None else str(v) for v in row))
-            n += 1
-            if len(buf) >= 50_000:
-                cp.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            cp.write("\n".join(buf) + "\n")
-    return n
 
 
 class Gen:
@@ -118,8 +90,8 @@ def _load(gen: Gen, periods: list[int]) -> tuple[int, float]:
     n = 0
     for p in periods:  # a month at a time keeps memory flat
         accs, lines = gen.rows([p])
-        n += _copy(conn, "carbon_account", ACC_COLS, accs)
-        _copy(conn, "carbon_account_line", LINE_COLS, lines)
+        n += pgdb.copy_rows(conn, "carbon_account", ACC_COLS, accs)
+        pgdb.copy_rows(conn, "carbon_account_line", LINE_COLS, lines)
     with conn.cursor() as cur:
         cur.execute("SELECT setval(pg_get_serial_sequence('carbon_account', 'id'), "
                     "(SELECT max(id) FROM carbon_account))")
@@ -142,7 +114,7 @@ def _enterprises(n_ent: int) -> tuple[list[str], list[str]]:
         Industry.level == "class", Industry.code < "4500")))
     gen = Gen(n_ent, counties, industries)
     raw = db.engine.raw_connection()
-    _copy(raw.driver_connection, "enterprise",
+    pgdb.copy_rows(raw.driver_connection, "enterprise",
           ("id", "uid", "uscc", "name", "region_code", "industry_code", "scale", "key_emitter",
            "active", "created_at", "updated_at"),
           ((i, f"{i:032x}", make_uscc(f"91{r[:4]}00B{i:08d}"), f"基准企业{i}", r, ind, "规上",
@@ -200,7 +172,7 @@ def run() -> list[dict]:
     url = os.environ.get("CECP_BENCH_DATABASE_URL", DEFAULT_URL)
     n_ent = max(50, int(FULL * scale))
     runs = int(os.environ.get("CECP_BENCH_RUNS", "40"))
-    _recreate(url)
+    pgdb.recreate(url)
     os.environ.setdefault("CECP_MASTER_KEY", "00112233445566778899aabbccddeeff")
     from app import create_app
     from app.extensions import db
@@ -269,8 +241,8 @@ def run() -> list[dict]:
             accs, lines = gen.rows([new_period], version=2)
             raw = db.engine.raw_connection()
             db.session.commit()
-            _copy(raw.driver_connection, "carbon_account", ACC_COLS, accs[:1])
-            _copy(raw.driver_connection, "carbon_account_line", LINE_COLS, lines[:2])
+            pgdb.copy_rows(raw.driver_connection, "carbon_account", ACC_COLS, accs[:1])
+            pgdb.copy_rows(raw.driver_connection, "carbon_account_line", LINE_COLS, lines[:2])
             raw.commit()
             raw.close()
             t1 = time.perf_counter()
@@ -281,7 +253,7 @@ def run() -> list[dict]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        _recreate(url, drop_only=True)
+        pgdb.recreate(url, drop_only=True)
     note = (f"{n_ent:,} enterprises x {MONTHS} months = {n_acc:,} accounts, {2 * n_acc:,} "
             f"lines (COPY {t_load:.0f} s, not counted); {n_facts:,} fact rows")
     return [

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         base = r.get("baseline_value")
         ratio = (r["value"] / base) if base else None
         table.append((area, r["measure"], _fmt(r["value"]), r["unit"], r.get("baseline") or "—",
-                      _fmt(base), f"{ratio:.2f}×" if ratio else "—", r.get("note", "")))
+                      _fmt(base), f"{ratio:.3g}×" if ratio else "—", r.get("note", "")))
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
