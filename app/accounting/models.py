@@ -28,12 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from app.db import utcnow
+from app.db import BigId, utcnow
 from app.extensions import db
 from app.identity.scope import ScopeRule
 from app.orgs.models import Enterprise
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 CO2 = Numeric(20, 6)
 MONEY = Numeric(20, 4)
 

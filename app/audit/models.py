@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.db import BigId
 from app.extensions import db
 
 
 class AuditRecord(db.Model):
     __tablename__ = "audit_record"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     ts: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)

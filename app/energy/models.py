@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -25,12 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import TimestampMixin, utcnow
+from app.db import BigId, TimestampMixin, utcnow
 from app.extensions import db
 from app.identity.scope import ScopeRule
 from app.orgs.models import Enterprise
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 #: flows of a record line and the energy categories each accepts
 FLOWS = {

@@ -26,12 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import utcnow
+from app.db import BigId, utcnow
 from app.extensions import db
 from app.identity.scope import ScopeRule
 from app.orgs.models import Institution
 
-BigId = BigInteger().with_variant(Integer, "sqlite")
 QTY = Numeric(24, 6)
 TOTAL = "*"        # item key of the all-energy total row
 PROCESS = "process"  # item key of industrial-process emissions (not an energy type)
