@@ -8,13 +8,15 @@ cannot forge a consistent chain.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context, request
 from flask_security import current_user
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from app.audit.models import AuditRecord
 from app.crypto.hashing import hmac_sm3
@@ -24,9 +26,12 @@ from app.extensions import db
 
 GENESIS = "0" * 64
 _LOCK_ID = 7_240_514  # PostgreSQL advisory lock serialising appends
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_LAST = select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+_INSERT = insert(AuditRecord.__table__)
 
 
-def _canonical(rec: AuditRecord) -> bytes:
+def _canonical(rec: Any) -> bytes:
     body = {
         "seq": rec.seq,
         "ts": rec.ts.isoformat(timespec="microseconds"),
@@ -43,7 +48,7 @@ def _canonical(rec: AuditRecord) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def compute_hash(rec: AuditRecord, key: bytes | None = None) -> str:
+def compute_hash(rec: Any, key: bytes | None = None) -> str:
     return hmac_sm3(key or purpose_key("audit-chain"), _canonical(rec)).hex()
 
 
@@ -65,35 +70,62 @@ def record(
     email: str | None = None,
 ) -> AuditRecord:
     """Append one record in the caller's transaction (it commits with the change)."""
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    last = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
-    ).first()
-    user_id, user_email = _actor(user)
+    [row] = _chained([{"action": action, "object_type": object_type, "object_id": object_id,
+                       "summary": summary, "user": user, "email": email}])
+    rec = AuditRecord(**row)
+    db.session.add(rec)
+    db.session.flush()
+    return rec
+
+
+def record_many(entries: Iterable[dict[str, Any]]) -> int:
+    """Append several records in the caller's transaction, in order: one lock, one read of
+    the last hash and one multi-row INSERT for all of them (no ORM objects are made).
+    Each entry holds the keyword arguments of `record` (``action`` required)."""
+    rows = _chained(list(entries))
+    if rows:
+        db.session.connection().execute(_INSERT, rows)
+    return len(rows)
+
+
+def _chained(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The column values of the new records: lock the chain (until the transaction ends),
+    read its last hash and link the records after it."""
+    if not entries:
+        return []
+    db.session.flush()  # the caller's pending changes first: the lock is held until commit
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"k": _LOCK_ID})
+    last = conn.execute(_LAST).first()
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
     ip = ua = None
     if has_request_context():
         ip = request.headers.get("X-Forwarded-For", request.remote_addr or "")[:64] or None
         ua = (request.user_agent.string or "")[:300] or None
-    rec = AuditRecord(
-        seq=(last.seq + 1) if last else 1,
-        ts=utcnow(),
-        user_id=user_id,
-        user_email=user_email or email,
-        ip=ip,
-        user_agent=ua,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        summary=None if summary is None else json.dumps(
-            summary, sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=last.hash if last else GENESIS,
-    )
-    rec.hash = compute_hash(rec)
-    session.add(rec)
-    session.flush()
-    return rec
+    key = purpose_key("audit-chain")
+    rows = []
+    for entry in entries:
+        user_id, user_email = _actor(entry.get("user"))
+        object_id, summary = entry.get("object_id"), entry.get("summary")
+        seq += 1
+        row = {
+            "seq": seq,
+            "ts": utcnow(),
+            "user_id": user_id,
+            "user_email": user_email or entry.get("email"),
+            "ip": ip,
+            "user_agent": ua,
+            "action": entry["action"],
+            "object_type": entry.get("object_type"),
+            "object_id": None if object_id is None else str(object_id),
+            "summary": None if summary is None else json.dumps(
+                summary, sort_keys=True, ensure_ascii=False, default=str),
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = compute_hash(SimpleNamespace(**row), key)
+        rows.append(row)
+    return rows
 
 
 @dataclass

@@ -4,13 +4,14 @@ Checks (thresholds are configuration): missing months; month-on-month jumps of e
 over ``CECP_SELF_CHECK_JUMP_PCT`` %; declared electricity vs power-system data where a
 provider has it (``ELECTRICITY_PROVIDERS``) beyond ``CECP_SELF_CHECK_ELECTRICITY_PCT`` %;
 intensity more than ``CECP_SELF_CHECK_INTENSITY_FACTOR`` times above or below the industry
-benchmark. Each check runs in a savepoint: a table that does not exist yet (a domain not
+benchmark. The checks run in a savepoint: a table that does not exist yet (a domain not
 installed) becomes a note, never a failed transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,7 +42,9 @@ def _months(year: int, month: int | None) -> list[int]:
 def _accounts(enterprise: Enterprise, periods: list[int]) -> dict[int, Any]:
     from app.accounting.models import CarbonAccount
 
-    rows = db.session.scalars(select(CarbonAccount).where(
+    rows = db.session.execute(select(
+        CarbonAccount.period, CarbonAccount.co2_total, CarbonAccount.electricity_mwh,
+        CarbonAccount.value_added).where(
         CarbonAccount.enterprise_id == enterprise.id, CarbonAccount.is_current.is_(True),
         CarbonAccount.period.in_(periods))).all()
     return {r.period: r for r in rows}
@@ -113,15 +116,15 @@ def _intensity(accounts: dict[int, Any], enterprise: Enterprise, year: int,
         out["notes"].append("缺少工业增加值或行业代码，未比较碳排放强度")
         return
     key = f"{year}-{month:02d}" if month else str(year)
-    bench = db.session.scalar(select(IndustryBenchmark).where(
+    intensity = db.session.scalar(select(IndustryBenchmark.intensity).where(
         IndustryBenchmark.period_key == key, IndustryBenchmark.is_current.is_(True),
         IndustryBenchmark.industry_code == enterprise.industry_code,
         IndustryBenchmark.intensity.is_not(None)).order_by(
         IndustryBenchmark.enterprises.desc()).limit(1))
-    if bench is None or not bench.intensity:
+    if not intensity:
         out["notes"].append("暂无行业基准，未比较碳排放强度")
         return
-    mine, ref = co2 / va, Decimal(bench.intensity)
+    mine, ref = co2 / va, Decimal(intensity)
     factor = _cfg("CECP_SELF_CHECK_INTENSITY_FACTOR", 3)
     if ref > 0 and (mine > ref * factor or mine < ref / factor):
         out["warnings"].append({"code": "intensity", "message":
@@ -130,14 +133,28 @@ def _intensity(accounts: dict[int, Any], enterprise: Enterprise, year: int,
 
 
 def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[str, Any]:
-    """The self-check result: passed (no errors), warnings, errors, notes, totals."""
+    """The self-check result: passed (no errors), warnings, errors, notes, totals.
+
+    Usually every table is there: all checks then run in one savepoint. If anything fails
+    they run again one savepoint each, so that each failure becomes its own note."""
+    try:
+        with db.session.begin_nested():
+            return _checks(enterprise, year, month, guard=nullcontext, catch=())
+    except (ImportError, SQLAlchemyError):
+        return _checks(enterprise, year, month, guard=db.session.begin_nested,
+                       catch=(ImportError, SQLAlchemyError))
+
+
+def _checks(enterprise: Enterprise, year: int, month: int | None,
+            guard: Callable[[], AbstractContextManager],
+            catch: tuple[type[BaseException], ...]) -> dict[str, Any]:
     out: dict[str, Any] = {"warnings": [], "errors": [], "notes": []}
     periods = _months(year, month)
     accounts: dict[int, Any] = {}
     try:
-        with db.session.begin_nested():
+        with guard():
             accounts = _accounts(enterprise, periods)
-    except (ImportError, SQLAlchemyError):
+    except catch:
         out["notes"].append("核算数据暂不可用，未能自查")
     else:
         steps = [lambda: _missing(accounts, periods, out),
@@ -146,9 +163,9 @@ def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[
                  lambda: _intensity(accounts, enterprise, year, month, out)]
         for step in steps:
             try:
-                with db.session.begin_nested():
+                with guard():
                     step()
-            except (ImportError, SQLAlchemyError) as exc:
+            except catch as exc:
                 out["notes"].append(f"部分检查未能进行: {type(exc).__name__}")
     out["passed"] = not out["errors"]
     out["months"] = len(accounts)

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
-from app.audit import service as audit
 from app.cases import selfcheck
 from app.cases.models import Notification, ReportPublication
+from app.db import utcnow
 from app.extensions import db
 from app.orgs.models import Enterprise
 from app.workflow import context, hooks
@@ -28,10 +28,14 @@ REPORT = "enterprise_report"
 
 
 def _enterprise() -> Enterprise | None:
+    """The case's enterprise (read once per action and kept on the case context)."""
     ctx = context.current()
     if ctx is None or not ctx.enterprise_uscc:
         return None
-    return db.session.scalar(select(Enterprise).where(Enterprise.uscc == ctx.enterprise_uscc))
+    if ctx.enterprise is None or ctx.enterprise.uscc != ctx.enterprise_uscc:
+        ctx.enterprise = db.session.scalar(
+            select(Enterprise).where(Enterprise.uscc == ctx.enterprise_uscc))
+    return ctx.enterprise
 
 
 def _period(data: dict[str, Any]) -> tuple[int, int | None]:
@@ -66,9 +70,11 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
         raise ServiceError("案件未关联企业，无法发布")
     year, month = _period(data)
     periods = [year * 100 + month] if month else [year * 100 + m for m in range(1, 13)]
-    rows = db.session.scalars(select(CarbonAccount).where(
-        CarbonAccount.enterprise_id == ent.id, CarbonAccount.is_current.is_(True),
-        CarbonAccount.period.in_(periods)).order_by(CarbonAccount.period)).all()
+    rows = db.session.execute(select(
+        CarbonAccount.id, CarbonAccount.version, CarbonAccount.period, CarbonAccount.co2_total,
+        CarbonAccount.energy_tce, CarbonAccount.electricity_mwh, CarbonAccount.value_added)
+        .where(CarbonAccount.enterprise_id == ent.id, CarbonAccount.is_current.is_(True),
+               CarbonAccount.period.in_(periods)).order_by(CarbonAccount.period)).all()
     if not rows:
         period = f"{year}年{month}月" if month else f"{year}年"
         raise ServiceError(f"{ent.name} {period}没有可发布的核算数据")
@@ -89,17 +95,17 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
         db.session.execute(update(ReportPublication).where(
             ReportPublication.enterprise_uscc == ent.uscc, ReportPublication.period_key == key,
             ReportPublication.is_current.is_(True)).values(is_current=False))
-        pub = ReportPublication(
+        table = ReportPublication.__table__
+        pub_id = db.session.execute(insert(table).returning(table.c.id).values(
             instance_id=instance_id, enterprise_uscc=ent.uscc, region_code=ent.region_code,
             period_key=key, year=year, month=month, co2_total=str(co2), energy_tce=str(tce),
             value_added=str(va), intensity=None if intensity is None else str(intensity),
-            figures=json.dumps(figures, ensure_ascii=False), published_by=actor)
-        db.session.add(pub)
-        db.session.flush()
-        audit.record("report.publish", object_type="report_publication", object_id=pub.id,
-                     user=ctx.actor if ctx else None,
-                     summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),
-                              "instance": instance_id, "accounts": [r.id for r in rows]})
+            figures=json.dumps(figures, ensure_ascii=False), published_by=actor,
+            is_current=True, published_at=utcnow())).scalar_one()
+        context.audit("report.publish", object_type="report_publication", object_id=pub_id,
+                      user=ctx.actor if ctx else None,
+                      summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),
+                               "instance": instance_id, "accounts": [r.id for r in rows]})
 
     context.after_save(write)
     return {"published": {"period": key, "co2_total": str(co2), "months": len(rows),
@@ -127,8 +133,8 @@ def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
                     user_id=user.id, instance_id=instance_id, kind="reminder",
                     message=f"「{task.title}」的{task.label}即将到期，请及时办理。"[:500]))
                 sent += 1
-        audit.record("case.remind", object_type="workflow_instance", object_id=instance_id,
-                     email="system", summary={"stage": stage, "notified": sent})
+        context.audit("case.remind", object_type="workflow_instance", object_id=instance_id,
+                      email="system", summary={"stage": stage, "notified": sent})
 
     if ctx is not None:
         context.after_save(write)

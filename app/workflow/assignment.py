@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.db import utcnow
 from app.extensions import db
@@ -42,12 +43,14 @@ def can_work(user: Any, task: WorkTask) -> bool:
 
 
 def candidates(task: WorkTask) -> list[User]:
-    """Users who may work the task (for notifications): role = lane, scope covers the case."""
+    """Users who may work the task (for notifications): role = lane, scope covers the case
+    (three queries whatever the number of users: the users, their roles, their scopes)."""
     if task.lane is None:
         user = db.session.get(User, task.initiator_id) if task.initiator_id else None
         return [user] if user is not None else []
     users = db.session.scalars(
         select(User).join(User.roles).where(Role.name == task.lane, User.active.is_(True))
+        .options(selectinload(User.roles), selectinload(User.scopes))
     ).unique().all()
     return [u for u in users
             if scope_covers_case(scope_for(u), task.region_code, task.enterprise_uscc)]

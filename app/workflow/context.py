@@ -4,7 +4,8 @@ BPMN services receive only a copy of the task data; they read the case (instance
 region, enterprise, initiator, acting user) from here, never owners from task data. Their
 database writes are queued with `after_save` and run after the version-guarded UPDATE of
 the instance, so a losing concurrent step writes nothing and locks are always taken in the
-same order (instance row, then audit chain).
+same order (instance row, then audit chain). Their audit records go to the action's
+journal (`audit`), appended with the action's own record in one go at its end.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from app.workflow.journal import Journal
 
 
 @dataclass
@@ -25,6 +28,14 @@ class CaseContext:
     initiator_id: int | None
     actor: Any = None
     deferred: list[Callable[[int], None]] = field(default_factory=list)
+    journal: Journal = field(default_factory=Journal)
+    enterprise: Any = None  # the case's `Enterprise`, once loaded (per action)
+
+    @classmethod
+    def of(cls, inst: Any, actor: Any = None) -> CaseContext:
+        """The context of a stored instance (`ProcessInstance`)."""
+        return cls(inst.id, inst.process_key, inst.region_code, inst.enterprise_uscc,
+                   inst.initiator_id, actor=actor)
 
 
 _CURRENT: ContextVar[CaseContext | None] = ContextVar("cecp_case", default=None)
@@ -41,6 +52,18 @@ def after_save(fn: Callable[[int], None]) -> None:
     if ctx is None:
         return
     ctx.deferred.append(fn)
+
+
+def audit(action: str, **kwargs: Any) -> None:
+    """An audit record of the case being stepped, written with the action's own records;
+    outside the workflow service layer it is appended at once."""
+    ctx = _CURRENT.get()
+    if ctx is None:
+        from app.audit import service
+
+        service.record(action, **kwargs)
+        return
+    ctx.journal.audit(action, **kwargs)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from app.audit import service as audit
 from app.db import utcnow
@@ -213,6 +214,25 @@ def latest_version(model: ProcessModel) -> ProcessModelVersion:
     if version is None:
         raise NotFound(f"流程模型 {model.key} 尚未部署")
     return version
+
+
+def get_latest(*, key_or_id: str | int) -> tuple[ProcessModel, ProcessModelVersion]:
+    """A model and its latest version in one query; the version's files are loaded only
+    when its bundle is not cached yet (`loaded`)."""
+    stmt = (select(ProcessModel, ProcessModelVersion)
+            .outerjoin(ProcessModelVersion, ProcessModelVersion.model_id == ProcessModel.id)
+            .options(defer(ProcessModelVersion.files))
+            .order_by(ProcessModelVersion.version.desc()).limit(1))
+    if isinstance(key_or_id, int) or str(key_or_id).isdigit():
+        stmt = stmt.where(ProcessModel.id == int(key_or_id))
+    else:
+        stmt = stmt.where(ProcessModel.key == str(key_or_id))
+    row = db.session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"流程模型不存在: {key_or_id}")
+    if row[1] is None:
+        raise NotFound(f"流程模型 {row[0].key} 尚未部署")
+    return row[0], row[1]
 
 
 def get_all() -> list[ProcessModel]:

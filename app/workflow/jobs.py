@@ -14,7 +14,7 @@ from app.extensions import db
 from app.jobs import outbox, queues
 from app.jobs.models import OutboxJob
 from app.jobs.registry import job
-from app.workflow import service
+from app.workflow import events
 from app.workflow.errors import WorkflowError
 from app.workflow.models import TimerSchedule
 
@@ -22,12 +22,12 @@ from app.workflow.models import TimerSchedule
 @job("workflow.fire_timer")
 def fire_timer(instance_id: int) -> None:
     """Scheduled with enqueue_at for a timer's due time; a no-op if nothing is due."""
-    service.fire_timers(instance_id=instance_id)
+    events.fire_timers(instance_id=instance_id)
 
 
 @job("workflow.deliver_message")
 def deliver_message(message: dict, source_instance_id: int | None = None) -> None:
-    service.deliver(message=message, source_instance_id=source_instance_id)
+    events.deliver(message=message, source_instance_id=source_instance_id)
 
 
 def sweep(*, limit: int = 500) -> int:
@@ -40,7 +40,7 @@ def sweep(*, limit: int = 500) -> int:
     for instance_id in ids:
         try:
             with db.session.begin_nested():
-                if service.fire_timers(instance_id=instance_id, now=now):
+                if events.fire_timers(instance_id=instance_id, now=now):
                     stepped += 1
         except WorkflowError as exc:
             current_app.logger.info("timer sweep: instance %s skipped: %s", instance_id, exc)

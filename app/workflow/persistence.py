@@ -1,33 +1,60 @@
-"""Saving a stepped instance: the version-guarded UPDATE first, then the deferred service
-writes, the inbox rows, the timer rows (and their rq jobs) and the message routing.
+"""Loading and saving a stepped instance: the version-guarded UPDATE first, then the
+deferred service writes, the inbox rows, the timer rows (and their rq jobs) and the message
+routing.
 
 Order matters: the ``UPDATE workflow_instance ... WHERE version = :v`` is the first write of
 every step, so a concurrent loser fails before it has written anything and every
 transaction takes the instance row lock before the audit chain's lock (no deadlocks).
+
+The derived rows (inbox, timers, message waits) are a function of the blob and the status
+(`derive`), written in the same transaction as the blob under the version guard; so the
+rows of the stored version are known from the blob just loaded (`Opened.before`) and a step
+writes only the difference, without reading them back: a delete, an insert and (rarely)
+updates per table, each one statement.
 """
 
 from __future__ import annotations
 
 import json
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.db import utcnow
 from app.extensions import db
 from app.jobs import outbox, queues
-from app.workflow import engine
+from app.workflow import deploy, engine
 from app.workflow.context import CaseContext
 from app.workflow.deploy import LoadedVersion
 from app.workflow.engine.steps import run_engine
 from app.workflow.errors import STALE_MESSAGE, Conflict
 from app.workflow.models import MessageWait, ProcessInstance, TimerSchedule, WorkTask
+
+# The statements of every step, built once (bound parameters only): they run on the
+# session's connection, skipping the per-call construction and the ORM layer.
+_INSTANCE, _TASK = ProcessInstance.__table__, WorkTask.__table__
+_TIMER, _WAIT = TimerSchedule.__table__, MessageWait.__table__
+_UPDATE_INSTANCE = update(_INSTANCE).where(
+    _INSTANCE.c.id == bindparam("b_id"), _INSTANCE.c.version == bindparam("b_version"))
+_DELETE_TASKS = delete(_TASK).where(_TASK.c.instance_id == bindparam("b_instance"))
+_DELETE_TASKS_EXCEPT = _DELETE_TASKS.where(_TASK.c.id.not_in(bindparam("b_keep",
+                                                                       expanding=True)))
+_UPDATE_TASK_DUE = update(_TASK).where(_TASK.c.id == bindparam("b_id"))
+_DELETE_TIMERS = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
+                                      _TIMER.c.task_id.in_(bindparam("b_ids", expanding=True)))
+_UPDATE_TIMER = update(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
+                                     _TIMER.c.task_id == bindparam("b_id"))
+_INSERT_TASK, _INSERT_TIMER, _INSERT_WAIT = insert(_TASK), insert(_TIMER), insert(_WAIT)
+_DELETE_WAITS = delete(_WAIT).where(_WAIT.c.instance_id == bindparam("b_instance"),
+                                    _WAIT.c.name.in_(bindparam("b_names", expanding=True)))
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -69,17 +96,60 @@ def reset_errors(wf: BpmnWorkflow) -> int:
     return len(tasks)
 
 
+@dataclass(frozen=True)
+class Derived:
+    """The rows an instance has besides its blob: ready human tasks (id -> the task and its
+    due date), waiting timers (task id -> fire_at, naive UTC) and awaited message names."""
+
+    tasks: dict[str, tuple[engine.HumanTask, datetime | None]]
+    timers: dict[str, datetime]
+    messages: frozenset[str]
+
+
+NOTHING = Derived({}, {}, frozenset())
+
+
+def derive(wf: BpmnWorkflow, status: str, loaded: LoadedVersion) -> Derived:
+    """What the derived tables hold for `wf` in `status` (the one definition of it)."""
+    if status == "completed":
+        return NOTHING
+    running = status == "running"
+    timers = engine.waiting_timers(wf) if running else []
+    ready = engine.ready_human_tasks(wf)
+    due = _due_dates(wf, ready, timers) if timers else {}
+    messages = frozenset(engine.waiting_messages(wf)) if running and loaded.has_messages \
+        else frozenset()
+    return Derived({h.task_id: (h, due.get(h.task_id)) for h in ready},
+                   {t.task_id: naive_utc(t.fire_at) for t in timers}, messages)
+
+
+@dataclass
+class Opened:
+    """A stored instance in memory: its version's bundle, the workflow and its rows."""
+
+    loaded: LoadedVersion
+    wf: BpmnWorkflow
+    before: Derived
+
+
+def open_instance(inst: ProcessInstance, loaded: LoadedVersion | None = None) -> Opened:
+    """Deserialize an instance with the (cached) bundle of the version it started on."""
+    loaded = loaded or deploy.loaded_by_id(inst.version_id, inst.content_hash)
+    wf = engine.deserialize(loaded.bundle, inst.blob)
+    return Opened(loaded, wf, derive(wf, inst.status, loaded))
+
+
 def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx: CaseContext,
-         error: str | None = None) -> None:
-    """Persist the stepped workflow and everything derived from it (same transaction)."""
+         before: Derived = NOTHING, error: str | None = None) -> None:
+    """Persist the stepped workflow and everything derived from it (same transaction).
+    `before`: the rows of the stored version (`Opened.before`; nothing for a new one)."""
     messages = engine.outgoing_messages(wf)
     blob = engine.serialize(wf)
     now = utcnow()
     status = "error" if error else ("completed" if engine.is_completed(wf) else "running")
     values = {"blob": blob, "status": status, "error": error, "updated_at": now,
               "completed_at": now if status == "completed" else None}
-    fresh = inst.id is None
-    if fresh:
+    if inst.id is None:
         for key, value in values.items():
             setattr(inst, key, value)
         inst.version = 1
@@ -87,11 +157,10 @@ def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx:
         db.session.flush()
     else:
         expected = inst.version
-        result = db.session.execute(
-            update(ProcessInstance)
-            .where(ProcessInstance.id == inst.id, ProcessInstance.version == expected)
-            .values(version=expected + 1, **values)
-            .execution_options(synchronize_session=False))
+        db.session.flush()  # what the session holds goes first (statements run below it)
+        result = db.session.connection().execute(
+            _UPDATE_INSTANCE, {"b_id": inst.id, "b_version": expected,
+                               "version": expected + 1, **values})
         if result.rowcount != 1:
             raise Conflict(STALE_MESSAGE, code="stale")
         for key, value in {**values, "version": expected + 1}.items():
@@ -100,11 +169,14 @@ def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx:
     deferred, ctx.deferred = ctx.deferred, []
     for fn in deferred:
         fn(inst.id)
-    timers = engine.waiting_timers(wf) if status == "running" else []
-    _sync_tasks(inst, wf, timers if status != "completed" else [], fresh)
-    _sync_timers(inst, wf, timers, fresh)
-    if loaded.has_messages or messages:
-        _sync_messages(inst, wf, messages, fresh, status)
+    after = derive(wf, status, loaded)
+    _sync_tasks(inst, before, after)
+    _sync_timers(inst, wf, before, after)
+    if before.messages or after.messages:
+        _sync_messages(inst, before, after)
+    for message in messages:
+        outbox.enqueue("workflow.deliver_message", source_instance_id=inst.id,
+                       message=json.loads(json.dumps(message.to_dict(), default=str)))
 
 
 def _due_dates(wf: BpmnWorkflow, ready: list[engine.HumanTask],
@@ -125,63 +197,68 @@ def _due_dates(wf: BpmnWorkflow, ready: list[engine.HumanTask],
     return out
 
 
-def _sync_tasks(inst: ProcessInstance, wf: BpmnWorkflow, timers: list[engine.WaitingTimer],
-                fresh: bool) -> None:
-    ready = engine.ready_human_tasks(wf) if inst.status != "completed" else []
-    existing: dict[str, WorkTask] = {} if fresh else {t.id: t for t in db.session.scalars(
-        select(WorkTask).where(WorkTask.instance_id == inst.id))}
-    keep = {h.task_id for h in ready}
-    for task_id, row in existing.items():
-        if task_id not in keep:
-            db.session.delete(row)
-    due = _due_dates(wf, ready, timers) if timers else {}
-    for h in ready:
-        row = existing.get(h.task_id)
-        if row is not None:
-            row.due_at = due.get(h.task_id)
-            continue
-        db.session.add(WorkTask(
-            id=h.task_id, instance_id=inst.id, name=h.name, label=h.label, lane=h.lane,
-            form_kind=h.form_kind, form_name=h.form_name, process_key=inst.process_key,
-            title=inst.title, region_code=inst.region_code,
-            enterprise_uscc=inst.enterprise_uscc, initiator_id=inst.initiator_id,
-            due_at=due.get(h.task_id)))
-
-
-def _sync_timers(inst: ProcessInstance, wf: BpmnWorkflow, timers: list[engine.WaitingTimer],
-                 fresh: bool) -> None:
-    existing: dict[str, TimerSchedule] = {} if fresh else {t.task_id: t for t in
-                                                           db.session.scalars(
-        select(TimerSchedule).where(TimerSchedule.instance_id == inst.id))}
-    wanted = {t.task_id: naive_utc(t.fire_at) for t in timers}
-    for task_id, row in existing.items():
-        if task_id not in wanted:
-            db.session.delete(row)
-    redis = queues.connection() is not None
-    for task_id, fire_at in wanted.items():
-        row = existing.get(task_id)
-        if row is not None and row.fire_at == fire_at:
-            continue
-        if row is None:
-            spec = wf.get_task_from_id(UUID(task_id)).task_spec
-            db.session.add(TimerSchedule(instance_id=inst.id, task_id=task_id,
-                                         name=spec.bpmn_name or spec.name, fire_at=fire_at))
+def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> None:
+    conn = db.session.connection()
+    gone = before.tasks.keys() - after.tasks.keys()
+    if gone:  # everything of the instance not ready now (stale rows included)
+        if after.tasks:
+            conn.execute(_DELETE_TASKS_EXCEPT, {"b_instance": inst.id,
+                                                "b_keep": list(after.tasks)})
         else:
-            row.fire_at = fire_at
+            conn.execute(_DELETE_TASKS, {"b_instance": inst.id})
+        for task_id in gone:  # as `session.delete` would: no stale object in the session
+            obj = db.session.identity_map.get(identity_key(WorkTask, task_id))
+            if obj is not None:
+                db.session.expunge(obj)
+    rows = []
+    for task_id, (h, due) in after.tasks.items():
+        if task_id not in before.tasks:
+            rows.append({
+                "id": task_id, "instance_id": inst.id, "name": h.name, "label": h.label,
+                "lane": h.lane, "form_kind": h.form_kind, "form_name": h.form_name,
+                "process_key": inst.process_key, "title": inst.title,
+                "region_code": inst.region_code, "enterprise_uscc": inst.enterprise_uscc,
+                "initiator_id": inst.initiator_id, "assignee_id": None, "due_at": due,
+                "created_at": utcnow()})
+        elif before.tasks[task_id][1] != due:
+            conn.execute(_UPDATE_TASK_DUE, {"b_id": task_id, "due_at": due})
+            obj = db.session.identity_map.get(identity_key(WorkTask, task_id))
+            if obj is not None:
+                set_committed_value(obj, "due_at", due)
+    if rows:
+        conn.execute(_INSERT_TASK, rows)
+
+
+def _sync_timers(inst: ProcessInstance, wf: BpmnWorkflow, before: Derived,
+                 after: Derived) -> None:
+    conn = db.session.connection()
+    gone = before.timers.keys() - after.timers.keys()
+    if gone:
+        conn.execute(_DELETE_TIMERS, {"b_instance": inst.id, "b_ids": sorted(gone)})
+    redis = queues.connection() is not None
+    rows = []
+    for task_id, fire_at in after.timers.items():
+        old = before.timers.get(task_id)
+        if old == fire_at:
+            continue
+        if old is None:
+            spec = wf.get_task_from_id(UUID(task_id)).task_spec
+            rows.append({"instance_id": inst.id, "task_id": task_id,
+                         "name": spec.bpmn_name or spec.name, "fire_at": fire_at})
+        else:
+            conn.execute(_UPDATE_TIMER, {"b_instance": inst.id, "b_id": task_id,
+                                         "fire_at": fire_at})
         if redis:  # embedded mode: the in-process sweep fires timers
             outbox.enqueue("workflow.fire_timer", run_at=fire_at, instance_id=inst.id)
+    if rows:
+        conn.execute(_INSERT_TIMER, rows)
 
 
-def _sync_messages(inst: ProcessInstance, wf: BpmnWorkflow, messages: list[engine.Message],
-                   fresh: bool, status: str) -> None:
-    names = set(engine.waiting_messages(wf)) if status == "running" else set()
-    existing: dict[str, MessageWait] = {} if fresh else {m.name: m for m in db.session.scalars(
-        select(MessageWait).where(MessageWait.instance_id == inst.id))}
-    for name, row in existing.items():
-        if name not in names:
-            db.session.delete(row)
-    for name in names - set(existing):
-        db.session.add(MessageWait(instance_id=inst.id, name=name))
-    for message in messages:
-        outbox.enqueue("workflow.deliver_message", source_instance_id=inst.id,
-                       message=json.loads(json.dumps(message.to_dict(), default=str)))
+def _sync_messages(inst: ProcessInstance, before: Derived, after: Derived) -> None:
+    conn = db.session.connection()
+    gone = before.messages - after.messages
+    if gone:
+        conn.execute(_DELETE_WAITS, {"b_instance": inst.id, "b_names": sorted(gone)})
+    new = sorted(after.messages - before.messages)
+    if new:
+        conn.execute(_INSERT_WAIT, [{"instance_id": inst.id, "name": n} for n in new])

@@ -1,67 +1,39 @@
-"""Workflow actions: start, claim, release, complete, return, retry; timers and messages.
+"""Workflow actions: start, claim, release, complete, return, retry (timers and messages:
+`app.workflow.events`).
 
 Every action flushes (never commits: the request, job or CLI command commits at its edge),
-writes a history row and an audit record, and goes through `persistence.save`, whose
-version-guarded UPDATE makes a concurrent loser fail with `Conflict` (HTTP 409) before it
-has written anything.
+goes through `persistence.save`, whose version-guarded UPDATE makes a concurrent loser fail
+with `Conflict` (HTTP 409) before it has written anything, and ends by writing its journal:
+the history rows, then the audit records (`app.workflow.journal`).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from flask import current_app
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.audit import service as audit
-from app.db import utcnow
 from app.extensions import db
 from app.identity.scope import scope_for
 from app.orgs.models import Enterprise
 from app.workflow import assignment, deploy, engine, hooks, persistence
 from app.workflow.context import CaseContext, case
 from app.workflow.errors import STALE_MESSAGE, Conflict, Forbidden, Invalid, NotFound
+from app.workflow.journal import Journal
 from app.workflow.models import ProcessInstance, TaskHistory, WorkTask
 
 USER_ERROR_MESSAGE = "您的办理已保存，但流程的自动处理步骤出错，已转平台管理员处理。"
 
 
-def _label(user: Any) -> str | None:
-    if user is None:
-        return "系统"
-    return getattr(user, "display_name", None) or getattr(user, "email", None)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-
-
-def add_history(*, inst: ProcessInstance, action: str, user: Any = None,
-                task: WorkTask | None = None, data: Any = None, comment: str | None = None,
-                task_id: str | None = None, task_name: str | None = None,
-                label: str | None = None) -> TaskHistory:
-    row = TaskHistory(
-        instance_id=inst.id, action=action, task_id=task.id if task else task_id,
-        task_name=task.name if task else task_name, label=task.label if task else label,
-        user_id=getattr(user, "id", None), user_label=_label(user),
-        data=None if data is None else _json(data), comment=comment)
-    db.session.add(row)
-    return row
-
-
-def _context(inst: ProcessInstance, user: Any) -> CaseContext:
-    return CaseContext(inst.id, inst.process_key, inst.region_code, inst.enterprise_uscc,
-                       inst.initiator_id, actor=user)
-
-
-def _record_error(inst: ProcessInstance, error: str, user: Any) -> None:
-    add_history(inst=inst, action="error", user=None, comment=error)
-    audit.record("workflow.instance.error", object_type="workflow_instance", object_id=inst.id,
-                 user=user, summary={"error": error[:500]})
+def record_error(journal: Journal, inst: ProcessInstance, error: str, user: Any) -> None:
+    journal.history(instance_id=inst.id, action="error", user=None, comment=error)
+    journal.audit("workflow.instance.error", object_type="workflow_instance",
+                  object_id=inst.id, user=user, summary={"error": error[:500]})
 
 
 # ---- start ---------------------------------------------------------------------------
@@ -98,8 +70,7 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
     bad = [k for k in data if not isinstance(k, str) or k.startswith("_")]
     if bad:
         raise Invalid("字段名不得以下划线开头", fields={str(k): "不允许的字段" for k in bad})
-    row = deploy.get_model(key_or_id=model)
-    version = deploy.latest_version(row)
+    row, version = deploy.get_latest(key_or_id=model)
     loaded = deploy.loaded(version)
     region, uscc, ent = _case_attributes(data, user)
     start_hook = hooks.START.get(row.key)
@@ -113,17 +84,21 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                            content_hash=version.content_hash,
                            title=title[:300], region_code=region, enterprise_uscc=uscc,
                            initiator_id=getattr(user, "id", None), blob="")
-    ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user)
+    ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user,
+                      enterprise=ent)
     with case(ctx):
         wf = persistence.unstarted(loaded.bundle, data)
         error = persistence.run_steps(wf)
         persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx, error=error)
-    add_history(inst=inst, action="start", user=user, data=data, label="发起")
-    audit.record("workflow.instance.start", object_type="workflow_instance", object_id=inst.id,
-                 user=user, summary={"model": row.key, "version": version.version,
-                                     "enterprise": uscc, "region": region})
+    journal = ctx.journal
+    journal.history(instance_id=inst.id, action="start", user=user, data=data, label="发起")
+    journal.audit("workflow.instance.start", object_type="workflow_instance",
+                  object_id=inst.id, user=user,
+                  summary={"model": row.key, "version": version.version, "enterprise": uscc,
+                           "region": region})
     if error:
-        _record_error(inst, error, user)
+        record_error(journal, inst, error, user)
+    journal.write()
     return inst
 
 
@@ -143,8 +118,9 @@ def get_instance(*, instance_id: int, user: Any) -> ProcessInstance:
 
 
 def get_task(*, task_id: str, user: Any) -> WorkTask:
-    """A ready task the user may see; a finished one is a 409 with who finished it."""
-    task = db.session.get(WorkTask, str(task_id))
+    """A ready task the user may see (read with its instance in one query); a finished one
+    is a 409 with who finished it."""
+    task = db.session.get(WorkTask, str(task_id), options=[joinedload(WorkTask.instance)])
     if task is not None:
         if not can_view(user, task.instance):
             raise NotFound("任务不存在或不在您的数据范围内")
@@ -168,7 +144,7 @@ def _check_worker(user: Any, task: WorkTask) -> None:
         raise Conflict("该任务已被他人认领，您不能办理。", code="claimed")
 
 
-def _check_running(inst: ProcessInstance) -> None:
+def check_running(inst: ProcessInstance) -> None:
     if inst.status == "error":
         raise Conflict("流程处于异常状态，等待平台管理员处理后才能继续办理。",
                        code="instance_error")
@@ -176,23 +152,27 @@ def _check_running(inst: ProcessInstance) -> None:
         raise Conflict("流程已结束。", code="instance_closed")
 
 
+def _task_event(action: str, task: WorkTask, user: Any) -> None:
+    journal = Journal()
+    journal.history(instance_id=task.instance_id, action=action, user=user, task=task)
+    journal.audit(f"workflow.task.{action}", object_type="workflow_task", object_id=task.id,
+                  user=user, summary={"instance": task.instance_id, "task": task.name})
+    journal.write()
+
+
 def claim(*, task_id: str, user: Any) -> WorkTask:
     task = get_task(task_id=task_id, user=user)
-    _check_running(task.instance)
+    check_running(task.instance)
     _check_worker(user, task)
     if task.assignee_id == user.id:
         return task
-    from sqlalchemy import update
-
     result = db.session.execute(update(WorkTask).where(
         WorkTask.id == task.id, WorkTask.assignee_id.is_(None)).values(assignee_id=user.id)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("该任务刚被他人认领。", code="claimed")
-    db.session.refresh(task)
-    add_history(inst=task.instance, action="claim", user=user, task=task)
-    audit.record("workflow.task.claim", object_type="workflow_task", object_id=task.id,
-                 user=user, summary={"instance": task.instance_id, "task": task.name})
+    set_committed_value(task, "assignee_id", user.id)
+    _task_event("claim", task, user)
     return task
 
 
@@ -204,10 +184,8 @@ def release(*, task_id: str, user: Any) -> WorkTask:
     if task.assignee_id != user.id and not is_admin:
         raise Forbidden("只能释放自己认领的任务。")
     task.assignee_id = None
-    add_history(inst=task.instance, action="release", user=user, task=task)
-    audit.record("workflow.task.release", object_type="workflow_task", object_id=task.id,
-                 user=user, summary={"instance": task.instance_id, "task": task.name})
     db.session.flush()
+    _task_event("release", task, user)
     return task
 
 
@@ -236,7 +214,7 @@ def complete(*, task_id: str, user: Any, data: dict[str, Any],
     instance in the error state (the user's work is kept) instead of raising."""
     task = get_task(task_id=task_id, user=user)
     inst = task.instance
-    _check_running(inst)
+    check_running(inst)
     _check_worker(user, task)
     loaded = deploy.loaded_by_id(inst.version_id, inst.content_hash)
     form = loaded.form_for(task.name)
@@ -248,8 +226,9 @@ def complete(*, task_id: str, user: Any, data: dict[str, Any],
     errors = engine.validate_data(form, data)
     errors.update({str(k): "字段名不得以下划线开头" for k in data
                    if not isinstance(k, str) or k.startswith("_")})
-    wf = engine.deserialize(loaded.bundle, inst.blob)
-    ctx = _context(inst, user)
+    opened = persistence.open_instance(inst, loaded)
+    wf = opened.wf
+    ctx = CaseContext.of(inst, user)
     submit_hook = hooks.SUBMIT.get((inst.process_key, task.name))
     extra: dict[str, Any] = {}
     with case(ctx):
@@ -272,15 +251,20 @@ def complete(*, task_id: str, user: Any, data: dict[str, Any],
             if wf_task is None or wf_task.state == TaskState.READY:
                 raise Invalid(f"任务无法完成：{persistence.describe(exc)}") from exc
             error = persistence.describe(exc)
-        persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx, error=error)
+        persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx, before=opened.before,
+                         error=error)
     returned = data.get("decision") == "return"
-    add_history(inst=inst, action="return" if returned else "complete", user=user, task=task,
-                data=data, comment=data.get("comment") or data.get("explanation"))
-    audit.record("workflow.task.complete", object_type="workflow_task", object_id=task.id,
-                 user=user, summary={"instance": inst.id, "task": task.name,
-                                     "decision": data.get("decision"), "version": inst.version})
+    journal = ctx.journal
+    journal.history(instance_id=inst.id, action="return" if returned else "complete",
+                    user=user, task=task, data=data,
+                    comment=data.get("comment") or data.get("explanation"))
+    journal.audit("workflow.task.complete", object_type="workflow_task", object_id=task.id,
+                  user=user, summary={"instance": inst.id, "task": task.name,
+                                      "decision": data.get("decision"),
+                                      "version": inst.version})
     if error:
-        _record_error(inst, error, user)
+        record_error(journal, inst, error, user)
+    journal.write()
     return inst
 
 
@@ -296,119 +280,27 @@ def return_task(*, task_id: str, user: Any, comment: str) -> ProcessInstance:
                                                       "comment": comment.strip()})
 
 
-# ---- error state, timers, messages ---------------------------------------------------------
-
 def retry(*, instance_id: int, user: Any) -> ProcessInstance:
     """Administrators: run the failed step again."""
     inst = get_instance(instance_id=instance_id, user=user)
     if inst.status != "error":
         raise Conflict("流程不处于异常状态，无需重试。", code="not_in_error")
-    loaded = deploy.loaded_by_id(inst.version_id, inst.content_hash)
-    wf = engine.deserialize(loaded.bundle, inst.blob)
-    persistence.reset_errors(wf)
-    ctx = _context(inst, user)
+    opened = persistence.open_instance(inst)
+    persistence.reset_errors(opened.wf)
+    ctx = CaseContext.of(inst, user)
     with case(ctx):
-        error = persistence.run_steps(wf)
-        persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx, error=error)
-    add_history(inst=inst, action="retry", user=user, comment=error)
-    audit.record("workflow.instance.retry", object_type="workflow_instance", object_id=inst.id,
-                 user=user, summary={"ok": error is None, "error": (error or "")[:500]})
+        error = persistence.run_steps(opened.wf)
+        persistence.save(inst=inst, wf=opened.wf, loaded=opened.loaded, ctx=ctx,
+                         before=opened.before, error=error)
+    ctx.journal.history(instance_id=inst.id, action="retry", user=user, comment=error)
+    ctx.journal.audit("workflow.instance.retry", object_type="workflow_instance",
+                      object_id=inst.id, user=user,
+                      summary={"ok": error is None, "error": (error or "")[:500]})
+    ctx.journal.write()
     return inst
 
 
-def fire_timers(*, instance_id: int, now: datetime | None = None) -> list[str]:
-    """Fire the instance's due timers (rq job and sweep); returns the fired timer names."""
-    inst = db.session.get(ProcessInstance, instance_id)
-    if inst is None or inst.status != "running":
-        return []
-    loaded = deploy.loaded_by_id(inst.version_id, inst.content_hash)
-    wf = engine.deserialize(loaded.bundle, inst.blob)
-    moment = now or utcnow()
-    if not any(persistence.naive_utc(t.fire_at) <= moment for t in engine.waiting_timers(wf)):
-        return []
-    ctx = _context(inst, None)
-    with case(ctx):
-        try:
-            fired = engine.refresh(wf)
-            error = None
-        except Exception as exc:  # noqa: BLE001 - reminder service failed
-            fired, error = [], persistence.describe(exc)
-        names = [wf.get_task_from_id(UUID(t)).task_spec.bpmn_name or "定时器" for t in fired]
-        persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx, error=error)
-    for name in names:
-        add_history(inst=inst, action="timer", label=name)
-    audit.record("workflow.timer.fire", object_type="workflow_instance", object_id=inst.id,
-                 email="system", summary={"timers": names})
-    if error:
-        _record_error(inst, error, None)
-    return names
-
-
-def move_timers(*, instance_id: int, fire_at: datetime, user: Any,
-                names: set[str] | None = None) -> int:
-    """Administrators (and tests): move waiting timers (by BPMN id) to `fire_at` (UTC)."""
-    from datetime import UTC
-
-    inst = get_instance(instance_id=instance_id, user=user)
-    _check_running(inst)
-    loaded = deploy.loaded_by_id(inst.version_id, inst.content_hash)
-    wf = engine.deserialize(loaded.bundle, inst.blob)
-    when = fire_at if fire_at.tzinfo else fire_at.replace(tzinfo=UTC)
-    moved = 0
-    for timer in engine.waiting_timers(wf):
-        spec = wf.get_task_from_id(UUID(timer.task_id)).task_spec
-        if names is None or spec.name in names:
-            engine.set_timer_due(wf, timer.task_id, when)
-            moved += 1
-    ctx = _context(inst, user)
-    persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx)
-    audit.record("workflow.timer.move", object_type="workflow_instance", object_id=inst.id,
-                 user=user, summary={"timers": moved, "fire_at": when.isoformat()})
-    return moved
-
-
-def deliver(*, message: dict[str, Any], source_instance_id: int | None = None) -> list[int]:
-    """Route a message to the instances waiting for it. Correlation: a payload ``case_id``
-    names the target instance; otherwise instances of the sender's enterprise receive it."""
-    from app.workflow.models import MessageWait
-
-    msg = engine.Message.from_dict(message)
-    stmt = select(ProcessInstance).join(MessageWait, MessageWait.instance_id == ProcessInstance.id
-                                        ).where(MessageWait.name == msg.name,
-                                                ProcessInstance.status == "running")
-    target = msg.payload.get("case_id") if isinstance(msg.payload, dict) else None
-    if target is not None:
-        stmt = stmt.where(ProcessInstance.id == int(target))
-    else:
-        source = db.session.get(ProcessInstance, source_instance_id) if source_instance_id \
-            else None
-        if source is None or source.enterprise_uscc is None:
-            return []
-        stmt = stmt.where(ProcessInstance.enterprise_uscc == source.enterprise_uscc)
-    delivered = []
-    for inst in db.session.scalars(stmt.order_by(ProcessInstance.id)).all():
-        loaded = deploy.loaded_by_id(inst.version_id, inst.content_hash)
-        wf = engine.deserialize(loaded.bundle, inst.blob)
-        ctx = _context(inst, None)
-        with case(ctx):
-            try:
-                caught = engine.deliver_message(wf, msg)
-                error = None
-            except Exception as exc:  # noqa: BLE001
-                caught, error = 1, persistence.describe(exc)
-            if not caught:
-                continue
-            persistence.save(inst=inst, wf=wf, loaded=loaded, ctx=ctx, error=error)
-        add_history(inst=inst, action="message", label=f"收到消息 {msg.name}",
-                    data=msg.payload if isinstance(msg.payload, dict) else None)
-        audit.record("workflow.message.deliver", object_type="workflow_instance",
-                     object_id=inst.id, email="system",
-                     summary={"message": msg.name, "from": source_instance_id})
-        if error:
-            _record_error(inst, error, None)
-        delivered.append(inst.id)
-    return delivered
-
+# ---- reading ---------------------------------------------------------------------------
 
 def history(*, inst: ProcessInstance) -> list[TaskHistory]:
     return list(db.session.scalars(select(TaskHistory).where(

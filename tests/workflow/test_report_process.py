@@ -14,7 +14,7 @@ from app.audit.models import AuditRecord
 from app.cases.models import Notification, ReportPublication
 from app.extensions import db
 from app.uow import commit
-from app.workflow import assignment, deploy, service
+from app.workflow import assignment, deploy, events, service
 from app.workflow.errors import Conflict, Forbidden, Invalid
 from app.workflow.jobs import sweep
 from app.workflow.models import ProcessInstance, TaskHistory, TimerSchedule
@@ -93,7 +93,7 @@ def test_deadline_path_reminds_then_escalates(world, app):
     inst = world.start()
     inst = world.do(inst, "submit_report", world.company, {"confirm": True})
     past = datetime.now(UTC) - timedelta(seconds=1)
-    service.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,
+    events.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,
                         names={"initial_review_reminder"})
     commit()
     assert sweep() == 1
@@ -101,7 +101,7 @@ def test_deadline_path_reminds_then_escalates(world, app):
     notes = db.session.scalars(select(Notification)).all()
     assert [n.user_id for n in notes] == [world.reviewer.id]  # not reviewer_b (city B)
     assert world.only_task(inst).name == "initial_review"  # non-interrupting
-    service.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,
+    events.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,
                         names={"initial_review_deadline"})
     commit()
     assert sweep() == 1

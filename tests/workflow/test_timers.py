@@ -16,7 +16,7 @@ from app.extensions import db
 from app.jobs import queues
 from app.jobs.models import OutboxJob
 from app.uow import commit
-from app.workflow import service
+from app.workflow import events, service
 from app.workflow.models import TimerSchedule
 
 
@@ -40,7 +40,7 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     assert len(jobs) == 2 and all(j.status == "dispatched" and j.run_at for j in jobs)
     assert len(db.session.scalars(select(TimerSchedule)).all()) == 2
     soon = datetime.now(UTC) + timedelta(seconds=1)
-    service.move_timers(instance_id=inst.id, fire_at=soon, user=world.admin,
+    events.move_timers(instance_id=inst.id, fire_at=soon, user=world.admin,
                         names={"initial_review_reminder"})
     commit()
     conn = queues.connection()
@@ -63,7 +63,7 @@ def test_embedded_mode_sweeps_in_process(app, client, world):
     world.do(inst, "submit_report", world.company, {"confirm": True})
     assert db.session.scalars(select(OutboxJob).where(
         OutboxJob.name == "workflow.fire_timer")).all() == []  # no rq: the sweep does it
-    service.move_timers(instance_id=inst.id, user=world.admin,
+    events.move_timers(instance_id=inst.id, user=world.admin,
                         fire_at=datetime.now(UTC) - timedelta(seconds=1),
                         names={"initial_review_deadline"})
     commit()
@@ -82,7 +82,7 @@ def test_cli_sweep(app, world):
 
     inst = world.start()
     world.do(inst, "submit_report", world.company, {"confirm": True})
-    service.move_timers(instance_id=inst.id, user=world.admin,
+    events.move_timers(instance_id=inst.id, user=world.admin,
                         fire_at=datetime.now(UTC) - timedelta(seconds=1),
                         names={"initial_review_reminder"})
     commit()

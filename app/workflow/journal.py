@@ -1,0 +1,67 @@
+"""What a workflow action leaves behind: its history rows and its audit records.
+
+Both are collected while the action runs and written at its end, one multi-row INSERT for
+the history and one `audit.record_many` for the audit chain. The audit append comes last
+on purpose: it takes the chain's lock, which is held until the transaction commits, so
+concurrent actions serialise on it only for the last statement and the commit (and every
+transaction keeps taking the instance row lock before the chain's lock: no deadlocks).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+
+from app.audit import service as audit
+from app.db import utcnow
+from app.extensions import db
+from app.workflow.models import TaskHistory
+
+_INSERT_HISTORY = insert(TaskHistory.__table__)
+
+
+def user_label(user: Any) -> str | None:
+    if user is None:
+        return "系统"
+    return getattr(user, "display_name", None) or getattr(user, "email", None)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+@dataclass
+class Journal:
+    """History rows and audit entries of one action, written together by `write`."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def history(self, *, instance_id: int, action: str, user: Any = None, task: Any = None,
+                data: Any = None, comment: str | None = None, task_id: str | None = None,
+                task_name: str | None = None, label: str | None = None) -> None:
+        """A timeline row: who did what, when, with which data (`task`: a `WorkTask`)."""
+        self.rows.append({
+            "instance_id": instance_id, "action": action,
+            "task_id": task.id if task is not None else task_id,
+            "task_name": task.name if task is not None else task_name,
+            "label": task.label if task is not None else label,
+            "user_id": getattr(user, "id", None), "user_label": user_label(user),
+            "data": None if data is None else to_json(data), "comment": comment,
+            "at": utcnow()})
+
+    def audit(self, action: str, **kwargs: Any) -> None:
+        """An audit record (the keyword arguments of `app.audit.service.record`)."""
+        self.entries.append({"action": action, **kwargs})
+
+    def write(self) -> None:
+        """Insert the history rows, then append the audit records (the chain's lock last)."""
+        rows, entries = self.rows, self.entries
+        self.rows, self.entries = [], []
+        if rows:
+            db.session.connection().execute(_INSERT_HISTORY, rows)
+        if entries:
+            audit.record_many(entries)
