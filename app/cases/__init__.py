@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cases import services  # noqa: F401  (registers the BPMN services and hooks)
+    from app.cases import notifications, services, views  # noqa: F401  (services register)
+    from app.web.navigation import BADGES
+
+    app.register_blueprint(views.bp)
+    BADGES["cases.notifications_page"] = notifications.unread_count

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, url_for
 from flask_security import current_user
@@ -25,15 +27,33 @@ NAV: list[NavItem] = [
     NavItem("monitoring.enterprises", "企业监测", "Enterprises", "monitor.read"),
     NavItem("workflow.inbox", "待办", "Inbox", None),
     NavItem("workflow.designer", "流程设计", "Designer", "designer.edit"),
+    NavItem("cases.notifications_page", "消息", "Messages", None),
     NavItem("monitoring.countries", "国家对比", "Countries", "public"),
     NavItem("monitoring.public_institutions", "公共机构公示", "Public disclosure", "public"),
     NavItem("admin.index", "系统管理", "Administration", "admin.access"),
 ]
 
 
-def register(item: NavItem) -> None:
+#: endpoint -> fn(user) -> int: a count shown as a badge beside that entry (0: none)
+BADGES: dict[str, Callable[[Any], int]] = {}
+
+
+def register(item: NavItem, badge: Callable[[Any], int] | None = None) -> None:
     if item not in NAV:
         NAV.append(item)
+    if badge is not None:
+        BADGES[item.endpoint] = badge
+
+
+def _badge(endpoint: str) -> int:
+    fn = BADGES.get(endpoint)
+    if fn is None or not current_user.is_authenticated:
+        return 0
+    try:
+        return int(fn(current_user) or 0)
+    except Exception:  # a badge must never break a page
+        current_app.logger.exception("navigation badge %s failed", endpoint)
+        return 0
 
 
 def visible_items() -> list[dict]:
@@ -50,7 +70,8 @@ def visible_items() -> list[dict]:
             if item.permission and not current_user.has_permission(item.permission):
                 continue
         out.append({"url": url_for(item.endpoint), "endpoint": item.endpoint,
-                    "label": item.label_en if english else item.label})
+                    "label": item.label_en if english else item.label,
+                    "badge": _badge(item.endpoint)})
     return out
 
 

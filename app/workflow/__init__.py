@@ -9,11 +9,13 @@ def register(app: Flask) -> None:
     from app.demo import DEMO_LOADERS
     from app.extensions import api
     from app.workflow import api as workflow_api
+    from app.web.navigation import BADGES
     from app.workflow import demo, jobs, views
 
     app.register_blueprint(views.bp)
     api.register_blueprint(workflow_api.blp)
     app.context_processor(views.nav_context)
+    BADGES["workflow.inbox"] = views.inbox_badge
     jobs.init_embedded_sweep(app)
     if demo.load not in DEMO_LOADERS:
         DEMO_LOADERS.append(demo.load)

@@ -227,25 +227,12 @@ def designer():
                            can_deploy=current_user.has_permission("designer.deploy"))
 
 
+def inbox_badge(user: Any) -> int:
+    """Open tasks the user may work: the 待办 badge."""
+    return sum(assignment.counts(user=user).values())
+
+
 def nav_context() -> dict[str, Any]:
-    """Wraps the navigation so that 待办 shows the caller's open task count as a badge."""
-    from app.web.navigation import visible_items
-
-    def items() -> list[dict]:
-        out = visible_items()
-        if not current_user.is_authenticated:
-            return out
-        for item in out:
-            if item["endpoint"] == "workflow.inbox":
-                try:
-                    n = sum(assignment.counts(user=current_user).values())
-                except Exception:  # noqa: BLE001 - the badge must never break a page
-                    n = 0
-                if n:
-                    item["label"] = Markup(f'{escape(item["label"])} <span class="badge '
-                                           f'rounded-pill bg-warning text-dark" '
-                                           f'id="inbox-count">{n}</span>')
-        return out
-
-    return {"nav_items": items, "workflow_statuses": STATUSES,
+    """Template helpers of the workflow pages."""
+    return {"workflow_statuses": STATUSES,
             "json_pretty": lambda v: json.dumps(v, ensure_ascii=False, indent=2, default=str)}

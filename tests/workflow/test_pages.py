@@ -19,7 +19,7 @@ def test_inbox_task_form_and_attachments(client, world):
     page = client.get("/workflow/inbox")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "企业自查并送审" in html
-    assert 'id="inbox-count">1<' in html  # the navigation badge
+    assert 'id="badge-workflow-inbox">1<' in html  # the navigation badge
     html = client.get(f"/workflow/tasks/{task.id}").get_data(as_text=True)
     assert "系统自查结果" in html and "本企业确认报告数据真实" in html
     r = client.post(f"/workflow/tasks/{task.id}", data={"action": "complete"})
@@ -70,3 +70,32 @@ def test_designer_and_error_pages_need_permissions(client, world):
     enrol_totp(world.admin)
     login(client, world.admin)
     assert client.get("/workflow/admin/errors").status_code == 200
+
+
+def test_reminder_reaches_the_reviewer_as_a_message_with_a_badge(client, world):
+    from datetime import UTC, datetime, timedelta
+
+    from app.uow import commit
+    from app.workflow import events
+    from app.workflow.jobs import sweep
+
+    inst = world.start()
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True})
+    events.move_timers(instance_id=inst.id, fire_at=datetime.now(UTC) - timedelta(seconds=1),
+                       user=world.admin, names={"initial_review_reminder"})
+    commit()
+    assert sweep() == 1
+    commit()
+    enrol_totp(world.reviewer)
+    login(client, world.reviewer)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="badge-cases-notifications_page">1<' in home
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "即将到期" in page and "未读" in page
+    client.post("/notifications/read")
+    assert "未读" not in client.get("/notifications").get_data(as_text=True).split("<tbody>")[1]
+    assert 'id="badge-cases-notifications_page"' not in client.get("/").get_data(as_text=True)
+    # another user never sees it
+    client.post("/auth/logout")
+    login(client, world.company)
+    assert "即将到期" not in client.get("/notifications").get_data(as_text=True)
