@@ -8,8 +8,8 @@ from flask import Flask
 def register(app: Flask) -> None:
     from app.demo import DEMO_LOADERS
     from app.extensions import api
-    from app.workflow import api as workflow_api
     from app.web.navigation import BADGES
+    from app.workflow import api as workflow_api
     from app.workflow import demo, jobs, views
 
     app.register_blueprint(views.bp)

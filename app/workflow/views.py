@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from flask_security import auth_required, current_user, permissions_required
-from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app.extensions import db
