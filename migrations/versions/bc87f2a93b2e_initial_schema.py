@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 23f7da128aa3
+Revision ID: bc87f2a93b2e
 Revises: 
-Create Date: 2026-11-25 10:38:32.695488
+Create Date: 2026-11-25 10:56:09.713538
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '23f7da128aa3'
+revision = 'bc87f2a93b2e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -620,14 +620,15 @@ def upgrade():
     sa.ForeignKeyConstraint(['initiator_id'], ['user.id'], name=op.f('fk_workflow_instance_initiator_id_user')),
     sa.ForeignKeyConstraint(['model_id'], ['workflow_model.id'], name=op.f('fk_workflow_instance_model_id_workflow_model')),
     sa.ForeignKeyConstraint(['version_id'], ['workflow_model_version.id'], name=op.f('fk_workflow_instance_version_id_workflow_model_version')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_instance'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_instance')),
+    postgresql_with={'fillfactor': '70'}
     )
     with op.batch_alter_table('workflow_instance', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workflow_instance_enterprise_uscc'), ['enterprise_uscc'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_instance_initiator_id'), ['initiator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_instance_model_id'), ['model_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_instance_region_code'), ['region_code'], unique=False)
-        batch_op.create_index('ix_workflow_instance_status', ['status', 'updated_at'], unique=False)
+        batch_op.create_index('ix_workflow_instance_status', ['status'], unique=False)
 
     op.create_table('case_notification',
     sa.Column('id', sa.Integer(), nullable=False),
