@@ -6,5 +6,8 @@ cd "$(dirname "$0")"
 scripts/bootstrap.sh
 .venv/bin/cecp db upgrade
 .venv/bin/cecp demo --enterprises "${CECP_DEMO_ENTERPRISES:-60}" --months "${CECP_DEMO_MONTHS:-24}"
+# The country comparison reads the CDIAC data set where it lies (not shipped with cecp).
+CDIAC="${CECP_CDIAC_FILE:-../shared/data/cdiac-fossil-co2-by-nation-1751-2020.csv}"
+[ -f "$CDIAC" ] && .venv/bin/cecp import countries "$CDIAC"
 echo "平台地址 / Platform: http://127.0.0.1:5000"
 exec .venv/bin/cecp run --host "${CECP_HOST:-127.0.0.1}" --port "${CECP_PORT:-5000}"
