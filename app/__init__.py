@@ -42,7 +42,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     instance = os.environ.get("CECP_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask(__name__, instance_path=instance, instance_relative_config=True)
     app.config.update(build_config(app.instance_path, overrides))
-    app.json.ensure_ascii = False
 
     from app.extensions import babel, csrf, db, migrate
 
@@ -76,6 +75,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     init_admin(app)
     _register_domains(app)
+    app.json.ensure_ascii = False  # after the extensions, which may replace the provider
     return app
 
 
