@@ -221,6 +221,9 @@ class ServicesView(GuardMixin, BaseView):
         from app.platform import health, nodes
 
         if request.method == "POST":
+            from app.extensions import csrf
+
+            csrf.protect()  # Flask-Admin views carry no auth decorator that would check it
             if not current_user.has_permission("services.manage"):
                 abort(403)
             try:
