@@ -78,11 +78,17 @@ def test_governance_view_takes_a_node_offline_and_back(client, make_user, db):
     assert page.status_code == 200
     me = nodes.node_id("web")
     assert me in page.get_data(as_text=True)
-    r = client.post("/admin/services/", data={"node": me, "status": "offline"})
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    forged = client.post("/admin/services/", data={"node": me, "status": "offline"})
+    assert forged.status_code == 400  # no CSRF token: refused
+    r = client.post("/admin/services/", data={"node": me, "status": "offline",
+                                              "csrf_token": token})
     assert r.status_code == 302
     h = client.get("/api/v1/health")
     assert h.status_code == 503 and h.get_json()["components"]["node"]["ok"] is False
-    client.post("/admin/services/", data={"node": me, "status": "online"})
+    client.post("/admin/services/", data={"node": me, "status": "online", "csrf_token": token})
     assert client.get("/api/v1/health").status_code == 200
     acts = db.session.scalars(select(AuditRecord.summary).where(
         AuditRecord.action == "service.node_status")).all()
