@@ -8,9 +8,17 @@ from werkzeug.exceptions import HTTPException
 from app.api import MESSAGES, api_error, flatten_messages
 from app.extensions import api
 
+CSRF_MESSAGE = "安全令牌 (CSRF) 缺失或已过期，请刷新页面后重试"
+
 
 def handle_http_exception(error: HTTPException):
+    from flask_wtf.csrf import CSRFError
+
     status = error.code or 500
+    if isinstance(error, CSRFError):
+        if request.path.startswith("/api/"):
+            return api_error(400, CSRF_MESSAGE, code="csrf")
+        return render_template("errors/error.html", status=status, message=CSRF_MESSAGE), 400
     if request.path.startswith("/api/") or request.path.startswith("/ws/"):
         data = getattr(error, "data", None) or {}
         fields = flatten_messages(data.get("messages")) if isinstance(data, dict) else None

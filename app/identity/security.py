@@ -57,10 +57,30 @@ def _unauthz(func_name, params):
     abort(403)
 
 
+def _render_json(payload, code, headers, user):
+    """Flask-Security's own JSON errors under /api/ follow the platform's error shape."""
+    from flask_security.views import default_render_json
+
+    if code >= 400 and request.path.startswith("/api/"):
+        from app.api import api_error
+
+        errors = payload.get("errors") or (payload.get("response") or {}).get("errors") or []
+        if isinstance(errors, str):
+            errors = [errors]
+        text = "；".join(str(e) for e in errors)
+        if "CSRF" in text:
+            from app.api.setup import CSRF_MESSAGE
+
+            return api_error(400, CSRF_MESSAGE, code="csrf")
+        return api_error(code, text or None, code=str(code))
+    return default_render_json(payload, code, headers, user)
+
+
 def init_security(app: Flask) -> None:
     security.init_app(app, user_datastore)
     security.unauthn_handler(_unauthn)
     security.unauthz_handler(_unauthz)
+    security.render_json(_render_json)
     user_authenticated.connect(_on_login, app)
     user_logged_out.connect(_on_logout, app)
     password_changed.connect(_on_password_changed, app)

@@ -114,3 +114,20 @@ def test_webauthn_is_offered_as_an_optional_strong_method(client, make_user):
     assert r.status_code == 200
     options = r.get_json()["response"]["credential_options"]
     assert "challenge" in str(options) and user.email in str(options)
+
+
+def test_session_posts_need_a_csrf_token(app, client, make_user):
+    """Browser sessions are CSRF-protected on every state change; API tokens are not
+    cookies, so they need none."""
+    user = make_user("enterprise")
+    login(client, user)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        r = client.post("/api/v1/energy-records", json={"records": []})
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf"
+        r = client.post("/auth/change", data={"password": "Strong#Pass2026x",
+                                              "new_password": "Fresh#Qv82-lkd9z",
+                                              "new_password_confirm": "Fresh#Qv82-lkd9z"})
+        assert r.status_code == 400 and "安全令牌 (CSRF)" in r.get_data(as_text=True)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
