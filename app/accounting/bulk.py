@@ -33,10 +33,10 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from app.accounting import hooks
+from app.accounting.pgsession import bulk_settings
 from app.energy import service as energy
 from app.extensions import db
 
-WORK_MEM = "256MB"
 CHUNK_ROWS = 120_000   # enterprise-months per statement (~0.25 GB of work memory)
 
 _BUCKET = """
@@ -169,12 +169,8 @@ def compute_accounts(*, record_ids: Iterable[int] | None = None,
     if s.get_bind().dialect.name != "postgresql":
         return _fallback(record_ids, periods, enterprise_ids, reason)
     where, params = _where(record_ids, periods, enterprise_ids)
-    old = s.execute(text("SELECT current_setting('work_mem')")).scalar_one()
-    s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
-    try:
+    with bulk_settings(s):
         n, ents, pers = _run(s, where, params, reason, None)
-    finally:
-        s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": old})
     if n:
         by_ent = record_ids is not None or enterprise_ids is not None
         hooks.accounts_changed(ents if by_ent else None, pers)
@@ -242,10 +238,9 @@ def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
         with app.app_context():
             s = db.session
             try:
-                s.execute(text("SET LOCAL synchronous_commit = off"))
-                s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
-                n, changed_ents, pers = _run(s, w, p, reason, fmap,
-                                             order=(allocated[i], allocated[i + 1]))
+                with bulk_settings(s, own_transaction=True):
+                    n, changed_ents, pers = _run(s, w, p, reason, fmap,
+                                                 order=(allocated[i], allocated[i + 1]))
                 if n:
                     hooks.accounts_changed(changed_ents, pers)
                 done[i].wait()           # every slice with lower ids has committed

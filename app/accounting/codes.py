@@ -20,8 +20,8 @@ from flask import current_app
 from sqlalchemy import func, select, text, update
 
 from app.accounting import engine, periods
-from app.accounting.bulk import WORK_MEM
 from app.accounting.models import CarbonAccount, CarbonCode, IndustryBenchmark
+from app.accounting.pgsession import bulk_settings
 from app.extensions import db
 from app.orgs.models import Enterprise
 
@@ -86,12 +86,8 @@ def issue(*, periods: list[int] | None = None,
     _retire(db.session, keys, cfg)
     if method == "set":
         s = db.session
-        old = s.execute(text("SELECT current_setting('work_mem')")).scalar_one()
-        s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
-        try:
+        with bulk_settings(s):
             n = _issue_set(s, keys, cfg, schemes())
-        finally:
-            s.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": old})
     else:
         n = _issue_rows(keys, cfg)
     _audit(keys, n, cfg)
@@ -121,9 +117,7 @@ def issue_parallel(*, periods: list[int], workers: int = 2) -> int:
     chunks = [keys[i::workers] for i in range(workers)]
 
     def work(chunk: list[periods.Period]) -> int:
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL synchronous_commit = off"))
-            conn.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": WORK_MEM})
+        with engine.begin() as conn, bulk_settings(conn, own_transaction=True):
             _retire(conn, chunk, cfg)
             return _issue_set(conn, chunk, cfg, all_schemes)
 

@@ -6,6 +6,7 @@ from flask_security import auth_required, current_user, permissions_accepted
 from flask_smorest import Blueprint
 
 from app.api import api_error
+from app.api.pagination import SqlPage
 from app.energy import records, service
 from app.energy.schemas import (
     EnergyTypeOut,
@@ -17,7 +18,6 @@ from app.energy.schemas import (
     SupersedeIn,
 )
 from app.identity.scope import current_scope
-from app.orgs.api import SqlPage
 
 blp = Blueprint("energy_api", __name__, url_prefix="/api/v1",
                 description="能源数据与排放因子 Energy data and factors")
