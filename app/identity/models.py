@@ -38,9 +38,12 @@ class User(db.Model, fsqla.FsUserMixin):
     first_failed_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Changes with the user's roles, scopes or a role's permissions (app.identity.grants).
+    authz_stamp: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                             nullable=False)
 
     scopes: Mapped[list[UserScope]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     phone = EncryptedField("phone_enc", index="phone_bidx")
@@ -78,11 +81,22 @@ class User(db.Model, fsqla.FsUserMixin):
 
     def requires_two_factor(self) -> bool:
         required = set(current_app.config.get("CECP_TF_REQUIRED_ROLES", []))
-        return any(r.name in required for r in self.roles)
+        return bool(required & self.role_names)
+
+    # Role and permission checks read the cached grants (app.identity.grants).
+    def has_role(self, role) -> bool:  # type: ignore[override]
+        return (role if isinstance(role, str) else role.name) in self.role_names
+
+    def has_permission(self, permission: str) -> bool:
+        from app.identity.grants import grants_for
+
+        return permission in grants_for(self).permissions
 
     @property
     def role_names(self) -> set[str]:
-        return {r.name for r in self.roles}
+        from app.identity.grants import grants_for
+
+        return set(grants_for(self).roles)
 
     def label(self) -> str:
         return self.display_name or self.email

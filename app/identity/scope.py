@@ -67,16 +67,11 @@ class ScopeRule:
 
 def scope_for(user: Any) -> DataScope:
     """The caller's scope: administrators see all, anonymous users nothing (public pages
-    read only published data through their own queries)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return PUBLIC
-    if "admin" in {r.name for r in user.roles}:
-        return DataScope(all=True)
-    grants: dict[str, list[str]] = {k: [] for k in KINDS}
-    for s in user.scopes:
-        if s.kind in grants:
-            grants[s.kind].append(s.code)
-    return DataScope(**{k: tuple(sorted(v)) for k, v in grants.items()})
+    read only published data through their own queries). Read through `grants`, which
+    caches it per authorization stamp."""
+    from app.identity.grants import grants_for
+
+    return grants_for(user).scope
 
 
 def current_scope() -> DataScope:

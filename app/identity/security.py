@@ -20,7 +20,11 @@ from flask_security import (
 from app.audit import service as audit
 from app.db import utcnow
 from app.extensions import db
-from app.identity import lockout, password_policy
+from app.identity import (
+    grants,  # noqa: F401 - registers the authorization-stamp listener
+    lockout,
+    password_policy,
+)
 from app.identity.models import Role, User, WebAuthn
 
 security = Security(password_util_cls=password_policy.CecpPasswordUtil)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.db import utcnow
 from app.extensions import db
+from app.identity.grants import grants_for
 from app.identity.models import Role, User
 from app.identity.scope import DataScope, region_covers, scope_clause, scope_for
 from app.workflow.models import ProcessInstance, TaskHistory, WorkTask
@@ -37,9 +38,10 @@ def can_work(user: Any, task: WorkTask) -> bool:
         return False
     if task.lane is None:
         return task.initiator_id == user.id
-    if task.lane not in {r.name for r in user.roles}:
+    grants = grants_for(user)
+    if task.lane not in grants.roles:
         return False
-    return scope_covers_case(scope_for(user), task.region_code, task.enterprise_uscc)
+    return scope_covers_case(grants.scope, task.region_code, task.enterprise_uscc)
 
 
 def candidates(task: WorkTask) -> list[User]:
@@ -57,7 +59,7 @@ def candidates(task: WorkTask) -> list[User]:
 
 
 def _roles(user: Any) -> list[str]:
-    return sorted({r.name for r in user.roles})
+    return sorted(grants_for(user).roles)
 
 
 def claimable_clause(user: Any) -> ColumnElement[bool]:

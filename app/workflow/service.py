@@ -178,7 +178,7 @@ def claim(*, task_id: str, user: Any) -> WorkTask:
 
 def release(*, task_id: str, user: Any) -> WorkTask:
     task = get_task(task_id=task_id, user=user)
-    is_admin = "admin" in {r.name for r in user.roles}
+    is_admin = user.has_role("admin")
     if task.assignee_id is None:
         return task
     if task.assignee_id != user.id and not is_admin:

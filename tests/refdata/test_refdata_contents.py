@@ -256,6 +256,7 @@ def test_process_factors_by_id() -> None:
 
 def test_unverified_rows_are_flagged_not_hidden() -> None:
     flagged = [f.id for f in load_factors() if f.needs_verification]
-    assert "grid_2021_330000" in flagged  # single transcription of the 2021 table
+    assert "ets_grid_2022" in flagged  # 2023 notice number seen in one public source only
+    assert "grid_2021_330000" not in flagged  # cross-checked against two transcriptions (v1.2)
     assert "grid_2023_330000" not in flagged  # two independent transcriptions agree
     assert not get_factor("ets_grid_2021").needs_verification
