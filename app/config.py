@@ -38,6 +38,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_REDIS_URL": env.get("CECP_REDIS_URL") or None,
         "CECP_QUEUE_PREFIX": env.get("CECP_QUEUE_PREFIX", "cecp"),
         "CECP_HEALTH_REQUIRE_WORKER": _bool("CECP_HEALTH_REQUIRE_WORKER", False),
+        # Serving processes: generation-0 GC threshold (app.platform.serving; 0 = default)
+        "CECP_GC_THRESHOLD": int(env.get("CECP_GC_THRESHOLD", 20000)),
         "CECP_DEMO_PASSWORD": env.get("CECP_DEMO_PASSWORD", "Demo#2026pass"),
         # Identity policy; every rule is configuration.
         "CECP_LOCKOUT_ATTEMPTS": int(env.get("CECP_LOCKOUT_ATTEMPTS", 5)),

@@ -11,23 +11,25 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context, request
 from flask_security import current_user
-from sqlalchemy import insert, select, text
+from sqlalchemy import TextClause, bindparam, insert, select, text, update
 
-from app.audit.models import AuditRecord
+from app.audit.models import AuditHead, AuditRecord
 from app.crypto.hashing import hmac_sm3
 from app.crypto.keys import purpose_key
 from app.db import utcnow
 from app.extensions import db
 
 GENESIS = "0" * 64
-_LOCK_ID = 7_240_514  # PostgreSQL advisory lock serialising appends
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-_LAST = select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+_HEAD = AuditHead.__table__
+_CLAIM = (update(_HEAD).where(_HEAD.c.id == 1)
+          .values(seq=_HEAD.c.seq + bindparam("n")).returning(_HEAD.c.seq, _HEAD.c.hash))
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("h"))
 _INSERT = insert(AuditRecord.__table__)
 
 
@@ -68,37 +70,77 @@ def record(
     summary: Any = None,
     user: Any = None,
     email: str | None = None,
-) -> AuditRecord:
-    """Append one record in the caller's transaction (it commits with the change)."""
-    [row] = _chained([{"action": action, "object_type": object_type, "object_id": object_id,
-                       "summary": summary, "user": user, "email": email}])
-    rec = AuditRecord(**row)
-    db.session.add(rec)
-    db.session.flush()
-    return rec
+) -> int:
+    """Append one record in the caller's transaction (it commits with the change); returns
+    its seq."""
+    rows = _chained([{"action": action, "object_type": object_type, "object_id": object_id,
+                      "summary": summary, "user": user, "email": email}])
+    _append(rows)
+    return rows[0]["seq"]
 
 
 def record_many(entries: Iterable[dict[str, Any]]) -> int:
-    """Append several records in the caller's transaction, in order: one lock, one read of
-    the last hash and one multi-row INSERT for all of them (no ORM objects are made).
+    """Append several records in the caller's transaction, in order: one claim of the head
+    and one statement writing the records and the new head (no ORM objects are made).
     Each entry holds the keyword arguments of `record` (``action`` required)."""
     rows = _chained(list(entries))
-    if rows:
-        db.session.connection().execute(_INSERT, rows)
+    _append(rows)
     return len(rows)
 
 
-def _chained(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The column values of the new records: lock the chain (until the transaction ends),
-    read its last hash and link the records after it."""
-    if not entries:
-        return []
+def _claim(n: int) -> tuple[int, str]:
+    """Reserve n seqs at the head of the chain; returns the last seq and hash before them.
+    The head row stays locked until the transaction ends."""
     db.session.flush()  # the caller's pending changes first: the lock is held until commit
     conn = db.session.connection()
+    row = conn.execute(_CLAIM, {"n": n}).first()
+    if row is None:  # a new database: the head starts where the records end
+        last = conn.execute(select(AuditRecord.seq, AuditRecord.hash)
+                            .order_by(AuditRecord.seq.desc()).limit(1)).first()
+        values = {"id": 1, "seq": last.seq if last else 0,
+                  "hash": last.hash if last else GENESIS}
+        if conn.dialect.name == "postgresql":  # a concurrent first append may win: fine
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(_HEAD).values(values).on_conflict_do_nothing()
+        else:
+            stmt = insert(_HEAD).values(values).prefix_with("OR IGNORE")
+        conn.execute(stmt)
+        row = conn.execute(_CLAIM, {"n": n}).one()
+    return row.seq - n, row.hash
+
+
+_COLUMNS = ("seq", "ts", "user_id", "user_email", "ip", "user_agent", "action", "object_type",
+            "object_id", "summary", "prev_hash", "hash")
+
+
+@lru_cache(maxsize=16)
+def _append_statement(n: int) -> TextClause:
+    """PostgreSQL: the records as a data-modifying CTE of the head's UPDATE (one round
+    trip). Plain text, built once per row count: cheaper to run than a Core construct."""
+    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _COLUMNS) + ")" for i in range(n))
+    return text(f"WITH new_records AS (INSERT INTO audit_record ({', '.join(_COLUMNS)}) "
+                f"VALUES {values}) UPDATE audit_head SET hash = :h WHERE id = 1")
+
+
+def _append(rows: list[dict[str, Any]]) -> None:
+    """Write the records and move the head's hash to the last one."""
+    if not rows:
+        return
+    conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"k": _LOCK_ID})
-    last = conn.execute(_LAST).first()
-    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+        params = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
+        conn.execute(_append_statement(len(rows)), {**params, "h": rows[-1]["hash"]})
+    else:
+        conn.execute(_INSERT, rows)
+        conn.execute(_SET_HASH, {"h": rows[-1]["hash"]})
+
+
+def _chained(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The column values of the new records, linked after the head of the chain."""
+    if not entries:
+        return []
+    seq, prev_hash = _claim(len(entries))
     ip = ua = None
     if has_request_context():
         ip = request.headers.get("X-Forwarded-For", request.remote_addr or "")[:64] or None
@@ -149,7 +191,7 @@ def verify_chain(batch: int = 5000) -> ChainProblem | None:
             .order_by(AuditRecord.seq).limit(batch)
         ).all()
         if not rows:
-            return None
+            return _check_head(prev_hash, expected_seq - 1, last_id)
         for rec in rows:
             if rec.seq != expected_seq:
                 missing = "缺失 (被删除)" if rec.seq > expected_seq else "序号重复"
@@ -164,6 +206,18 @@ def verify_chain(batch: int = 5000) -> ChainProblem | None:
             prev_hash, expected_seq, last_id = rec.hash, rec.seq + 1, rec.id
         offset_seq = rows[-1].seq
         db.session.expunge_all()
+
+
+def _check_head(last_hash: str, last_seq: int, last_id: int | None) -> ChainProblem | None:
+    head = db.session.get(AuditHead, 1)
+    if head is None:
+        return None if last_seq == 0 else ChainProblem(
+            None, None, "链头记录缺失 (audit_head 被删除)")
+    if head.seq != last_seq or head.hash != last_hash:
+        return ChainProblem(head.seq, last_id,
+                            f"链头为 seq={head.seq}，记录止于 seq={last_seq} "
+                            "(末尾记录被删除或链头被篡改)")
+    return None
 
 
 def search(*, user: str | None = None, action: str | None = None,

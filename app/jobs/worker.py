@@ -43,6 +43,10 @@ def run_worker(*, burst: bool = False, sweep_seconds: float = 5.0) -> None:
         raise SystemExit("未配置 CECP_REDIS_URL：嵌入模式下后台任务在进程内执行，无需 worker。")
     dispatch_pending()
     app = current_app._get_current_object()
+    if not burst:
+        from app.platform.serving import prepare_process
+
+        prepare_process(app)
     stop = threading.Event()
     if not burst:
         threading.Thread(target=_sweep, args=(app, stop, sweep_seconds), daemon=True).start()

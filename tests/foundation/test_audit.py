@@ -97,3 +97,40 @@ def test_admin_audit_search_and_csv_export(client, make_user, db):
     exports = db.session.scalars(select(AuditRecord).where(
         AuditRecord.action == "audit.export")).all()
     assert exports and exports[-1].user_email == admin.email
+
+
+def test_deleted_tail_is_named(app, chain):
+    """Deleting the newest records leaves a consistent chain; the head shows they existed."""
+    chain.session.execute(text("DELETE FROM audit_record WHERE seq >= 5"))
+    chain.session.commit()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert "seq=6" in result.output and "末尾记录被删除" in result.output
+
+
+def test_concurrent_appends_chain_in_order(app, chain):
+    """Two transactions appending at once: the second waits for the head and links after
+    the first, so the chain stays one line."""
+    import threading
+
+    from app.extensions import db
+
+    barrier = threading.Barrier(2)
+
+    def append(n: int) -> None:
+        with app.app_context():
+            db.session.connection()
+            barrier.wait()
+            for i in range(5):
+                audit.record("test.concurrent", summary={"worker": n, "i": i})
+                db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert audit.verify_chain() is None
+    assert chain.session.scalar(select(AuditRecord.seq).order_by(
+        AuditRecord.seq.desc()).limit(1)) == 16
