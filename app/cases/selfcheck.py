@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from app.extensions import db
 from app.orgs.models import Enterprise
@@ -36,14 +37,18 @@ def _months(year: int, month: int | None) -> list[int]:
     return [year * 100 + m for m in range(1, last + 1)]
 
 
-def _accounts(enterprise: Enterprise, periods: list[int]) -> dict[int, Any]:
-    from app.accounting.models import CarbonAccount
+@cache
+def _accounts_stmt() -> Select:
+    from app.accounting.models import CarbonAccount as A
 
-    rows = db.session.execute(select(
-        CarbonAccount.period, CarbonAccount.co2_total, CarbonAccount.electricity_mwh,
-        CarbonAccount.value_added).where(
-        CarbonAccount.enterprise_id == enterprise.id, CarbonAccount.is_current.is_(True),
-        CarbonAccount.period.in_(periods))).all()
+    return select(A.period, A.co2_total, A.electricity_mwh, A.value_added).where(
+        A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
+        A.period.in_(bindparam("b_periods", expanding=True)))
+
+
+def _accounts(enterprise: Enterprise, periods: list[int]) -> dict[int, Any]:
+    rows = db.session.execute(_accounts_stmt(), {"b_ent": enterprise.id,
+                                                 "b_periods": periods}).all()
     return {r.period: r for r in rows}
 
 
@@ -107,21 +112,26 @@ def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) ->
         out["notes"].append("报告期内没有电力系统数据，未核对用电量")
 
 
+@cache
+def _benchmark_stmt() -> Select:
+    from app.accounting.models import IndustryBenchmark as B
+
+    return select(B.intensity).where(
+        B.period_key == bindparam("b_key"), B.is_current.is_(True),
+        B.industry_code == bindparam("b_industry"), B.intensity.is_not(None)).order_by(
+        B.enterprises.desc()).limit(1)
+
+
 def _intensity(accounts: dict[int, Any], enterprise: Enterprise, year: int,
                month: int | None, out: dict) -> None:
-    from app.accounting.models import IndustryBenchmark
-
     co2 = sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0))
     va = sum((Decimal(a.value_added or 0) for a in accounts.values()), Decimal(0))
     if va <= 0 or not enterprise.industry_code:
         out["notes"].append("缺少工业增加值或行业代码，未比较碳排放强度")
         return
     key = f"{year}-{month:02d}" if month else str(year)
-    intensity = db.session.scalar(select(IndustryBenchmark.intensity).where(
-        IndustryBenchmark.period_key == key, IndustryBenchmark.is_current.is_(True),
-        IndustryBenchmark.industry_code == enterprise.industry_code,
-        IndustryBenchmark.intensity.is_not(None)).order_by(
-        IndustryBenchmark.enterprises.desc()).limit(1))
+    intensity = db.session.scalar(_benchmark_stmt(), {
+        "b_key": key, "b_industry": enterprise.industry_code})
     if not intensity:
         out["notes"].append("暂无行业基准，未比较碳排放强度")
         return

@@ -11,20 +11,30 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 
 from app.cases import selfcheck
 from app.cases.models import Notification, ReportPublication
 from app.db import utcnow
 from app.extensions import db
 from app.orgs.models import Enterprise
+from app.orgs.service import enterprise_by_uscc
 from app.workflow import context, hooks
 from app.workflow.engine import ServiceError, register_service
 from app.workflow.errors import Invalid
 
 REPORT = "enterprise_report"
+
+# Built once (bound parameters only): the final approval runs them for every case.
+_PUBLICATION = ReportPublication.__table__
+_RETIRE = update(_PUBLICATION).where(
+    _PUBLICATION.c.enterprise_uscc == bindparam("b_uscc"),
+    _PUBLICATION.c.period_key == bindparam("b_key"),
+    _PUBLICATION.c.is_current.is_(True)).values(is_current=False)
+_PUBLISH = insert(_PUBLICATION).returning(_PUBLICATION.c.id)
 
 
 def _enterprise() -> Enterprise | None:
@@ -33,8 +43,7 @@ def _enterprise() -> Enterprise | None:
     if ctx is None or not ctx.enterprise_uscc:
         return None
     if ctx.enterprise is None or ctx.enterprise.uscc != ctx.enterprise_uscc:
-        ctx.enterprise = db.session.scalar(
-            select(Enterprise).where(Enterprise.uscc == ctx.enterprise_uscc))
+        ctx.enterprise = enterprise_by_uscc(ctx.enterprise_uscc)
     return ctx.enterprise
 
 
@@ -60,21 +69,27 @@ def report_self_check(data: dict[str, Any]) -> dict[str, Any]:
     return {"self_check": selfcheck.run(enterprise=ent, year=year, month=month)}
 
 
+@cache
+def _current_accounts() -> Select:
+    """The current accounts of an enterprise's periods (built once, bound parameters)."""
+    from app.accounting.models import CarbonAccount as A
+
+    return (select(A.id, A.version, A.period, A.co2_total, A.energy_tce, A.electricity_mwh,
+                   A.value_added)
+            .where(A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
+                   A.period.in_(bindparam("b_periods", expanding=True))).order_by(A.period))
+
+
 @register_service("report.publish", replace=True)
 def report_publish(data: dict[str, Any]) -> dict[str, Any]:
     """Final approval: the current carbon accounts of the period become the published ones."""
-    from app.accounting.models import CarbonAccount
-
     ent = _enterprise()
     if ent is None:
         raise ServiceError("案件未关联企业，无法发布")
     year, month = _period(data)
     periods = [year * 100 + month] if month else [year * 100 + m for m in range(1, 13)]
-    rows = db.session.execute(select(
-        CarbonAccount.id, CarbonAccount.version, CarbonAccount.period, CarbonAccount.co2_total,
-        CarbonAccount.energy_tce, CarbonAccount.electricity_mwh, CarbonAccount.value_added)
-        .where(CarbonAccount.enterprise_id == ent.id, CarbonAccount.is_current.is_(True),
-               CarbonAccount.period.in_(periods)).order_by(CarbonAccount.period)).all()
+    rows = db.session.execute(_current_accounts(),
+                              {"b_ent": ent.id, "b_periods": periods}).all()
     if not rows:
         period = f"{year}年{month}月" if month else f"{year}年"
         raise ServiceError(f"{ent.name} {period}没有可发布的核算数据")
@@ -92,16 +107,15 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
     actor = getattr(ctx.actor, "email", None) if ctx else None
 
     def write(instance_id: int) -> None:
-        db.session.execute(update(ReportPublication).where(
-            ReportPublication.enterprise_uscc == ent.uscc, ReportPublication.period_key == key,
-            ReportPublication.is_current.is_(True)).values(is_current=False))
-        table = ReportPublication.__table__
-        pub_id = db.session.execute(insert(table).returning(table.c.id).values(
-            instance_id=instance_id, enterprise_uscc=ent.uscc, region_code=ent.region_code,
-            period_key=key, year=year, month=month, co2_total=str(co2), energy_tce=str(tce),
-            value_added=str(va), intensity=None if intensity is None else str(intensity),
-            figures=json.dumps(figures, ensure_ascii=False), published_by=actor,
-            is_current=True, published_at=utcnow())).scalar_one()
+        conn = db.session.connection()
+        conn.execute(_RETIRE, {"b_uscc": ent.uscc, "b_key": key})
+        pub_id = conn.execute(_PUBLISH, {
+            "instance_id": instance_id, "enterprise_uscc": ent.uscc,
+            "region_code": ent.region_code, "period_key": key, "year": year, "month": month,
+            "co2_total": str(co2), "energy_tce": str(tce), "value_added": str(va),
+            "intensity": None if intensity is None else str(intensity),
+            "figures": json.dumps(figures, ensure_ascii=False), "published_by": actor,
+            "is_current": True, "published_at": utcnow()}).scalar_one()
         context.audit("report.publish", object_type="report_publication", object_id=pub_id,
                       user=ctx.actor if ctx else None,
                       summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),

@@ -1,9 +1,10 @@
-"""Queries over organisations, always narrowed to the caller's data scope."""
+"""Queries over organisations, narrowed to the caller's data scope (one documented exception)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
+from app.extensions import db
 from app.identity.scope import DataScope, region_prefix, scoped
 from app.orgs.models import Enterprise
 
@@ -19,3 +20,12 @@ def enterprises_query(*, scope: DataScope | None = None, q: str | None = None,
     if industry:
         stmt = stmt.where(Enterprise.industry_code.like(industry + "%"))
     return stmt
+
+
+_BY_USCC = select(Enterprise).where(Enterprise.uscc == bindparam("b_uscc"))
+
+
+def enterprise_by_uscc(uscc: str) -> Enterprise | None:
+    """Unscoped lookup for internal callers that have already checked the caller's scope
+    (the workflow's case): one prebuilt statement, as it runs in every review step."""
+    return db.session.scalar(_BY_USCC, {"b_uscc": str(uscc)})

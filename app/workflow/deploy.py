@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer
 
 from app.audit import service as audit
@@ -216,18 +216,21 @@ def latest_version(model: ProcessModel) -> ProcessModelVersion:
     return version
 
 
+_LATEST = (select(ProcessModel, ProcessModelVersion)
+           .outerjoin(ProcessModelVersion, ProcessModelVersion.model_id == ProcessModel.id)
+           .options(defer(ProcessModelVersion.files))
+           .order_by(ProcessModelVersion.version.desc()).limit(1))
+_LATEST_BY_ID = _LATEST.where(ProcessModel.id == bindparam("b_model"))
+_LATEST_BY_KEY = _LATEST.where(ProcessModel.key == bindparam("b_model"))
+
+
 def get_latest(*, key_or_id: str | int) -> tuple[ProcessModel, ProcessModelVersion]:
     """A model and its latest version in one query; the version's files are loaded only
     when its bundle is not cached yet (`loaded`)."""
-    stmt = (select(ProcessModel, ProcessModelVersion)
-            .outerjoin(ProcessModelVersion, ProcessModelVersion.model_id == ProcessModel.id)
-            .options(defer(ProcessModelVersion.files))
-            .order_by(ProcessModelVersion.version.desc()).limit(1))
     if isinstance(key_or_id, int) or str(key_or_id).isdigit():
-        stmt = stmt.where(ProcessModel.id == int(key_or_id))
+        row = db.session.execute(_LATEST_BY_ID, {"b_model": int(key_or_id)}).first()
     else:
-        stmt = stmt.where(ProcessModel.key == str(key_or_id))
-    row = db.session.execute(stmt).first()
+        row = db.session.execute(_LATEST_BY_KEY, {"b_model": str(key_or_id)}).first()
     if row is None:
         raise NotFound(f"流程模型不存在: {key_or_id}")
     if row[1] is None:

@@ -14,18 +14,22 @@ from uuid import UUID
 
 from flask import current_app
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.identity.scope import scope_for
 from app.orgs.models import Enterprise
+from app.orgs.service import enterprise_by_uscc
 from app.workflow import assignment, deploy, engine, hooks, persistence
 from app.workflow.context import CaseContext, case
 from app.workflow.errors import STALE_MESSAGE, Conflict, Forbidden, Invalid, NotFound
 from app.workflow.journal import Journal
 from app.workflow.models import ProcessInstance, TaskHistory, WorkTask
+
+_TASK_WITH_INSTANCE = (select(WorkTask).options(joinedload(WorkTask.instance))
+                       .where(WorkTask.id == bindparam("b_id")))
 
 USER_ERROR_MESSAGE = "您的办理已保存，但流程的自动处理步骤出错，已转平台管理员处理。"
 
@@ -45,7 +49,7 @@ def _case_attributes(data: dict[str, Any], user: Any) -> tuple[str | None, str |
     if not uscc and not region and len(scope.enterprise) == 1:
         uscc = scope.enterprise[0]
     if uscc:
-        ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == str(uscc)))
+        ent = enterprise_by_uscc(str(uscc))
         if ent is None:
             raise Invalid("企业不存在", fields={"enterprise_uscc": "企业不存在"})
         if not assignment.scope_covers_case(scope, ent.region_code, ent.uscc):
@@ -120,7 +124,7 @@ def get_instance(*, instance_id: int, user: Any) -> ProcessInstance:
 def get_task(*, task_id: str, user: Any) -> WorkTask:
     """A ready task the user may see (read with its instance in one query); a finished one
     is a 409 with who finished it."""
-    task = db.session.get(WorkTask, str(task_id), options=[joinedload(WorkTask.instance)])
+    task = db.session.scalar(_TASK_WITH_INSTANCE, {"b_id": str(task_id)})
     if task is not None:
         if not can_view(user, task.instance):
             raise NotFound("任务不存在或不在您的数据范围内")

@@ -256,7 +256,33 @@ def test_process_factors_by_id() -> None:
 
 def test_unverified_rows_are_flagged_not_hidden() -> None:
     flagged = [f.id for f in load_factors() if f.needs_verification]
-    assert "ets_grid_2022" in flagged  # 2023 notice number seen in one public source only
+    assert "process_clinker_ipcc" in flagged  # one public transcription only
+    assert "ets_grid_2022" not in flagged  # value in two independent sources (v1.3)
     assert "grid_2021_330000" not in flagged  # cross-checked against two transcriptions (v1.2)
     assert "grid_2023_330000" not in flagged  # two independent transcriptions agree
     assert not get_factor("ets_grid_2021").needs_verification
+
+
+def test_every_fossil_fuel_has_complete_parameters_or_a_reason() -> None:
+    """Each fossil fuel can be accounted from the library alone, except raw coal (原煤), for
+    which the default table gives no carbon content: measured values are then required."""
+    energy = {e.code: e for e in load_energy_types()}
+    for e in energy.values():
+        if e.category not in ("coal", "oil", "gas"):
+            continue
+        if e.code == "raw_coal":
+            assert e.carbon_content is None and "no default" in e.note
+            continue
+        assert None not in (e.ncv, e.carbon_content, e.oxidation_rate, e.tce_factor), e.code
+        assert not e.needs_verification, e.code
+
+
+def test_computed_tce_factors_follow_from_the_heat_value() -> None:
+    """Where GB/T 2589 lists no coefficient, tce = NCV ÷ 29.3076 GJ/tce (1 kgce = 29307.6 kJ)."""
+    computed = [e for e in load_energy_types() if e.tce_source.startswith("计算值")]
+    assert {e.code for e in computed} >= {"anthracite", "bituminous_coal", "lignite", "lng",
+                                          "coke_oven_gas", "converter_gas"}
+    for e in computed:
+        assert e.tce_factor == (e.ncv / Decimal("29.3076")).quantize(Decimal("0.0001")), e.code
+    # anthracite: 26.7 GJ/t ÷ 29.3076 = 0.91102…
+    assert {e.code: e for e in computed}["anthracite"].tce_factor == Decimal("0.9110")
