@@ -5,8 +5,8 @@ Every request reads the user row anyway (Flask-Security's user loader); reading 
 and scopes as well costs two more queries per request. The row's `authz_stamp` changes in
 the same flush as any change to the user's roles or scopes, or to a role's permissions
 (`_bump_stamps`), so `Grants` cached under (user uid, stamp) are never stale, in any process.
-Objects whose roles and scopes are already loaded (possibly with unflushed edits) are
-read directly and never cached.
+Objects whose roles or scopes are already loaded (possibly with unflushed edits) are read
+directly and never cached.
 """
 
 from __future__ import annotations
@@ -59,9 +59,8 @@ def grants_for(user: Any) -> Grants:
     if not isinstance(user, User):  # a stand-in object (tests, jobs): read as it is
         return _compute(user)
     loaded = user.__dict__
-    state = inspect(user)
-    if ("roles" in loaded and "scopes" in loaded) or not state.persistent:
-        return _compute(user)
+    if "roles" in loaded or "scopes" in loaded or not inspect(user).persistent:
+        return _compute(user)  # in memory already, perhaps with unflushed edits
     key = (user.uid, user.authz_stamp or 0)
     with _lock:
         found = _cache.get(key)

@@ -93,3 +93,17 @@ def test_a_change_made_by_another_process_is_seen(db, make_user):
         other.commit()
     _next_request(db)
     assert scope_for(user).region == ("330100",)
+
+
+def test_role_change_is_audited_before_any_flush(db, make_user):
+    """set_roles compares the roles before and after in memory: the cached grants must not
+    hide the unflushed change (it would skip the audit record)."""
+    from app.audit.models import AuditRecord
+
+    user = make_user("reviewer", region="330500")
+    _next_request(db)
+    assert user.role_names == {"reviewer"}  # cached
+    accounts.set_roles(user, ["approver"])
+    db.session.commit()
+    last = db.session.scalar(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
+    assert last.action == "permission.role_change", last.action
