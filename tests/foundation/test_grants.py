@@ -102,7 +102,8 @@ def test_role_change_is_audited_before_any_flush(db, make_user):
 
     user = make_user("reviewer", region="330500")
     _next_request(db)
-    assert user.role_names == {"reviewer"}  # cached
+    assert user.role_names == {"reviewer"}  # fills the cache
+    _next_request(db)  # the next request reads the roles from the cache
     accounts.set_roles(user, ["approver"])
     db.session.commit()
     last = db.session.scalar(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
