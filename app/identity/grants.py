@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from app.identity.datascope import KINDS, PUBLIC, DataScope
 from app.identity.models import Role, User, UserScope
-from app.identity.scope import KINDS, PUBLIC, DataScope
 
 _MAX = 10_000
 _cache: OrderedDict[tuple[str, int], Grants] = OrderedDict()
@@ -113,3 +113,9 @@ def _bump_stamps(session: Session, _ctx: Any, _instances: Any) -> None:
             select(link.c.user_id).where(link.c.role_id.in_(role_ids))))
             .values(authz_stamp=User.authz_stamp + 1)
             .execution_options(synchronize_session=False))
+
+
+def scope_for(user: Any) -> DataScope:
+    """The caller's data scope: administrators see all, anonymous users nothing (public
+    pages read only published data through their own queries)."""
+    return grants_for(user).scope

@@ -81,22 +81,11 @@ class User(db.Model, fsqla.FsUserMixin):
 
     def requires_two_factor(self) -> bool:
         required = set(current_app.config.get("CECP_TF_REQUIRED_ROLES", []))
-        return bool(required & self.role_names)
-
-    # Role and permission checks read the cached grants (app.identity.grants).
-    def has_role(self, role) -> bool:  # type: ignore[override]
-        return (role if isinstance(role, str) else role.name) in self.role_names
-
-    def has_permission(self, permission: str) -> bool:
-        from app.identity.grants import grants_for
-
-        return permission in grants_for(self).permissions
+        return any(r.name in required for r in self.roles)
 
     @property
     def role_names(self) -> set[str]:
-        from app.identity.grants import grants_for
-
-        return set(grants_for(self).roles)
+        return {r.name for r in self.roles}
 
     def label(self) -> str:
         return self.display_name or self.email

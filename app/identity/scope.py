@@ -15,43 +15,14 @@ from flask_security import current_user
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from app.extensions import db
-
-KINDS = ("region", "enterprise", "institution", "verification_body")
-
-
-def region_prefix(code: str) -> str:
-    """GB/T 2260: a province (330000) covers 33xxxx, a city (330500) covers 3305xx."""
-    code = code.strip()
-    if len(code) == 6 and code.isdigit():
-        if code.endswith("0000"):
-            return code[:2]
-        if code.endswith("00"):
-            return code[:4]
-    return code
-
-
-def region_covers(scope_code: str, region_code: str | None) -> bool:
-    return bool(region_code) and region_code.startswith(region_prefix(scope_code))
-
-
-@dataclass(frozen=True)
-class DataScope:
-    all: bool = False
-    region: tuple[str, ...] = ()
-    enterprise: tuple[str, ...] = ()
-    institution: tuple[str, ...] = ()
-    verification_body: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.all or self.region or self.enterprise or self.institution
-                    or self.verification_body)
-
-    def covers_region(self, code: str | None) -> bool:
-        return self.all or any(region_covers(r, code) for r in self.region)
-
-
-PUBLIC = DataScope()
+from app.identity.datascope import (  # noqa: F401 - the scope vocabulary, used with it
+    KINDS,
+    PUBLIC,
+    DataScope,
+    region_covers,
+    region_prefix,
+)
+from app.identity.grants import scope_for
 
 
 @dataclass(frozen=True)
@@ -63,15 +34,6 @@ class ScopeRule:
     via: tuple[str, Any] | None = None  # (fk column on this model, scoped target model)
     target_key: str = "id"
     extra: dict = field(default_factory=dict)
-
-
-def scope_for(user: Any) -> DataScope:
-    """The caller's scope: administrators see all, anonymous users nothing (public pages
-    read only published data through their own queries). Read through `grants`, which
-    caches it per authorization stamp."""
-    from app.identity.grants import grants_for
-
-    return grants_for(user).scope
 
 
 def current_scope() -> DataScope:
