@@ -5,10 +5,17 @@ over ``CECP_SELF_CHECK_JUMP_PCT`` %; declared electricity vs power-system data w
 provider has it (``ELECTRICITY_PROVIDERS``) beyond ``CECP_SELF_CHECK_ELECTRICITY_PCT`` %;
 intensity more than ``CECP_SELF_CHECK_INTENSITY_FACTOR`` times above or below the industry
 benchmark. A failing power-system provider becomes a note, never a failed check.
+
+Each result carries its basis (the current accounts and benchmark it read, the thresholds)
+and a seal (HMAC-SM3 with a key derived from the master key). At submission the result
+shown to the enterprise is reused when one query finds its basis unchanged and the seal
+holds; otherwise the checks run again. Task data cannot forge a result.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,8 +23,10 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 
+from app.crypto.hashing import hmac_sm3
+from app.crypto.keys import purpose_key
 from app.extensions import db
 from app.orgs.models import Enterprise
 
@@ -41,7 +50,7 @@ def _months(year: int, month: int | None) -> list[int]:
 def _accounts_stmt() -> Select:
     from app.accounting.models import CarbonAccount as A
 
-    return select(A.period, A.co2_total, A.electricity_mwh, A.value_added).where(
+    return select(A.id, A.period, A.co2_total, A.electricity_mwh, A.value_added).where(
         A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
         A.period.in_(bindparam("b_periods", expanding=True)))
 
@@ -66,14 +75,18 @@ def _missing(accounts: dict[int, Any], periods: list[int], out: dict) -> None:
                                 + "、".join(_label(p) for p in missing)})
 
 
-def _jumps(accounts: dict[int, Any], enterprise: Enterprise, periods: list[int],
-           out: dict) -> None:
+def _read_periods(periods: list[int]) -> list[int]:
+    """The periods read: a monthly report also reads the month before (for the jump)."""
+    if len(periods) != 1:
+        return periods
+    p = periods[0]
+    return [p - 1 if p % 100 > 1 else (p // 100 - 1) * 100 + 12, p]
+
+
+def _jumps(accounts: dict[int, Any], periods: list[int], out: dict) -> None:
+    """`accounts` holds every period read (`_read_periods`)."""
     limit = _cfg("CECP_SELF_CHECK_JUMP_PCT", 50)
-    if len(periods) == 1:  # monthly report: compare with the month before
-        p = periods[0]
-        prev = p - 1 if p % 100 > 1 else (p // 100 - 1) * 100 + 12
-        accounts = {**_accounts(enterprise, [prev]), **accounts}
-        periods = [prev, p]
+    periods = _read_periods(periods)
     for a, b in zip(periods, periods[1:], strict=False):
         if a not in accounts or b not in accounts:
             continue
@@ -116,44 +129,106 @@ def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) ->
 def _benchmark_stmt() -> Select:
     from app.accounting.models import IndustryBenchmark as B
 
-    return select(B.intensity).where(
+    return select(B.id, B.intensity).where(
         B.period_key == bindparam("b_key"), B.is_current.is_(True),
         B.industry_code == bindparam("b_industry"), B.intensity.is_not(None)).order_by(
         B.enterprises.desc()).limit(1)
 
 
-def _intensity(accounts: dict[int, Any], enterprise: Enterprise, year: int,
-               month: int | None, out: dict) -> None:
+def _intensity(accounts: dict[int, Any], enterprise: Enterprise, key: str,
+               out: dict) -> dict[str, Any]:
+    """Returns what was looked up: {"needed": False} (no value added or industry) or
+    {"needed": True, "id": the benchmark's id or None when there is none}."""
     co2 = sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0))
     va = sum((Decimal(a.value_added or 0) for a in accounts.values()), Decimal(0))
     if va <= 0 or not enterprise.industry_code:
         out["notes"].append("缺少工业增加值或行业代码，未比较碳排放强度")
-        return
-    key = f"{year}-{month:02d}" if month else str(year)
-    intensity = db.session.scalar(_benchmark_stmt(), {
-        "b_key": key, "b_industry": enterprise.industry_code})
-    if not intensity:
+        return {"needed": False}
+    bench = db.session.execute(_benchmark_stmt(), {
+        "b_key": key, "b_industry": enterprise.industry_code}).first()
+    if bench is None or not bench.intensity:
         out["notes"].append("暂无行业基准，未比较碳排放强度")
-        return
-    mine, ref = co2 / va, Decimal(intensity)
+        return {"needed": True, "id": None}
+    mine, ref = co2 / va, Decimal(bench.intensity)
     factor = _cfg("CECP_SELF_CHECK_INTENSITY_FACTOR", 3)
     if ref > 0 and (mine > ref * factor or mine < ref / factor):
         out["warnings"].append({"code": "intensity", "message":
                                 f"碳排放强度 {mine:.3f} tCO2/万元 远离行业基准 {ref:.3f}"
                                 f"（超出 {factor} 倍范围）"})
+    return {"needed": True, "id": bench.id}
 
 
 def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[str, Any]:
-    """The self-check result: passed (no errors), warnings, errors, notes, totals."""
+    """The self-check result: passed (no errors), warnings, errors, notes, totals, and the
+    sealed basis that lets a later submission reuse it (`still_valid`)."""
     out: dict[str, Any] = {"warnings": [], "errors": [], "notes": []}
     periods = _months(year, month)
-    accounts = _accounts(enterprise, periods)
+    key = f"{year}-{month:02d}" if month else str(year)
+    read = _accounts(enterprise, _read_periods(periods))
+    accounts = {p: read[p] for p in periods if p in read}
     _missing(accounts, periods, out)
-    _jumps(accounts, enterprise, periods, out)
+    _jumps(read, periods, out)
     _electricity(accounts, enterprise, out)
-    _intensity(accounts, enterprise, year, month, out)
+    benchmark = _intensity(accounts, enterprise, key, out)
     out["passed"] = not out["errors"]
     out["months"] = len(accounts)
     out["co2_total"] = str(sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0)))
     out["checked_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    ids = [r.id for r in read.values()]
+    out["basis"] = {"enterprise": enterprise.id, "industry": enterprise.industry_code,
+                    "key": key, "periods": _read_periods(periods),
+                    "accounts": [len(ids), sum(ids), max(ids, default=0)],
+                    "benchmark": benchmark, "limits": _limits()}
+    out["seal"] = _seal(out)
     return out
+
+
+def _limits() -> list[str]:
+    return [str(_cfg("CECP_SELF_CHECK_JUMP_PCT", 50)),
+            str(_cfg("CECP_SELF_CHECK_ELECTRICITY_PCT", 10)),
+            str(_cfg("CECP_SELF_CHECK_INTENSITY_FACTOR", 3))]
+
+
+def _seal(result: dict[str, Any]) -> str:
+    body = {k: v for k, v in result.items() if k != "seal"}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    return hmac_sm3(purpose_key("self-check"), canonical.encode()).hex()
+
+
+@cache
+def _basis_stmt() -> Select:
+    """What a basis depends on, now: the enterprise's industry, its current accounts of the
+    periods read (count, sum and max of their ids: a new version is a new row) and the
+    benchmark the intensity check would use."""
+    from app.accounting.models import CarbonAccount as A
+    from app.accounting.models import IndustryBenchmark as B
+
+    industry = select(Enterprise.industry_code).where(
+        Enterprise.id == bindparam("b_ent")).scalar_subquery()
+    bench = select(B.id).where(
+        B.period_key == bindparam("b_key"), B.is_current.is_(True),
+        B.industry_code == industry, B.intensity.is_not(None)).order_by(
+        B.enterprises.desc()).limit(1).scalar_subquery()
+    return select(func.count(A.id), func.coalesce(func.sum(A.id), 0),
+                  func.coalesce(func.max(A.id), 0), industry, bench).where(
+        A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
+        A.period.in_(bindparam("b_periods", expanding=True)))
+
+
+def still_valid(result: Any) -> bool:
+    """Is an earlier result (from the task data) still what the checks would give now?"""
+    if ELECTRICITY_PROVIDERS or not isinstance(result, dict):
+        return False  # power-system data can change without a trace here
+    basis, seal = result.get("basis"), result.get("seal")
+    if not isinstance(basis, dict) or not isinstance(seal, str):
+        return False
+    if not hmac.compare_digest(seal, _seal(result)) or basis.get("limits") != _limits():
+        return False
+    row = db.session.execute(_basis_stmt(), {"b_ent": basis["enterprise"],
+                                             "b_key": basis["key"],
+                                             "b_periods": basis["periods"]}).one()
+    count, total, last, industry, bench = row
+    if [count, int(total), int(last)] != basis["accounts"] or industry != basis["industry"]:
+        return False
+    looked_up = basis["benchmark"]
+    return not looked_up.get("needed") or bench == looked_up.get("id")

@@ -201,8 +201,12 @@ def report_title(data: dict[str, Any], enterprise: Enterprise | None) -> str:
 @hooks.on_submit(REPORT, "submit_report")
 def report_submit(data: dict[str, Any], task_data: dict[str, Any]
                   ) -> tuple[dict[str, str], dict[str, Any]]:
-    """Fresh self-check at submission: errors block, warnings need an explanation."""
-    result = report_self_check(task_data)["self_check"]
+    """Self-check at submission: the result shown is reused if nothing it read has changed
+    (`selfcheck.still_valid`), else the checks run again; errors block, warnings need an
+    explanation."""
+    result = task_data.get("self_check")
+    if not selfcheck.still_valid(result):
+        result = report_self_check(task_data)["self_check"]
     errors: dict[str, str] = {}
     if result.get("errors"):
         errors["_form"] = "自查发现错误，请修正后再送审: " + "；".join(

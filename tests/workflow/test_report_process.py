@@ -188,3 +188,84 @@ def test_instances_keep_their_version(world):
     new = world.start()
     assert new.model_version.version == 2
     assert db.session.scalars(select(TaskHistory)).first() is not None
+
+
+def _submit_check(world, inst) -> dict:
+    """The self-check the submission was judged by (it is in the next task's data)."""
+    inst = world.do(inst, "submit_report", world.company,
+                    {"confirm": True, "explanation": "说明"})
+    return service.task_data(inst, world.only_task(inst).id)["self_check"]
+
+
+def test_submission_reuses_the_check_when_nothing_changed(world):
+    from sqlalchemy import event
+
+    from app.cases import selfcheck
+
+    inst = world.start()
+    shown = service.task_data(inst)["self_check"]
+    assert selfcheck.still_valid(shown)
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        submitted = _submit_check(world, inst)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert submitted == shown
+    reads = [s for s in seen if "FROM carbon_account" in s]
+    assert len(reads) == 1 and "count(carbon_account.id)" in reads[0], reads  # basis only
+
+
+def test_submission_checks_again_after_a_record_changed(world):
+    from app.accounting.models import CarbonAccount
+
+    inst = world.start()
+    shown = service.task_data(inst)["self_check"]
+    assert not any(w["code"] == "jump" for w in shown["warnings"])
+    old = db.session.scalar(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == world.ent.id, CarbonAccount.period == YEAR * 100 + 6))
+    old.is_current = False  # a corrected June: a new version of the account
+    db.session.flush()
+    new = CarbonAccount(**{c.key: getattr(old, c.key) for c in CarbonAccount.__table__.c
+                           if c.key != "id"})
+    new.version, new.is_current, new.co2_total = 2, True, Decimal("5000")
+    db.session.add(new)
+    commit()
+    again = _submit_check(world, inst)
+    assert again["basis"] != shown["basis"]
+    assert any(w["code"] == "jump" for w in again["warnings"])
+
+
+def test_submission_checks_again_when_a_benchmark_appears(world):
+    from app.accounting.models import IndustryBenchmark
+    from app.cases import selfcheck
+
+    inst = world.start()
+    shown = service.task_data(inst)["self_check"]
+    assert shown["basis"]["benchmark"] == {"needed": True, "id": None}
+    db.session.add(IndustryBenchmark(
+        period_type="year", period_key=str(YEAR), year=YEAR, area_code="330000",
+        industry_level="class", industry_code="3011", enterprises=10,
+        co2_total=Decimal("1"), value_added_total=Decimal("1"), intensity=Decimal("0.5"),
+        is_current=True))
+    commit()
+    assert not selfcheck.still_valid(shown)
+    again = _submit_check(world, inst)
+    assert any(w["code"] == "intensity" for w in again["warnings"])
+
+
+def test_a_forged_check_in_task_data_is_not_trusted(world):
+    from app.cases import selfcheck
+
+    add_accounts(world.db, world.ent, year=YEAR - 1, months=[1, 2, 3],
+                 co2={1: Decimal("100"), 2: Decimal("400"), 3: Decimal("100")})
+    commit()
+    inst = world.start(year=YEAR - 1)
+    shown = service.task_data(inst)["self_check"]
+    assert shown["warnings"] and selfcheck.still_valid(shown)
+    forged = {**shown, "warnings": []}  # same basis, warnings dropped
+    assert not selfcheck.still_valid(forged)
