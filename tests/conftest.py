@@ -212,3 +212,25 @@ def api_token(client, user, password: str = "Strong#Pass2026x") -> dict:
 def auth(client):
     """auth(user) -> headers for API calls as that user."""
     return lambda user, **kw: api_token(client, user, **kw)
+
+
+@pytest.fixture(autouse=True)
+def _ready_tasks_oracle(monkeypatch):
+    """Every fast READY lookup (`app.workflow.engine.ready`) is checked against
+    SpiffWorkflow's own tree walk, in every test that runs a workflow."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from app.workflow.engine import ready
+
+    fast = ready.ready_tasks
+
+    def checked(workflow, manual=None):
+        got = fast(workflow, manual)
+        kwargs = {"state": TaskState.READY} if manual is None else {
+            "state": TaskState.READY, "manual": manual}
+        want = BpmnWorkflow.get_tasks(workflow, **kwargs)
+        assert [t.id for t in got] == [t.id for t in want]
+        return got
+
+    monkeypatch.setattr(ready, "ready_tasks", checked)

@@ -34,6 +34,7 @@ from app.jobs import outbox, queues
 from app.workflow import deploy, engine
 from app.workflow.context import CaseContext
 from app.workflow.deploy import LoadedVersion
+from app.workflow.engine.ready import accelerate
 from app.workflow.engine.steps import run_engine
 from app.workflow.errors import STALE_MESSAGE, Conflict
 from app.workflow.models import MessageWait, ProcessInstance, TimerSchedule, WorkTask
@@ -64,8 +65,8 @@ def naive_utc(value: datetime) -> datetime:
 def unstarted(bundle: engine.ModelBundle, data: dict[str, Any]) -> BpmnWorkflow:
     """`engine.new_workflow` without running: a failing first service task can then leave
     the new instance in the error state instead of losing it."""
-    wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs,
-                      script_engine=engine.runtime.DEFAULT_ENGINE)
+    wf = accelerate(BpmnWorkflow(bundle.spec, bundle.subprocess_specs,
+                                 script_engine=engine.runtime.DEFAULT_ENGINE))
     for task in wf.get_tasks(state=TaskState.READY):
         task.set_data(**deepcopy(data))
     return wf

@@ -40,6 +40,7 @@ from .errors import EngineError, FormValidationError, TaskNotReady
 from .events import Message, deliver_message, outgoing_messages, waiting_messages
 from .forms import validate_data
 from .parser import ModelBundle
+from .ready import accelerate
 from .script_engine import RestrictedScriptEngine
 from .specs import CecpServiceTask, MergingParallelGateway
 from .steps import run_engine
@@ -88,8 +89,8 @@ class HumanTask:
 def new_workflow(bundle: ModelBundle, data: dict[str, Any] | None = None,
                  script_engine: RestrictedScriptEngine | None = None) -> BpmnWorkflow:
     """Start an instance with initial `data` and run it to the first wait state."""
-    wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs,
-                      script_engine=script_engine or DEFAULT_ENGINE)
+    wf = accelerate(BpmnWorkflow(bundle.spec, bundle.subprocess_specs,
+                                 script_engine=script_engine or DEFAULT_ENGINE))
     for task in wf.get_tasks(state=TaskState.READY):
         task.set_data(**deepcopy(data or {}))
     run_engine(wf)
@@ -120,7 +121,7 @@ def deserialize(bundle_or_specs: ModelBundle | tuple[BpmnProcessSpec, dict[str, 
     if dct.pop("spec_name", spec.name) != spec.name:
         raise EngineError(f"实例不属于流程 {spec.name}")
     dct["spec"], dct["subprocess_specs"] = spec, subs
-    wf = SERIALIZER.from_dict(dct)
+    wf = accelerate(SERIALIZER.from_dict(dct))
     wf.script_engine = script_engine or DEFAULT_ENGINE
     return wf
 
