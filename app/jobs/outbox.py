@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -22,6 +22,12 @@ from app.jobs.models import OutboxJob
 from app.jobs.registry import get as get_job
 
 log = logging.getLogger(__name__)
+
+
+def whole_second_up(at: datetime) -> datetime:
+    """rq's scheduler keeps whole seconds (it truncates): a job scheduled for 12:00:00.4
+    would start at 12:00:00, before its time. The next whole second never is early."""
+    return at if not at.microsecond else at.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def enqueue(name: str, *, queue: str = "default", run_at: datetime | None = None,
@@ -59,7 +65,8 @@ def dispatch_pending(limit: int = 500) -> int:
             q = queues.queue(row.queue, conn)
             kwargs = {"job_id": f"outbox-{row.id}", "retry": None}
             if row.run_at and row.run_at > utcnow():
-                q.enqueue_at(row.run_at, "app.jobs.runner.run_job", row.id, **kwargs)
+                q.enqueue_at(whole_second_up(row.run_at), "app.jobs.runner.run_job", row.id,
+                             **kwargs)
             else:
                 q.enqueue("app.jobs.runner.run_job", row.id, **kwargs)
         except RedisError as exc:
