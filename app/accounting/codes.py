@@ -43,7 +43,7 @@ def settings() -> dict:
 
 
 def schemes() -> dict:
-    from app.refdata.loader import load_grading_schemes
+    from app.refdata import load_grading_schemes
 
     return {s.id: s for s in load_grading_schemes()}
 

@@ -252,7 +252,7 @@ def to_engine(row: EmissionFactor) -> engine.Factor:
 
 
 def electricity_scopes(region_code: str | None) -> dict[str, str]:
-    from app.refdata.loader import grid_region_of, province_code
+    from app.refdata import grid_region_of, province_code
 
     out = {"national": "national"}
     if region_code:
@@ -266,7 +266,7 @@ def electricity_scopes(region_code: str | None) -> dict[str, str]:
 def resolve(*, year: int, region_code: str | None, cache: dict | None = None) -> Resolved:
     """The current factor version for every item (energy type code or process code) for a
     data year and an enterprise region. Results are memoised in `cache` when given."""
-    from app.refdata.loader import province_code
+    from app.refdata import province_code
 
     key = (year, province_code(region_code) if region_code else None,
            region_code[:4] if region_code else None)

@@ -28,10 +28,10 @@ def _upsert(model, rows, fields: tuple[str, ...]) -> int:
 
 
 def load_reference() -> dict[str, int]:
-    from app.refdata import loader
+    from app import refdata
 
-    regions = loader.load_regions()
-    industries = loader.load_industries()
+    regions = refdata.load_regions()
+    industries = refdata.load_industries()
     return {
         "regions": _upsert(Region, regions, ("name", "name_en", "level", "parent_code")),
         "industries": _upsert(Industry, industries,

@@ -5,31 +5,27 @@ The data are versioned, cited files in this package (see README.md and manifest.
 the loaders validate them and return frozen dataclasses with Decimal values.
 """
 
+from app.refdata._rows import DATA_DIR, RefDataError
+from app.refdata.grading import GradingScheme, Threshold, load_grading_schemes
+from app.refdata.industries import Industry, Sector, load_industries, load_sectors
 from app.refdata.loader import (
-    DATA_DIR,
     EmissionFactor,
     EnergyType,
-    GradingScheme,
-    GridRegion,
-    Industry,
-    RefDataError,
-    Region,
-    Sector,
-    Threshold,
     find_factor,
     get_factor,
-    grid_region_of,
     load_energy_types,
     load_factors,
-    load_grading_schemes,
+)
+from app.refdata.manifest import load_manifest, verify_manifest
+from app.refdata.regions import (
+    GridRegion,
+    Region,
+    grid_region_of,
     load_grid_regions,
-    load_industries,
     load_regions,
-    load_sectors,
     province_code,
     region_prefix,
 )
-from app.refdata.manifest import load_manifest, verify_manifest
 from app.refdata.uscc import is_valid_uscc, make_uscc, validate_uscc
 
 __all__ = [

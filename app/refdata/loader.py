@@ -5,9 +5,8 @@ row (unknown parent, duplicate code, missing source) must fail at load time with
 line and field, never later as a silently wrong number. Quantities are ``Decimal``.
 Each loader takes an optional ``data_dir`` (tests point it at a copy) and is cached.
 
-This module is the single entry point: energy types and emission factors live here;
-regions, industries/sectors and grading schemes live in sibling modules and are
-re-exported so callers import everything from ``app.refdata.loader`` (or ``app.refdata``).
+Energy types and emission factors live here; regions, industries/sectors and grading
+schemes in sibling modules. Callers import them all from the package, ``app.refdata``.
 """
 
 from __future__ import annotations
@@ -19,18 +18,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from app.refdata._rows import DATA_DIR, RefDataError, Row, check_unique, data_file, read_rows
-from app.refdata.grading import GradingScheme, Threshold, load_grading_schemes
-from app.refdata.industries import Industry, Sector, load_industries, load_sectors
-from app.refdata.regions import (
-    GridRegion,
-    Region,
-    grid_region_of,
-    load_grid_regions,
-    load_regions,
-    province_code,
-    region_prefix,
-)
+from app.refdata._rows import Row, check_unique, data_file, read_rows
+from app.refdata.regions import load_grid_regions, load_regions
 
 ENERGY_CATEGORIES = frozenset({"coal", "oil", "gas", "electricity", "heat", "other", "biomass"})
 FACTOR_KINDS = frozenset(
@@ -255,28 +244,3 @@ def get_factor(factor_id: str, data_dir: Path | None = None) -> EmissionFactor:
             return f
     raise KeyError(factor_id)
 
-
-__all__ = [
-    "DATA_DIR",
-    "EmissionFactor",
-    "EnergyType",
-    "GradingScheme",
-    "GridRegion",
-    "Industry",
-    "RefDataError",
-    "Region",
-    "Sector",
-    "Threshold",
-    "find_factor",
-    "get_factor",
-    "grid_region_of",
-    "load_energy_types",
-    "load_factors",
-    "load_grading_schemes",
-    "load_grid_regions",
-    "load_industries",
-    "load_regions",
-    "load_sectors",
-    "province_code",
-    "region_prefix",
-]
