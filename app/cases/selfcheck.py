@@ -46,18 +46,10 @@ def _months(year: int, month: int | None) -> list[int]:
     return [year * 100 + m for m in range(1, last + 1)]
 
 
-@cache
-def _accounts_stmt() -> Select:
-    from app.accounting.models import CarbonAccount as A
-
-    return select(A.id, A.period, A.co2_total, A.electricity_mwh, A.value_added).where(
-        A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
-        A.period.in_(bindparam("b_periods", expanding=True)))
-
-
 def _accounts(enterprise: Enterprise, periods: list[int]) -> dict[int, Any]:
-    rows = db.session.execute(_accounts_stmt(), {"b_ent": enterprise.id,
-                                                 "b_periods": periods}).all()
+    from app.accounting.service import current_figures
+
+    rows = current_figures(enterprise_id=enterprise.id, periods=periods)
     return {r.period: r for r in rows}
 
 

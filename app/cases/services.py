@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
+from app.accounting.service import current_figures
 from app.cases import selfcheck
 from app.cases.models import Notification, ReportPublication
 from app.db import utcnow
@@ -69,17 +69,6 @@ def report_self_check(data: dict[str, Any]) -> dict[str, Any]:
     return {"self_check": selfcheck.run(enterprise=ent, year=year, month=month)}
 
 
-@cache
-def _current_accounts() -> Select:
-    """The current accounts of an enterprise's periods (built once, bound parameters)."""
-    from app.accounting.models import CarbonAccount as A
-
-    return (select(A.id, A.version, A.period, A.co2_total, A.energy_tce, A.electricity_mwh,
-                   A.value_added)
-            .where(A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
-                   A.period.in_(bindparam("b_periods", expanding=True))).order_by(A.period))
-
-
 @register_service("report.publish", replace=True)
 def report_publish(data: dict[str, Any]) -> dict[str, Any]:
     """Final approval: the current carbon accounts of the period become the published ones."""
@@ -88,8 +77,7 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
         raise ServiceError("案件未关联企业，无法发布")
     year, month = _period(data)
     periods = [year * 100 + month] if month else [year * 100 + m for m in range(1, 13)]
-    rows = db.session.execute(_current_accounts(),
-                              {"b_ent": ent.id, "b_periods": periods}).all()
+    rows = current_figures(enterprise_id=ent.id, periods=periods)
     if not rows:
         period = f"{year}年{month}月" if month else f"{year}年"
         raise ServiceError(f"{ent.name} {period}没有可发布的核算数据")

@@ -75,11 +75,6 @@ def grants_for(user: Any) -> Grants:
     return found
 
 
-def clear() -> None:
-    with _lock:
-        _cache.clear()
-
-
 def _changed(obj: Any, *names: str) -> bool:
     attrs = inspect(obj).attrs
     return any(attrs[n].history.has_changes() for n in names)
