@@ -9,5 +9,6 @@ scripts/bootstrap.sh
 # The country comparison reads the CDIAC data set where it lies (not shipped with cecp).
 CDIAC="${CECP_CDIAC_FILE:-../shared/data/cdiac-fossil-co2-by-nation-1751-2020.csv}"
 [ -f "$CDIAC" ] && .venv/bin/cecp import countries "$CDIAC"
-echo "平台地址 / Platform: http://127.0.0.1:5000"
-exec .venv/bin/cecp run --host "${CECP_HOST:-127.0.0.1}" --port "${CECP_PORT:-5000}"
+HOST="${CECP_HOST:-127.0.0.1}" PORT="${CECP_PORT:-5000}"
+echo "平台地址 / Platform: http://$HOST:$PORT"
+exec .venv/bin/cecp run --host "$HOST" --port "$PORT"
