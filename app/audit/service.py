@@ -11,14 +11,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context, request
 from flask_security import current_user
-from sqlalchemy import TextClause, bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, update
 
+from app import write_batch
 from app.audit.models import AuditHead, AuditRecord
 from app.crypto.hashing import hmac_sm3
 from app.crypto.keys import purpose_key
@@ -29,8 +29,6 @@ GENESIS = "0" * 64
 _HEAD = AuditHead.__table__
 _CLAIM = (update(_HEAD).where(_HEAD.c.id == 1)
           .values(seq=_HEAD.c.seq + bindparam("n")).returning(_HEAD.c.seq, _HEAD.c.hash))
-_SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("h"))
-_INSERT = insert(AuditRecord.__table__)
 
 
 def _canonical(rec: Any) -> bytes:
@@ -112,28 +110,19 @@ def _claim(n: int) -> tuple[int, str]:
 
 _COLUMNS = ("seq", "ts", "user_id", "user_email", "ip", "user_agent", "action", "object_type",
             "object_id", "summary", "prev_hash", "hash")
-
-
-@lru_cache(maxsize=16)
-def _append_statement(n: int) -> TextClause:
-    """PostgreSQL: the records as a data-modifying CTE of the head's UPDATE (one round
-    trip). Plain text, built once per row count: cheaper to run than a Core construct."""
-    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _COLUMNS) + ")" for i in range(n))
-    return text(f"WITH new_records AS (INSERT INTO audit_record ({', '.join(_COLUMNS)}) "
-                f"VALUES {values}) UPDATE audit_head SET hash = :h WHERE id = 1")
+_SET_HASH = "UPDATE audit_head SET hash = :h WHERE id = 1"
 
 
 def _append(rows: list[dict[str, Any]]) -> None:
-    """Write the records and move the head's hash to the last one."""
+    """Write the records and move the head's hash to the last one (one statement on
+    PostgreSQL: `app.write_batch`)."""
     if not rows:
         return
     conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        params = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
-        conn.execute(_append_statement(len(rows)), {**params, "h": rows[-1]["hash"]})
-    else:
-        conn.execute(_INSERT, rows)
-        conn.execute(_SET_HASH, {"h": rows[-1]["hash"]})
+    write_batch.defer(conn, write_batch.insert_sql("audit_record", _COLUMNS, len(rows)),
+                      write_batch.insert_params(_COLUMNS, rows))
+    write_batch.defer(conn, _SET_HASH, {"h": rows[-1]["hash"]})
+    write_batch.flush(conn)
 
 
 def _chained(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

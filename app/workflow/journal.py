@@ -1,7 +1,8 @@
 """What a workflow action leaves behind: its history rows and its audit records.
 
 Both are collected while the action runs and written at its end, one multi-row INSERT for
-the history and one `audit.record_many` for the audit chain. The audit append comes last
+the history (deferred: it goes with the step's other derived rows, `app.write_batch`) and
+one `audit.record_many` for the audit chain. The audit append comes last
 on purpose: it takes the chain's lock, which is held until the transaction commits, so
 concurrent actions serialise on it only for the last statement and the commit (and every
 transaction keeps taking the instance row lock before the chain's lock: no deadlocks).
@@ -13,14 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
-
 from app.audit import service as audit
 from app.db import utcnow
 from app.extensions import db
-from app.workflow.models import TaskHistory
-
-_INSERT_HISTORY = insert(TaskHistory.__table__)
+from app.write_batch import defer_insert
 
 
 def user_label(user: Any) -> str | None:
@@ -61,7 +58,6 @@ class Journal:
         """Insert the history rows, then append the audit records (the chain's lock last)."""
         rows, entries = self.rows, self.entries
         self.rows, self.entries = [], []
-        if rows:
-            db.session.connection().execute(_INSERT_HISTORY, rows)
+        defer_insert(db.session.connection(), "workflow_history", rows)
         if entries:
             audit.record_many(entries)

@@ -24,7 +24,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -37,25 +37,21 @@ from app.workflow.deploy import LoadedVersion
 from app.workflow.engine.ready import accelerate
 from app.workflow.engine.steps import run_engine
 from app.workflow.errors import STALE_MESSAGE, Conflict
-from app.workflow.models import MessageWait, ProcessInstance, TimerSchedule, WorkTask
+from app.workflow.models import ProcessInstance, WorkTask
+from app.write_batch import defer, defer_insert, in_list, list_params
 
 # The statements of every step, built once (bound parameters only): they run on the
-# session's connection, skipping the per-call construction and the ORM layer.
-_INSTANCE, _TASK = ProcessInstance.__table__, WorkTask.__table__
-_TIMER, _WAIT = TimerSchedule.__table__, MessageWait.__table__
+# session's connection, skipping the per-call construction and the ORM layer. The derived
+# rows' writes are deferred (`app.write_batch`): one statement for all of them on PostgreSQL.
+_INSTANCE = ProcessInstance.__table__
 _UPDATE_INSTANCE = update(_INSTANCE).where(
     _INSTANCE.c.id == bindparam("b_id"), _INSTANCE.c.version == bindparam("b_version"))
-_DELETE_TASKS = delete(_TASK).where(_TASK.c.instance_id == bindparam("b_instance"))
-_DELETE_TASKS_EXCEPT = _DELETE_TASKS.where(_TASK.c.id.not_in(bindparam("b_keep",
-                                                                       expanding=True)))
-_UPDATE_TASK_DUE = update(_TASK).where(_TASK.c.id == bindparam("b_id"))
-_DELETE_TIMERS = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
-                                      _TIMER.c.task_id.in_(bindparam("b_ids", expanding=True)))
-_UPDATE_TIMER = update(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
-                                     _TIMER.c.task_id == bindparam("b_id"))
-_INSERT_TASK, _INSERT_TIMER, _INSERT_WAIT = insert(_TASK), insert(_TIMER), insert(_WAIT)
-_DELETE_WAITS = delete(_WAIT).where(_WAIT.c.instance_id == bindparam("b_instance"),
-                                    _WAIT.c.name.in_(bindparam("b_names", expanding=True)))
+_DELETE_TASKS = "DELETE FROM workflow_task WHERE instance_id = :instance"
+_UPDATE_TASK_DUE = "UPDATE workflow_task SET due_at = :due_at WHERE id = :id"
+_DELETE_TIMERS = "DELETE FROM workflow_timer WHERE instance_id = :instance AND task_id IN "
+_UPDATE_TIMER = ("UPDATE workflow_timer SET fire_at = :fire_at "
+                 "WHERE instance_id = :instance AND task_id = :id")
+_DELETE_WAITS = "DELETE FROM workflow_message_wait WHERE instance_id = :instance AND name IN "
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -202,11 +198,9 @@ def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> None:
     conn = db.session.connection()
     gone = before.tasks.keys() - after.tasks.keys()
     if gone:  # everything of the instance not ready now (stale rows included)
-        if after.tasks:
-            conn.execute(_DELETE_TASKS_EXCEPT, {"b_instance": inst.id,
-                                                "b_keep": list(after.tasks)})
-        else:
-            conn.execute(_DELETE_TASKS, {"b_instance": inst.id})
+        keep = list(after.tasks)
+        sql = _DELETE_TASKS + (" AND id NOT IN " + in_list("keep", len(keep)) if keep else "")
+        defer(conn, sql, {"instance": inst.id, **list_params("keep", keep)})
         for task_id in gone:  # as `session.delete` would: no stale object in the session
             obj = db.session.identity_map.get(identity_key(WorkTask, task_id))
             if obj is not None:
@@ -222,12 +216,11 @@ def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> None:
                 "initiator_id": inst.initiator_id, "assignee_id": None, "due_at": due,
                 "created_at": utcnow()})
         elif before.tasks[task_id][1] != due:
-            conn.execute(_UPDATE_TASK_DUE, {"b_id": task_id, "due_at": due})
+            defer(conn, _UPDATE_TASK_DUE, {"id": task_id, "due_at": due})
             obj = db.session.identity_map.get(identity_key(WorkTask, task_id))
             if obj is not None:
                 set_committed_value(obj, "due_at", due)
-    if rows:
-        conn.execute(_INSERT_TASK, rows)
+    defer_insert(conn, "workflow_task", rows)
 
 
 def _sync_timers(inst: ProcessInstance, wf: BpmnWorkflow, before: Derived,
@@ -235,7 +228,8 @@ def _sync_timers(inst: ProcessInstance, wf: BpmnWorkflow, before: Derived,
     conn = db.session.connection()
     gone = before.timers.keys() - after.timers.keys()
     if gone:
-        conn.execute(_DELETE_TIMERS, {"b_instance": inst.id, "b_ids": sorted(gone)})
+        defer(conn, _DELETE_TIMERS + in_list("id", len(gone)),
+              {"instance": inst.id, **list_params("id", sorted(gone))})
     redis = queues.connection() is not None
     rows = []
     for task_id, fire_at in after.timers.items():
@@ -247,19 +241,18 @@ def _sync_timers(inst: ProcessInstance, wf: BpmnWorkflow, before: Derived,
             rows.append({"instance_id": inst.id, "task_id": task_id,
                          "name": spec.bpmn_name or spec.name, "fire_at": fire_at})
         else:
-            conn.execute(_UPDATE_TIMER, {"b_instance": inst.id, "b_id": task_id,
-                                         "fire_at": fire_at})
+            defer(conn, _UPDATE_TIMER, {"instance": inst.id, "id": task_id, "fire_at": fire_at})
         if redis:  # embedded mode: the in-process sweep fires timers
             outbox.enqueue("workflow.fire_timer", run_at=fire_at, instance_id=inst.id)
-    if rows:
-        conn.execute(_INSERT_TIMER, rows)
+    defer_insert(conn, "workflow_timer", rows)
 
 
 def _sync_messages(inst: ProcessInstance, before: Derived, after: Derived) -> None:
     conn = db.session.connection()
     gone = before.messages - after.messages
     if gone:
-        conn.execute(_DELETE_WAITS, {"b_instance": inst.id, "b_names": sorted(gone)})
-    new = sorted(after.messages - before.messages)
-    if new:
-        conn.execute(_INSERT_WAIT, [{"instance_id": inst.id, "name": n} for n in new])
+        defer(conn, _DELETE_WAITS + in_list("name", len(gone)),
+              {"instance": inst.id, **list_params("name", sorted(gone))})
+    defer_insert(conn, "workflow_message_wait",
+                 [{"instance_id": inst.id, "name": n} for n in sorted(after.messages
+                                                                     - before.messages)])
