@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.hazmat.primitives import hashes, hmac
 
 
@@ -21,6 +23,8 @@ def hmac_sm3(key: bytes, data: bytes) -> bytes:
     return h.finalize()
 
 
+@lru_cache(maxsize=64)
 def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:
-    """Independent sub-keys per purpose so that one leaked key does not open another."""
+    """Independent sub-keys per purpose so that one leaked key does not open another.
+    Cached: a pure function of its arguments, asked for on every audited action."""
     return hmac_sm3(master, b"cecp-derive:" + purpose.encode())[:length]
