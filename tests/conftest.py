@@ -133,6 +133,33 @@ def db(app):
 
 
 @pytest.fixture()
+def sql_log(app):
+    """``with sql_log() as seen:`` collects the SQL sent to the database (whitespace folded);
+    ``sql_log(engine)`` for another engine."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    from app.extensions import db as _db
+
+    @contextmanager
+    def _log(engine=None):
+        target = engine if engine is not None else _db.engine
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            seen.append(" ".join(statement.split()))
+
+        event.listen(target, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(target, "before_cursor_execute", record)
+
+    return _log
+
+
+@pytest.fixture()
 def reference(db):
     from app.identity.service import ensure_roles
     from app.orgs.reference import load_reference

@@ -3,7 +3,7 @@ row's authorization stamp moves in the same flush, so no request reads stale gra
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.identity import service as accounts
@@ -18,30 +18,17 @@ def _next_request(db) -> None:
     db.session.expire_all()
 
 
-def _queries(db):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    return seen, lambda: event.remove(db.engine, "before_cursor_execute", count)
-
-
-def test_cached_grants_skip_the_role_and_scope_queries(db, make_user):
+def test_cached_grants_skip_the_role_and_scope_queries(db, make_user, sql_log):
     user = make_user("reviewer", region="330500")
     wanted = "case.review" in db.session.scalar(
         select(Role).where(Role.name == "reviewer")).permissions
     _next_request(db)
     assert scope_for(user).region == ("330500",)  # read once: fills the cache
     _next_request(db)
-    seen, stop = _queries(db)
-    try:
+    with sql_log() as seen:
         assert scope_for(user).region == ("330500",)
         assert ("case.review" in grants_for(user).permissions) == wanted
         assert "reviewer" in grants_for(user).roles
-    finally:
-        stop()
     assert len(seen) == 1 and "FROM user" in seen[0].replace('"', ""), seen  # the user row
 
 

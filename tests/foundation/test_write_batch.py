@@ -4,7 +4,6 @@ error in one fails the transaction as a whole; elsewhere each runs at once."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -16,7 +15,6 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
-    event,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -37,20 +35,6 @@ def probe(db):
     _META.drop_all(db.engine)
 
 
-@contextmanager
-def _statements(engine):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _rows(db) -> list[tuple]:
     return [tuple(r) for r in db.session.execute(
         select(PROBE.c.id, PROBE.c.name, PROBE.c.at).order_by(PROBE.c.id))]
@@ -64,9 +48,9 @@ def _defer_three(conn) -> None:
                       + write_batch.in_list("id", 2), write_batch.list_params("id", [7, 8]))
 
 
-def test_deferred_writes_are_one_statement_sent_before_the_next_read(probe):
+def test_deferred_writes_are_one_statement_sent_before_the_next_read(probe, sql_log):
     conn = probe.session.connection()
-    with _statements(probe.engine) as seen:
+    with sql_log() as seen:
         _defer_three(conn)
         if probe.engine.dialect.name == "postgresql":
             assert seen == [] and write_batch.pending(conn) == 3

@@ -5,10 +5,9 @@ guards against regressions (each statement costs a round trip on every completio
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.audit import service as audit
 from app.audit.models import AuditRecord
@@ -18,20 +17,6 @@ from app.workflow import events, persistence, service
 from app.workflow.models import ProcessInstance, TimerSchedule, WorkTask
 
 APPROVE = {"decision": "approve", "comment": "同意"}
-
-
-@contextmanager
-def _statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, params, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _assert_rows_mirror_blob(inst_id: int) -> None:
@@ -90,12 +75,12 @@ def test_a_completed_task_leaves_the_session(world):
     commit()
 
 
-def test_one_audit_append_per_action_and_the_chain_verifies(world):
+def test_one_audit_append_per_action_and_the_chain_verifies(world, sql_log):
     inst = world.start()
     inst = world.do(inst, "submit_report", world.company, {"confirm": True})
     inst = world.do(inst, "initial_review", world.reviewer, APPROVE)
     task_id = world.only_task(inst).id
-    with _statements() as seen:
+    with sql_log() as seen:
         service.complete(task_id=task_id, user=world.approver, data=APPROVE)
     commit()
     assert sum(s.startswith("UPDATE audit_head SET seq") for s in seen) == 1  # the claim
@@ -125,7 +110,7 @@ def test_record_many_links_records_in_order(world):
     assert audit.verify_chain() is None
 
 
-def test_statement_budget_of_a_review_step(world):
+def test_statement_budget_of_a_review_step(world, sql_log):
     """初审 approve: read the task with its instance, the guarded UPDATE, the inbox and timer
     differences with the history row (one statement on PostgreSQL), the audit claim and
     append - nothing read back."""
@@ -134,7 +119,7 @@ def test_statement_budget_of_a_review_step(world):
     task_id = world.only_task(inst).id
     service.get_task(task_id=task_id, user=world.reviewer)  # the user's roles and scopes
     db.session.expire_all()
-    with _statements() as seen:
+    with sql_log() as seen:
         service.complete(task_id=task_id, user=world.reviewer, data=APPROVE)
     commit()
     work = [s for s in seen if not s.replace('"', "").startswith(

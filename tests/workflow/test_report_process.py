@@ -197,24 +197,14 @@ def _submit_check(world, inst) -> dict:
     return service.task_data(inst, world.only_task(inst).id)["self_check"]
 
 
-def test_submission_reuses_the_check_when_nothing_changed(world):
-    from sqlalchemy import event
-
+def test_submission_reuses_the_check_when_nothing_changed(world, sql_log):
     from app.cases import selfcheck
 
     inst = world.start()
     shown = service.task_data(inst)["self_check"]
     assert selfcheck.still_valid(shown)
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with sql_log() as seen:
         submitted = _submit_check(world, inst)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
     assert submitted == shown
     reads = [s for s in seen if "FROM carbon_account" in s]
     assert len(reads) == 1 and "count(carbon_account.id)" in reads[0], reads  # basis only
