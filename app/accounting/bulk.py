@@ -352,5 +352,5 @@ def _fallback(record_ids, periods, enterprise_ids, reason) -> int:
     if enterprise_ids is not None:
         stmt = stmt.where(EnergyRecord.enterprise_id.in_(list(enterprise_ids)))
     records = list(db.session.scalars(stmt))
-    service._compute_many(records, reason)
+    service.compute_many(records, reason)
     return len(records)

@@ -15,7 +15,7 @@ commits or rolls back together with the accounts:
 When it is called:
 
 * `service.compute(record=...)` (one enterprise-month, per-row engine): once per record,
-  or once per batch from `service.after_records_changed` (`notify=False` on the single
+  or once per batch from `recompute.after_records_changed` (`notify=False` on the single
   computes);
 * `bulk.compute_accounts(...)` (set-based, caller's transaction): once per call;
 * `bulk.compute_accounts_parallel(...)` (province batch): once per chunk, on the worker's

@@ -9,9 +9,9 @@ from app.uow import commit
 @job("accounting.recompute")
 def recompute(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
     """Recompute every current account that used the superseded factor version."""
-    from app.accounting import service
+    from app.accounting import recompute
 
-    n = service.recompute_for_factor(old_factor_id=old_factor_id, new_factor_id=new_factor_id)
+    n = recompute.recompute_for_factor(old_factor_id=old_factor_id, new_factor_id=new_factor_id)
     commit()
     return n
 

@@ -2,7 +2,7 @@
 
 `compute(record=...)` writes a new version of one enterprise-month; the previous version
 stays readable with `is_current = false`. Many enterprise-months at once go through
-`bulk.compute_accounts` (set-based SQL) with the same results.
+`bulk.compute_accounts` (set-based SQL) with the same results; `recompute` picks the way.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from sqlalchemy import bindparam, select, update
 
 from app.accounting import engine, hooks
 from app.accounting.models import CarbonAccount, CarbonAccountLine
-from app.audit.service import record as audit
 from app.energy import service as energy
 from app.energy.models import EnergyRecord, EnergyType
 from app.extensions import db
@@ -94,7 +93,7 @@ def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict |
     return acc
 
 
-def _compute_many(records: list[EnergyRecord], reason: str) -> None:
+def compute_many(records: list[EnergyRecord], reason: str) -> None:
     """The per-row engine over several records, then one hook call."""
     cache: dict = {}
     types = _types()
@@ -102,47 +101,6 @@ def _compute_many(records: list[EnergyRecord], reason: str) -> None:
         compute(record=rec, reason=reason, cache=cache, types=types, notify=False)
     if records:
         hooks.accounts_changed({r.enterprise_id for r in records}, {r.period for r in records})
-
-
-def after_records_changed(*, records: list[EnergyRecord]) -> None:
-    """Recompute the accounts of changed records, then refresh the codes of their periods
-    (a job: a changed month moves its industry's benchmark for every peer)."""
-    from app.jobs.outbox import enqueue
-
-    if len(records) > 200 and db.session.get_bind().dialect.name == "postgresql":
-        from app.accounting import bulk
-
-        bulk.compute_accounts(record_ids=[r.id for r in records], reason="批量录入")
-    else:
-        _compute_many(records, "数据录入")
-    months = sorted({r.period for r in records})
-    enqueue("accounting.issue_codes", periods=months)
-
-
-def recompute_for_factor(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
-    """Recompute every current account that used `old_factor_id`; returns the count."""
-    ids = select(CarbonAccountLine.account_id).where(
-        CarbonAccountLine.factor_id == old_factor_id)
-    accounts = list(db.session.execute(select(
-        CarbonAccount.id, CarbonAccount.record_id, CarbonAccount.period).where(
-        CarbonAccount.is_current.is_(True), CarbonAccount.id.in_(ids))))
-    if not accounts:
-        return 0
-    reason = f"因子更新 #{old_factor_id}→#{new_factor_id}"
-    record_ids = [a.record_id for a in accounts if a.record_id is not None]
-    if db.session.get_bind().dialect.name == "postgresql" and len(record_ids) > 50:
-        from app.accounting import bulk
-
-        bulk.compute_accounts(record_ids=record_ids, reason=reason)
-    else:
-        _compute_many(list(db.session.scalars(select(EnergyRecord).where(
-            EnergyRecord.id.in_(record_ids)))), reason)
-    audit("accounting.recompute", object_type="emission_factor", object_id=old_factor_id,
-          summary={"accounts": len(accounts), "new_factor_id": new_factor_id})
-    from app.accounting import codes
-
-    codes.issue(periods=sorted({a.period for a in accounts}))
-    return len(accounts)
 
 
 # ------------------------------------------------------------------ reading

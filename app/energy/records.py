@@ -321,9 +321,9 @@ def update(*, record: EnergyRecord, data: dict, scope: DataScope,
 
 
 def _after_change(records: list[EnergyRecord]) -> None:
-    from app.accounting import service as accounting
+    from app.accounting import recompute
 
-    accounting.after_records_changed(records=records)
+    recompute.after_records_changed(records=records)
 
 
 def get_all(*, scope: DataScope, uscc: str | None = None, year: int | None = None):

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import event, func, select, text
 
-from app.accounting import bulk, hooks, service
+from app.accounting import bulk, hooks, recompute, service
 from app.accounting.cli import accounting_cli
 from app.accounting.models import CarbonAccount, CarbonCode
 from app.energy import records
@@ -80,7 +80,7 @@ def test_hook_called_once_per_change_in_the_writing_transaction(make_ent, db, ca
                                                                 monkeypatch):
     ents = [make_ent(220 + i) for i in range(3)]
     recs = _records(db, ents, [1, 2])
-    service.after_records_changed(records=recs[:2])               # per-row engine, batched
+    recompute.after_records_changed(records=recs[:2])             # per-row engine, batched
     assert calls == [({ents[0].id}, {202501, 202502})]
     service.compute(record=recs[2])                                # one record
     assert calls[-1] == ({ents[1].id}, {202501})
