@@ -10,7 +10,8 @@ The derived rows (inbox, timers, message waits) are a function of the blob and t
 (`derive`), written in the same transaction as the blob under the version guard; so the
 rows of the stored version are known from the blob just loaded (`Opened.before`) and a step
 writes only the difference, without reading them back: a delete, an insert and (rarely)
-updates per table, each one statement.
+updates per table, deferred (`app.write_batch`) so that on PostgreSQL they reach the server
+with the history row as one statement, before the audit claim.
 """
 
 from __future__ import annotations
