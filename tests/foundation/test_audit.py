@@ -27,20 +27,18 @@ def test_intact_chain_verifies(app, chain):
     assert "6 条记录" in result.output
 
 
-def test_changed_row_is_named(app, chain):
-    chain.session.execute(text("UPDATE audit_record SET summary = '{\"i\": 99}' WHERE seq = 3"))
+@pytest.mark.parametrize(("tamper", "named", "problem"), [
+    ("UPDATE audit_record SET summary = '{\"i\": 99}' WHERE seq = 3", "seq=3", "被修改"),
+    ("DELETE FROM audit_record WHERE seq = 4", "seq=5", "缺失"),
+    # the newest records gone leave a consistent chain: the head shows they existed
+    ("DELETE FROM audit_record WHERE seq >= 5", "seq=6", "末尾记录被删除"),
+], ids=["changed", "deleted", "deleted-tail"])
+def test_tampering_is_named(app, chain, tamper, named, problem):
+    chain.session.execute(text(tamper))
     chain.session.commit()
     result = _verify(app)
     assert result.exit_code == 1
-    assert "seq=3" in result.output and "被修改" in result.output
-
-
-def test_deleted_row_is_named(app, chain):
-    chain.session.execute(text("DELETE FROM audit_record WHERE seq = 4"))
-    chain.session.commit()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert "seq=5" in result.output and "缺失" in result.output
+    assert named in result.output and problem in result.output
 
 
 def test_inserted_row_is_named(app, chain):
@@ -97,15 +95,6 @@ def test_admin_audit_search_and_csv_export(client, make_user, db):
     exports = db.session.scalars(select(AuditRecord).where(
         AuditRecord.action == "audit.export")).all()
     assert exports and exports[-1].user_email == admin.email
-
-
-def test_deleted_tail_is_named(app, chain):
-    """Deleting the newest records leaves a consistent chain; the head shows they existed."""
-    chain.session.execute(text("DELETE FROM audit_record WHERE seq >= 5"))
-    chain.session.commit()
-    result = _verify(app)
-    assert result.exit_code == 1
-    assert "seq=6" in result.output and "末尾记录被删除" in result.output
 
 
 def test_concurrent_appends_chain_in_order(app, chain):

@@ -116,11 +116,16 @@ def test_deadline_path_reminds_then_escalates(world, app):
     assert sweep() == 0
 
 
-def test_self_check_warnings_need_an_explanation(world):
+def _case_with_warnings(world):
+    """A case whose self-check warns: months missing and a month-on-month jump."""
     add_accounts(world.db, world.ent, year=YEAR - 1, months=[1, 2, 3],
                  co2={1: Decimal("100"), 2: Decimal("400"), 3: Decimal("100")})
     commit()
-    inst = world.start(year=YEAR - 1)
+    return world.start(year=YEAR - 1)
+
+
+def test_self_check_warnings_need_an_explanation(world):
+    inst = _case_with_warnings(world)
     check = service.task_data(inst)["self_check"]
     codes = {w["code"] for w in check["warnings"]}
     assert {"missing_months", "jump"} <= codes and check["passed"]
@@ -251,10 +256,7 @@ def test_submission_checks_again_when_a_benchmark_appears(world):
 def test_a_forged_check_in_task_data_is_not_trusted(world):
     from app.cases import selfcheck
 
-    add_accounts(world.db, world.ent, year=YEAR - 1, months=[1, 2, 3],
-                 co2={1: Decimal("100"), 2: Decimal("400"), 3: Decimal("100")})
-    commit()
-    inst = world.start(year=YEAR - 1)
+    inst = _case_with_warnings(world)
     shown = service.task_data(inst)["self_check"]
     assert shown["warnings"] and selfcheck.still_valid(shown)
     forged = {**shown, "warnings": []}  # same basis, warnings dropped
