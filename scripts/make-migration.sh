@@ -8,4 +8,4 @@ psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS \"$DB\"" -c "CREATE D
 export CECP_INSTANCE_PATH="$(mktemp -d)" CECP_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$DB"
 .venv/bin/cecp db upgrade
 .venv/bin/cecp db migrate -m "$1"
-psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB"
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS \"$DB\""
