@@ -47,6 +47,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     import_models()
     db.init_app(app)
+    from app import write_batch
+
+    with app.app_context():  # deferred writes on this application's engine only
+        write_batch.install(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
                                                      "migrations"),
                      render_as_batch=True, compare_type=True)

@@ -107,3 +107,68 @@ def test_elsewhere_each_write_runs_at_once_and_keeps_datetimes(tmp_path):
         assert conn.execute(select(PROBE.c.at)).scalar_one() == AT
         assert conn.execute(select(PROBE.c.id).where(PROBE.c.at == AT)).scalar_one() == 1
     engine.dispose()
+
+
+# -- containment (issue 11, point 8) ------------------------------------------------------
+
+
+def test_a_failing_deferred_write_names_its_table_and_row(probe):
+    if probe.engine.dialect.name != "postgresql":
+        pytest.skip("deferred only on PostgreSQL")
+    conn = probe.session.connection()
+    write_batch.defer(conn, "DELETE FROM write_batch_probe WHERE id = :id", {"id": 9})
+    write_batch.defer_insert(conn, "write_batch_probe", [
+        {"id": 1, "name": "a", "at": AT}, {"id": 2, "name": None, "at": AT}])
+    with pytest.raises(IntegrityError) as caught:  # still the kind callers catch
+        _rows(probe)
+    message = str(caught.value)
+    assert "table write_batch_probe" in message
+    assert "'id': 2" in message and "'name': None" in message  # the failing row, not row 1
+    assert "'id': 1" not in message
+    probe.session.rollback()
+
+
+def test_a_duplicate_key_names_the_duplicate_row(probe):
+    if probe.engine.dialect.name != "postgresql":
+        pytest.skip("deferred only on PostgreSQL")
+    write_batch.defer_insert(probe.session.connection(), "write_batch_probe",
+                             [{"id": 5, "name": "first", "at": AT}])
+    probe.session.commit()
+    write_batch.defer_insert(probe.session.connection(), "write_batch_probe", [
+        {"id": 4, "name": "fine", "at": AT}, {"id": 5, "name": "again", "at": AT}])
+    with pytest.raises(IntegrityError, match=r"'id': 5, 'name': 'again'"):
+        probe.session.commit()  # at the commit: the write is named there too
+    probe.session.rollback()
+
+
+def test_only_the_applications_engine_sends_deferred_writes(app, probe, database_url):
+    """Another engine in the same process gets no listeners, and deferring on it is
+    refused instead of silently losing the write."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    assert event.contains(db.engine, "before_execute", write_batch._send_first)
+    other = create_engine(database_url)
+    try:
+        assert not event.contains(other, "before_execute", write_batch._send_first)
+        with other.connect() as conn:
+            if other.dialect.name == "postgresql":
+                assert not write_batch.installed(conn)
+                with pytest.raises(RuntimeError, match="write_batch.install"):
+                    write_batch.defer(conn, "DELETE FROM write_batch_probe", {})
+    finally:
+        other.dispose()
+
+
+def test_write_batch_is_used_only_by_persistence_journal_and_audit():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "app"
+    users = sorted(str(p.relative_to(root.parent)) for p in root.rglob("*.py")
+                   if p.name != "write_batch.py" and re.search(
+                       r"from app(\.write_batch)? import .*write_batch|from app\.write_batch "
+                       r"import|import app\.write_batch", p.read_text()))
+    assert users == ["app/__init__.py", "app/audit/service.py", "app/workflow/journal.py",
+                     "app/workflow/persistence.py"]
