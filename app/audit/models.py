@@ -26,15 +26,19 @@ class AuditRecord(db.Model):
     summary: Mapped[str | None] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: the HMAC root version the record was chained with (0: the legacy master-derived key)
+    key_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class AuditHead(db.Model):
-    """The end of the chain (one row, id 1): the last seq and hash. An append claims it with
-    ``UPDATE ... RETURNING`` (the row lock serialises appends until commit, and the read
-    sees the latest committed head), and `verify_chain` checks that the records end there,
-    so a deleted tail is caught as well."""
+    """The end of the chain (one row, id 1): the last seq and hash, and the key version new
+    records are chained with. The append at commit claims it with ``UPDATE ... RETURNING``
+    (the row lock serialises appends from there to the commit, and the read sees the latest
+    committed head), and `verify_chain` checks that the records end there, so a deleted
+    tail is caught as well."""
 
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    key_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

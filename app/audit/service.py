@@ -1,8 +1,14 @@
 """Write and verify the audit chain.
 
-Each record's hash is HMAC-SM3(audit key, canonical content + previous hash). The key is
-derived from the master key, which never sits in the database: whoever can write rows
-cannot forge a consistent chain.
+Each record's hash is HMAC-SM3(chain key, canonical content + previous hash). The chain key
+derives from an HMAC root that the master key wraps and that never sits in the database in
+clear: whoever can write rows cannot forge a consistent chain. Each record names the root
+version it was chained with, so rotating keys (`cecp keys rotate`) leaves the chain
+verifiable.
+
+`record` queues an entry in the caller's unit of work; the entries are chained and written
+when it commits (`app.audit.chain`), so they commit with the change or not at all, and the
+chain head is locked only for that final append.
 """
 
 from __future__ import annotations
@@ -11,53 +17,35 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context, request
 from flask_security import current_user
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 
-from app import write_batch
+from app.audit import chain
+from app.audit.chain import GENESIS, compute_hash
 from app.audit.models import AuditHead, AuditRecord
-from app.crypto.hashing import hmac_sm3
-from app.crypto.keys import purpose_key
+from app.crypto.keys import chain_key
 from app.db import utcnow
 from app.extensions import db
 
-GENESIS = "0" * 64
-_HEAD = AuditHead.__table__
-_CLAIM = (update(_HEAD).where(_HEAD.c.id == 1)
-          .values(seq=_HEAD.c.seq + bindparam("n")).returning(_HEAD.c.seq, _HEAD.c.hash))
+__all__ = ["GENESIS", "compute_hash", "record", "record_many", "use_key_version",
+           "verify_chain", "search", "ChainProblem"]
 
 
-def _canonical(rec: Any) -> bytes:
-    body = {
-        "seq": rec.seq,
-        "ts": rec.ts.isoformat(timespec="microseconds"),
-        "user_id": rec.user_id,
-        "user_email": rec.user_email,
-        "ip": rec.ip,
-        "user_agent": rec.user_agent,
-        "action": rec.action,
-        "object_type": rec.object_type,
-        "object_id": rec.object_id,
-        "summary": rec.summary,
-        "prev_hash": rec.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def compute_hash(rec: Any, key: bytes | None = None) -> str:
-    return hmac_sm3(key or purpose_key("audit-chain"), _canonical(rec)).hex()
-
-
-def _actor(user: Any) -> tuple[int | None, str | None]:
+def _actor(user: Any) -> tuple[int | None, str | None, Any]:
+    """(id, email, object whose id is not known yet)."""
     if user is None and has_request_context():
         user = current_user
+        if not getattr(user, "is_authenticated", False):
+            return None, None, None
+        user = user._get_current_object()
     if user is not None and getattr(user, "is_authenticated", True) and hasattr(user, "id"):
-        return user.id, getattr(user, "email", None)
-    return None, None
+        if user.id is None:
+            return None, getattr(user, "email", None), user
+        return user.id, getattr(user, "email", None), None
+    return None, None, None
 
 
 def record(
@@ -68,83 +56,29 @@ def record(
     summary: Any = None,
     user: Any = None,
     email: str | None = None,
-) -> int:
-    """Append one record in the caller's transaction (it commits with the change); returns
-    its seq."""
-    rows = _chained([{"action": action, "object_type": object_type, "object_id": object_id,
-                      "summary": summary, "user": user, "email": email}])
-    _append(rows)
-    return rows[0]["seq"]
+) -> None:
+    """Queue one record in the caller's unit of work; it is chained and written when the
+    unit commits (and dropped if it rolls back)."""
+    record_many([{"action": action, "object_type": object_type, "object_id": object_id,
+                  "summary": summary, "user": user, "email": email}])
 
 
 def record_many(entries: Iterable[dict[str, Any]]) -> int:
-    """Append several records in the caller's transaction, in order: one claim of the head
-    and one statement writing the records and the new head (no ORM objects are made).
-    Each entry holds the keyword arguments of `record` (``action`` required)."""
-    rows = _chained(list(entries))
-    _append(rows)
-    return len(rows)
-
-
-def _claim(n: int) -> tuple[int, str]:
-    """Reserve n seqs at the head of the chain; returns the last seq and hash before them.
-    The head row stays locked until the transaction ends."""
-    db.session.flush()  # the caller's pending changes first: the lock is held until commit
-    conn = db.session.connection()
-    row = conn.execute(_CLAIM, {"n": n}).first()
-    if row is None:  # a new database: the head starts where the records end
-        last = conn.execute(select(AuditRecord.seq, AuditRecord.hash)
-                            .order_by(AuditRecord.seq.desc()).limit(1)).first()
-        values = {"id": 1, "seq": last.seq if last else 0,
-                  "hash": last.hash if last else GENESIS}
-        if conn.dialect.name == "postgresql":  # a concurrent first append may win: fine
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt = pg_insert(_HEAD).values(values).on_conflict_do_nothing()
-        else:
-            stmt = insert(_HEAD).values(values).prefix_with("OR IGNORE")
-        conn.execute(stmt)
-        row = conn.execute(_CLAIM, {"n": n}).one()
-    return row.seq - n, row.hash
-
-
-_COLUMNS = ("seq", "ts", "user_id", "user_email", "ip", "user_agent", "action", "object_type",
-            "object_id", "summary", "prev_hash", "hash")
-_SET_HASH = "UPDATE audit_head SET hash = :h WHERE id = 1"
-
-
-def _append(rows: list[dict[str, Any]]) -> None:
-    """Write the records and move the head's hash to the last one (one statement on
-    PostgreSQL: `app.write_batch`)."""
-    if not rows:
-        return
-    conn = db.session.connection()
-    write_batch.defer(conn, write_batch.insert_sql("audit_record", _COLUMNS, len(rows)),
-                      write_batch.insert_params(_COLUMNS, rows))
-    write_batch.defer(conn, _SET_HASH, {"h": rows[-1]["hash"]})
-    write_batch.flush(conn)
-
-
-def _chained(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The column values of the new records, linked after the head of the chain."""
-    if not entries:
-        return []
-    seq, prev_hash = _claim(len(entries))
+    """Queue several records, in order (one append at commit for all of them). Each entry
+    holds the keyword arguments of `record` (``action`` required)."""
     ip = ua = None
     if has_request_context():
         ip = request.headers.get("X-Forwarded-For", request.remote_addr or "")[:64] or None
         ua = (request.user_agent.string or "")[:300] or None
-    key = purpose_key("audit-chain")
     rows = []
     for entry in entries:
-        user_id, user_email = _actor(entry.get("user"))
+        user_id, user_email, later = _actor(entry.get("user"))
         object_id, summary = entry.get("object_id"), entry.get("summary")
-        seq += 1
-        row = {
-            "seq": seq,
+        rows.append({
             "ts": utcnow(),
             "user_id": user_id,
             "user_email": user_email or entry.get("email"),
+            "_user": later,
             "ip": ip,
             "user_agent": ua,
             "action": entry["action"],
@@ -152,11 +86,15 @@ def _chained(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "object_id": None if object_id is None else str(object_id),
             "summary": None if summary is None else json.dumps(
                 summary, sort_keys=True, ensure_ascii=False, default=str),
-            "prev_hash": prev_hash,
-        }
-        row["hash"] = prev_hash = compute_hash(SimpleNamespace(**row), key)
-        rows.append(row)
-    return rows
+        })
+    chain.queue(db.session(), rows)
+    return len(rows)
+
+
+def use_key_version(version: int) -> None:
+    """Chain this unit's records, and every later one, with HMAC root `version` (the
+    rotation's own record is the first under the new key)."""
+    chain.move_to(db.session(), version)
 
 
 @dataclass
@@ -170,8 +108,9 @@ class ChainProblem:
 
 
 def verify_chain(batch: int = 5000) -> ChainProblem | None:
-    """Walk the chain in order; return the first broken record, or None when intact."""
-    key = purpose_key("audit-chain")
+    """Walk the chain in order; return the first broken record, or None when intact. Each
+    record is checked with the key version it names."""
+    keys: dict[int, bytes] = {}
     prev_hash, expected_seq, last_id = GENESIS, 1, None
     offset_seq = 0
     while True:
@@ -190,7 +129,13 @@ def verify_chain(batch: int = 5000) -> ChainProblem | None:
                 return ChainProblem(rec.seq, rec.id, "记录顺序与写入顺序不符 (被插入)")
             if rec.prev_hash != prev_hash:
                 return ChainProblem(rec.seq, rec.id, "前一记录的哈希不匹配 (链被断开)")
-            if compute_hash(rec, key) != rec.hash:
+            if rec.key_version not in keys:
+                try:
+                    keys[rec.key_version] = chain_key(rec.key_version)
+                except KeyError:
+                    return ChainProblem(rec.seq, rec.id,
+                                        f"密钥版本 {rec.key_version} 不存在 (无法校验)")
+            if compute_hash(rec, keys[rec.key_version]) != rec.hash:
                 return ChainProblem(rec.seq, rec.id, "内容与哈希不符 (记录被修改或伪造)")
             prev_hash, expected_seq, last_id = rec.hash, rec.seq + 1, rec.id
         offset_seq = rows[-1].seq

@@ -1,19 +1,33 @@
-"""Key hierarchy: a master key from configuration wraps versioned data keys stored in the DB.
+"""Key hierarchy: the master key from configuration only wraps; the secrets it wraps are
+versioned rows in the database, shared by every node that has the same master key.
 
-Each ciphertext names its data-key version, so keys can rotate without a flag day.
+- data keys (`DataKey`): SM4 keys for fields at rest; each ciphertext names its version;
+- HMAC roots (`HmacRoot`): roots of the HMAC-SM3 sub-keys. The audit chain uses the root
+  the chain head names and every record stores that version, so a rotation never makes
+  the chain look tampered; blind indexes and seals use root version 1, which never
+  changes (an exact-value lookup needs one stable key).
+
+Version 0 of the chain is the legacy key derived from the master key itself (records
+written before HMAC roots existed); it is only ever used to verify them.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from app.crypto.hashing import derive_key
-from app.crypto.models import DataKey
+from app.crypto.models import DataKey, HmacRoot
 from app.crypto.sm4 import sm4_gcm_decrypt, sm4_gcm_encrypt
+from app.db import utcnow
 from app.extensions import db
+
+#: the HMAC root of the keys that never rotate (blind indexes, seals)
+STABLE_ROOT = 1
+LEGACY_CHAIN = 0
 
 
 def master_key() -> bytes:
@@ -27,50 +41,108 @@ def master_key() -> bytes:
     return key
 
 
-def purpose_key(purpose: str) -> bytes:
-    """A sub-key of the master key for one purpose (audit chain, blind index, ...)."""
-    return derive_key(master_key(), purpose)
-
-
-def _cache() -> dict[int, bytes]:
+def _cache() -> dict[Any, bytes]:
     return current_app.extensions.setdefault("cecp_data_keys", {})
 
 
-def _unwrap(row: DataKey) -> bytes:
-    cache = _cache()
-    if row.version not in cache:
-        aad = f"datakey:v{row.version}".encode()
-        cache[row.version] = sm4_gcm_decrypt(master_key(), row.wrapped, aad)
-    return cache[row.version]
+# -- wrapped, versioned secrets -------------------------------------------------------------
+
+_KINDS = {"data": (DataKey, "datakey", 16), "hmac": (HmacRoot, "hmacroot", 32)}
 
 
-def create_data_key() -> DataKey:
-    """A fresh data key, wrapped by the master key; it becomes the active one."""
-    current = db.session.scalar(select(db.func.max(DataKey.version))) or 0
-    version = current + 1
-    key = os.urandom(16)
-    row = DataKey(
-        version=version,
-        wrapped=sm4_gcm_encrypt(master_key(), key, f"datakey:v{version}".encode()),
-    )
-    db.session.add(row)
-    db.session.flush()
-    _cache()[version] = key
-    return row
+def _cache_key(kind: str, version: int) -> Any:
+    return version if kind == "data" else (kind, version)
+
+
+def _latest(kind: str) -> int | None:
+    model = _KINDS[kind][0]
+    return db.session.scalar(select(func.max(model.version)))
+
+
+def _create(kind: str, version: int) -> int:
+    """Insert `version` with a fresh secret unless another node just did (a first use on
+    two nodes at once is not an error); the secret is read back from the row."""
+    model, label, size = _KINDS[kind]
+    secret = os.urandom(size)
+    values = {"version": version, "created_at": utcnow(),
+              "wrapped": sm4_gcm_encrypt(master_key(), secret, f"{label}:v{version}".encode())}
+    conn = db.session.connection()
+    table = model.__table__
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(table).values(values).on_conflict_do_nothing())
+    else:
+        conn.execute(insert(table).values(values).prefix_with("OR IGNORE"))
+    _cache().pop(_cache_key(kind, version), None)
+    return version
+
+
+def _secret(kind: str, version: int) -> bytes:
+    cache, key = _cache(), _cache_key(kind, version)
+    if key not in cache:
+        model, label, _ = _KINDS[kind]
+        wrapped = db.session.execute(select(model.__table__.c.wrapped).where(
+            model.__table__.c.version == version)).scalar()
+        if wrapped is None:
+            name = "数据密钥" if kind == "data" else "HMAC 根密钥"
+            raise KeyError(f"{name}版本 {version} 不存在")
+        cache[key] = sm4_gcm_decrypt(master_key(), wrapped, f"{label}:v{version}".encode())
+    return cache[key]
+
+
+def _active(kind: str) -> int:
+    return _latest(kind) or _create(kind, 1)
+
+
+# -- data keys (SM4, fields at rest) --------------------------------------------------------
+
+
+def create_data_key() -> int:
+    """A fresh data key after the newest one; it becomes the active one. Returns its
+    version."""
+    return _create("data", (_latest("data") or 0) + 1)
 
 
 def active_data_key() -> tuple[int, bytes]:
-    row = db.session.scalar(select(DataKey).order_by(DataKey.version.desc()).limit(1))
-    if row is None:
-        row = create_data_key()
-    return row.version, _unwrap(row)
+    version = _active("data")
+    return version, _secret("data", version)
 
 
 def data_key(version: int) -> bytes:
-    cache = _cache()
-    if version in cache:
-        return cache[version]
-    row = db.session.get(DataKey, version)
-    if row is None:
-        raise KeyError(f"数据密钥版本 {version} 不存在")
-    return _unwrap(row)
+    return _secret("data", version)
+
+
+# -- HMAC roots -----------------------------------------------------------------------------
+
+
+def create_hmac_root() -> int:
+    """A fresh HMAC root after the newest one (the chain moves to it when told so, see
+    `app.audit.service.use_key_version`). Returns its version."""
+    return _create("hmac", (_latest("hmac") or 0) + 1)
+
+
+def active_hmac_version() -> int:
+    return _active("hmac")
+
+
+def hmac_root(version: int) -> bytes:
+    return _secret("hmac", version)
+
+
+def purpose_key(purpose: str) -> bytes:
+    """A stable sub-key for one purpose (blind index, seal): from HMAC root 1, never from
+    the master key, and unchanged by rotations."""
+    try:
+        root = hmac_root(STABLE_ROOT)
+    except KeyError:
+        _create("hmac", STABLE_ROOT)
+        root = hmac_root(STABLE_ROOT)
+    return derive_key(root, purpose)
+
+
+def chain_key(version: int) -> bytes:
+    """The audit chain's key of `version` (0: the legacy master-derived key)."""
+    if version == LEGACY_CHAIN:
+        return derive_key(master_key(), "audit-chain")
+    return derive_key(hmac_root(version), "audit-chain")

@@ -27,3 +27,15 @@ class PlatformKey(db.Model):
     public_key_hex: Mapped[str] = mapped_column(String(130), nullable=False)
     private_key_enc: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class HmacRoot(db.Model):
+    """A root for HMAC-SM3 sub-keys (audit chain, blind indexes, seals), wrapped by the
+    master key like a data key but never the same secret: the master key only wraps.
+    Versioned: the audit chain moves to a new root on rotation, each record naming its
+    version; version 1 stays the root of the keys that must never change (blind indexes)."""
+
+    __tablename__ = "hmac_root"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

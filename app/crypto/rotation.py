@@ -1,4 +1,7 @@
-"""Data-key rotation: a new SM4 data key, and every ciphertext re-encrypted under it.
+"""Key rotation: a new SM4 data key with every ciphertext re-encrypted under it, and a new
+HMAC root that the audit chain moves to (records name their key version, so the records
+before the rotation still verify under theirs). Blind indexes keep their stable root and
+are recomputed from the plaintext (a database from before HMAC roots gets them right).
 
 Old `DataKey` rows are kept (a ciphertext written by a transaction that committed during
 the rotation still names the old version and stays readable; rotate again to move it).
@@ -15,7 +18,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from app.crypto import fields
-from app.crypto.keys import create_data_key
+from app.crypto.keys import create_data_key, create_hmac_root
 from app.crypto.models import PlatformKey
 from app.extensions import db
 
@@ -90,10 +93,18 @@ def _rotate_model(
                 if new is not None:
                     setattr(row, field.column, new)  # the column: blind index unchanged
                     count += 1
+                if field.index:
+                    _reindex(row, field, new or token, aad)
         session.flush()
         for row in loaded:  # keep memory flat on big tables; leave the caller's objects
             session.expunge(row)
     return count
+
+
+def _reindex(row: Any, field: fields.EncryptedField, token: str, aad: str) -> None:
+    index = field.index_value(type(row), fields.decrypt_text(token, aad))
+    if getattr(row, field.index) != index:
+        setattr(row, field.index, index)
 
 
 def _rotate_platform_keys(version: int) -> int:
@@ -112,13 +123,18 @@ def _rotate_platform_keys(version: int) -> int:
 
 def rotate_data_keys(batch_size: int = BATCH_SIZE) -> dict[str, int]:
     """Create data key v(n+1), re-encrypt every registered field and the platform private
-    key under it, audit, flush. Returns {model class name: ciphertexts re-encrypted}."""
-    from app.audit.service import record
+    key under it; create HMAC root v(m+1) and move the audit chain to it (from this
+    transaction's own record on); audit, flush. Returns {model class name: ciphertexts
+    re-encrypted}."""
+    from app.audit.service import record, use_key_version
 
-    version = create_data_key().version
+    version = create_data_key()
     counts: dict[str, int] = {}
     for model, encrypted in _registered_models().items():
         counts[model.__name__] = _rotate_model(model, encrypted, version, batch_size)
     counts[PlatformKey.__name__] = _rotate_platform_keys(version)
-    record("keys.rotate", object_type="data_key", object_id=version, summary=counts)
+    root = create_hmac_root()
+    use_key_version(root)
+    record("keys.rotate", object_type="data_key", object_id=version,
+           summary={**counts, "hmac_root": root})
     return counts

@@ -2,10 +2,10 @@
 
 Both are collected while the action runs and written at its end, one multi-row INSERT for
 the history (deferred: it goes with the step's other derived rows, `app.write_batch`) and
-one `audit.record_many` for the audit chain. The audit append comes last
-on purpose: it takes the chain's lock, which is held until the transaction commits, so
-concurrent actions serialise on it only for the last statement and the commit (and every
-transaction keeps taking the instance row lock before the chain's lock: no deadlocks).
+one `audit.record_many` for the audit chain, which queues the records: they are chained at
+the commit (`app.audit.chain`), so the chain's lock is the last one a transaction takes and
+concurrent actions serialise on it only for the append and the commit (every transaction
+takes the instance row lock, then the derived rows, then the chain head: no deadlocks).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Journal:
         self.entries.append({"action": action, **kwargs})
 
     def write(self) -> None:
-        """Insert the history rows, then append the audit records (the chain's lock last)."""
+        """Insert the history rows, queue the audit records (appended at commit)."""
         rows, entries = self.rows, self.entries
         self.rows, self.entries = [], []
         defer_insert(db.session.connection(), "workflow_history", rows)

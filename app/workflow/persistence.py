@@ -11,7 +11,7 @@ The derived rows (inbox, timers, message waits) are a function of the blob and t
 rows of the stored version are known from the blob just loaded (`Opened.before`) and a step
 writes only the difference, without reading them back: a delete, an insert and (rarely)
 updates per table, deferred (`app.write_batch`) so that on PostgreSQL they reach the server
-with the history row as one statement, before the audit claim.
+with the history row as one statement; the audit records are appended at the commit.
 """
 
 from __future__ import annotations

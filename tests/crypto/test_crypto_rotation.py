@@ -93,7 +93,8 @@ def test_rotation_reencrypts_everything(db, app, populated):
 
     rec = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "keys.rotate"))
     assert rec is not None and rec.object_id == "2"
-    assert json.loads(rec.summary) == counts
+    assert json.loads(rec.summary) == {**counts, "hmac_root": 2}  # root 1: blind indexes
+    assert rec.key_version == 2  # the rotation's own record is the first under the new root
     assert verify_chain() is None
 
     counts2 = rotate_data_keys()

@@ -170,5 +170,5 @@ def test_write_batch_is_used_only_by_persistence_journal_and_audit():
                    if p.name != "write_batch.py" and re.search(
                        r"from app(\.write_batch)? import .*write_batch|from app\.write_batch "
                        r"import|import app\.write_batch", p.read_text()))
-    assert users == ["app/__init__.py", "app/audit/service.py", "app/workflow/journal.py",
+    assert users == ["app/__init__.py", "app/audit/chain.py", "app/workflow/journal.py",
                      "app/workflow/persistence.py"]

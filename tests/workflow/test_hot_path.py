@@ -80,9 +80,11 @@ def test_one_audit_append_per_action_and_the_chain_verifies(world, sql_log):
     inst = world.do(inst, "submit_report", world.company, {"confirm": True})
     inst = world.do(inst, "initial_review", world.reviewer, APPROVE)
     task_id = world.only_task(inst).id
-    with sql_log() as seen:
+    with sql_log() as during:
         service.complete(task_id=task_id, user=world.approver, data=APPROVE)
-    commit()
+    assert not [s for s in during if "audit_" in s]  # queued: the head is not touched yet
+    with sql_log() as seen:
+        commit()
     assert sum(s.startswith("UPDATE audit_head SET seq") for s in seen) == 1  # the claim
     assert not any(s.startswith("SELECT audit_record") for s in seen)
     if db.engine.dialect.name == "postgresql":  # records and new head: one statement
@@ -121,7 +123,7 @@ def test_statement_budget_of_a_review_step(world, sql_log):
     db.session.expire_all()
     with sql_log() as seen:
         service.complete(task_id=task_id, user=world.reviewer, data=APPROVE)
-    commit()
+        commit()
     work = [s for s in seen if not s.replace('"', "").startswith(
         ("SELECT user.", "SELECT role", "SELECT user_scope"))]
     assert not [s for s in work if s.startswith(("SELECT workflow_timer",
