@@ -69,6 +69,8 @@ def compute_hash(rec: Any, key: bytes) -> str:
 def queue(session: Session, entries: list[dict[str, Any]]) -> None:
     """Queue ready-made entries (the record columns but seq, hashes and key version; a
     ``_user`` object whose id was not known yet is resolved at the append)."""
+    if not session.in_transaction():  # so that a rollback, even before any SQL, drops them
+        session.begin()
     session.info.setdefault(_QUEUE, []).extend(entries)
 
 
