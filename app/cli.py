@@ -13,7 +13,19 @@ from app.importers import IMPORTERS
 from app.uow import commit
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def _create_app():
+    """The application, or a clear message and exit status 78 (EX_CONFIG) when the
+    configuration cannot run it (e.g. PostgreSQL without configured secrets)."""
+    from app.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"配置错误 (configuration error): {exc}", err=True)
+        sys.exit(78)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def cli() -> None:
     """工业碳效码平台 cecp"""
 

@@ -1,4 +1,11 @@
-"""Configuration from the environment; the embedded default needs none."""
+"""Configuration from the environment; the embedded default needs none.
+
+Secrets (session key, master key, password salt, TOTP key) come from a variable, or from a
+file a ``*_FILE`` variable names. Only the embedded default (SQLite) generates them into
+``instance/``: with PostgreSQL, several nodes share one database, and a secret generated on
+one node would not be the others' (sessions, tokens, TOTP codes and every encrypted field
+would work on one node only). There the platform refuses to start and names what to set.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,66 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the platform (the message says what to set)."""
+
+
+#: config key (None: the TOTP key inside SECURITY_TOTP_SECRETS), variable, instance file, bytes
+SECRETS = (
+    ("SECRET_KEY", "CECP_SECRET_KEY", "secret_key", 32),
+    ("CECP_MASTER_KEY", "CECP_MASTER_KEY", "master.key", 16),
+    ("SECURITY_PASSWORD_SALT", "CECP_PASSWORD_SALT", "password_salt", 16),
+    (None, "CECP_TOTP_SECRET", "totp_secret", 32),
+)
+
+
+def _configured_secret(var: str) -> str | None:
+    """The value of `var`, or the content of the file `var`_FILE names."""
+    value = os.environ.get(var, "").strip()
+    if value:
+        return value
+    path = os.environ.get(f"{var}_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        value = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{var}_FILE={path} 无法读取: {exc.strerror}") from exc
+    if not value:
+        raise ConfigError(f"{var}_FILE={path} 是空文件")
+    return value
+
+
+def _secrets(instance: Path, generate: bool) -> dict[str, str | None]:
+    """Each secret variable's value; generated into instance/ only when `generate`."""
+    out: dict[str, str | None] = {}
+    for _key, var, filename, nbytes in SECRETS:
+        value = _configured_secret(var)
+        if value is None and generate:
+            value = _instance_secret(instance, filename, nbytes)
+        out[var] = value
+    return out
+
+
+def _is_postgresql(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql", "postgres:"))
+
+
+def _refuse_missing(cfg: dict) -> None:
+    missing = []
+    for key, var, _filename, _nbytes in SECRETS:
+        value = (any((cfg.get("SECURITY_TOTP_SECRETS") or {}).values()) if key is None
+                 else cfg.get(key))
+        if not value:
+            missing.append(f"  {var} (或 {var}_FILE=密钥文件路径)")
+    if missing:
+        raise ConfigError(
+            "使用 PostgreSQL 时，平台不会自动生成密钥 (多个节点共用一套配置，每个节点各自生成的"
+            "密钥互不相同)。请为所有节点设置相同的:\n" + "\n".join(missing)
+            + "\n(PostgreSQL in use: secrets are never generated; set the variables above, "
+            "the same on every node. See docs/operations.md.)")
 
 
 def _instance_secret(instance: Path, name: str, nbytes: int) -> str:
@@ -28,11 +95,13 @@ def _bool(name: str, default: bool) -> bool:
 def build_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     env = os.environ
+    overrides = overrides or {}
     db_url = env.get("CECP_DATABASE_URL") or f"sqlite:///{instance / 'cecp.db'}"
+    shared = _is_postgresql(overrides.get("SQLALCHEMY_DATABASE_URI", db_url))
+    secret = _secrets(instance, generate=not shared)
     cfg: dict = {
-        "SECRET_KEY": env.get("CECP_SECRET_KEY") or _instance_secret(instance, "secret_key", 32),
-        "CECP_MASTER_KEY": env.get("CECP_MASTER_KEY")
-        or _instance_secret(instance, "master.key", 16),
+        "SECRET_KEY": secret["CECP_SECRET_KEY"],
+        "CECP_MASTER_KEY": secret["CECP_MASTER_KEY"],
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "CECP_REDIS_URL": env.get("CECP_REDIS_URL") or None,
@@ -55,8 +124,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         ],
         # Flask-Security-Too
         "SECURITY_PASSWORD_HASH": "argon2",
-        "SECURITY_PASSWORD_SALT": env.get("CECP_PASSWORD_SALT")
-        or _instance_secret(instance, "password_salt", 16),
+        "SECURITY_PASSWORD_SALT": secret["CECP_PASSWORD_SALT"],
         "SECURITY_PASSWORD_LENGTH_MIN": int(env.get("CECP_PASSWORD_LENGTH_MIN", 10)),
         "SECURITY_PASSWORD_COMPLEXITY_CHECKER": "zxcvbn",
         "SECURITY_ZXCVBN_MINIMUM_SCORE": int(env.get("CECP_PASSWORD_ZXCVBN_MIN", 3)),
@@ -70,8 +138,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
         "SECURITY_TWO_FACTOR_ALWAYS_VALIDATE": True,
         "SECURITY_TOTP_ISSUER": "cecp",
-        "SECURITY_TOTP_SECRETS": {"1": env.get("CECP_TOTP_SECRET")
-                                  or _instance_secret(instance, "totp_secret", 32)},
+        "SECURITY_TOTP_SECRETS": {"1": secret["CECP_TOTP_SECRET"]},
         "SECURITY_MULTI_FACTOR_RECOVERY_CODES": True,
         "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS": None,
         "SECURITY_WEBAUTHN": True,
@@ -106,6 +173,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
         "JSON_AS_ASCII": False,
     }
-    if overrides:
-        cfg.update(overrides)
+    cfg.update(overrides)
+    if shared:
+        _refuse_missing(cfg)
     return cfg

@@ -14,7 +14,11 @@ PG_ADMIN_URL = os.environ.get("CECP_TEST_PG", "postgresql://postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("CECP_TEST_REDIS", "redis://127.0.0.1:6379/0")
 _TMP = tempfile.mkdtemp(prefix="cecp-test-")
 os.environ.setdefault("CECP_INSTANCE_PATH", _TMP)
+# On PostgreSQL the platform never generates secrets (app.config): the tests set them all.
 os.environ.setdefault("CECP_MASTER_KEY", "00112233445566778899aabbccddeeff")
+os.environ.setdefault("CECP_SECRET_KEY", "test-secret-key-" + "5" * 48)
+os.environ.setdefault("CECP_PASSWORD_SALT", "test-password-salt-0123456789abcdef")
+os.environ.setdefault("CECP_TOTP_SECRET", "test-totp-secret-" + "7" * 47)
 
 
 def _pg_available() -> bool:

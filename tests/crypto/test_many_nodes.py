@@ -1,0 +1,144 @@
+"""Many nodes, one configuration (issue 11, point 5): two real application processes on one
+PostgreSQL database share keys through it. A field one encrypts the other decrypts, the
+audit chain both write verifies, before and after `cecp keys rotate`, and records name the
+key version they were chained with."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Node:
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.crypto.node_process"], cwd=ROOT, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
+        assert self._read(timeout=120) == {"ready": True}
+
+    def _read(self, timeout: float) -> dict:
+        if not self.sel.select(timeout=timeout):
+            self.proc.kill()
+            pytest.fail(f"node {self.name} did not answer: {self.proc.stderr.read()[-2000:]}")
+        line = self.proc.stdout.readline()
+        if not line:
+            pytest.fail(f"node {self.name} exited: {self.proc.stderr.read()[-2000:]}")
+        return json.loads(line)
+
+    def __call__(self, op: str, **kw) -> dict:
+        self.proc.stdin.write(json.dumps({"op": op, **kw}) + "\n")
+        self.proc.stdin.flush()
+        answer = self._read(timeout=120)
+        assert "error" not in answer, f"node {self.name}: {answer['error']}"
+        return answer
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture()
+def nodes(reference, database_url, tmp_path):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("many nodes share a PostgreSQL database")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CECP_")}
+    env.update({k: os.environ[k] for k in ("CECP_SECRET_KEY", "CECP_MASTER_KEY",
+                                           "CECP_PASSWORD_SALT", "CECP_TOTP_SECRET")})
+    env.update(CECP_DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
+    started = []
+    try:
+        for name in ("a", "b"):  # each node its own instance/ directory, nothing shared
+            started.append(Node(name, {**env, "CECP_INSTANCE_PATH": str(tmp_path / name)}))
+        yield started
+    finally:
+        for node in started:
+            node.close()
+
+
+def _cli_verify(database_url: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CECP_DATABASE_URL": database_url,
+           "CECP_INSTANCE_PATH": str(tmp_path / "cli"), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([str(Path(sys.executable).parent / "cecp"), "audit", "verify"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_two_nodes_share_keys_and_one_chain_across_a_rotation(nodes, db, database_url,
+                                                              tmp_path):
+    from app.audit.models import AuditRecord
+
+    a, b = nodes
+    first = a("put", email="a-user@t.cecp", phone="13800000001")["id"]
+    assert b("get", id=first) == {"phone": "13800000001", "version": 1}
+    second = b("put", email="b-user@t.cecp", phone="13900000002")["id"]
+    assert a("get", id=second) == {"phone": "13900000002", "version": 1}
+    a("audit", node="a", n=3)
+    b("audit", node="b", n=3)
+    assert a("verify") == b("verify") == {"problem": None}
+    assert b("find", phone="13800000001") == {"ids": [first]}
+
+    rotated = a("rotate")["counts"]
+    assert rotated["User"] == 2
+    # b cached data key 1 and the chain's key before; it reads the new ones from the database
+    assert b("get", id=first) == {"phone": "13800000001", "version": 2}
+    b("audit", node="b", n=2)
+    a("audit", node="a", n=2)
+    third = b("put", email="b-later@t.cecp", phone="13700000003")["id"]
+    assert a("get", id=third) == {"phone": "13700000003", "version": 2}
+    assert b("find", phone="13900000002") == {"ids": [second]}  # blind indexes unchanged
+    assert a("verify") == b("verify") == {"problem": None}
+    result = _cli_verify(database_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    db.session.expire_all()
+    records = db.session.execute(select(AuditRecord.action, AuditRecord.key_version)
+                                 .order_by(AuditRecord.seq)).all()
+    rotate_at = [action for action, _ in records].index("keys.rotate")
+    assert {v for _, v in records[:rotate_at]} == {1}
+    assert {v for _, v in records[rotate_at:]} == {2}
+    assert len([1 for action, _ in records if action == "node.event"]) == 10
+
+
+def test_a_record_chained_under_a_missing_key_version_is_named(db):
+    from sqlalchemy import text
+
+    from app.audit import service as audit
+
+    audit.record("test.one")
+    audit.record("test.two")
+    db.session.commit()
+    db.session.execute(text("UPDATE audit_record SET key_version = 7 WHERE seq = 2"))
+    db.session.commit()
+    problem = audit.verify_chain()
+    assert problem is not None and problem.seq == 2 and "密钥版本 7" in problem.message
+
+
+def test_the_hmac_root_is_not_the_master_key(db):
+    """The master key only wraps: the chain's and the blind indexes' keys derive from a root
+    that is stored wrapped, not from the master key."""
+    from app.crypto import keys
+    from app.crypto.hashing import derive_key
+    from app.crypto.models import HmacRoot
+
+    master = keys.master_key()
+    assert keys.purpose_key("bidx:user.phone") != derive_key(master, "bidx:user.phone")
+    version = keys.active_hmac_version()
+    assert keys.chain_key(version) != derive_key(master, "audit-chain")
+    wrapped = db.session.get(HmacRoot, version).wrapped
+    assert keys.hmac_root(version) not in wrapped and master != keys.hmac_root(version)[:16]
+    assert keys.chain_key(keys.LEGACY_CHAIN) == derive_key(master, "audit-chain")
