@@ -22,17 +22,18 @@ def export_public() -> None:
     click.echo(pem, nl=False)
 
 
-@keys_cli.command("rotate", help="生成新的数据密钥，并用它重新加密所有加密字段和平台私钥。")
+@keys_cli.command("rotate", help="生成新的数据密钥并用它重新加密所有加密字段和平台私钥；"
+                  "生成新的 HMAC 根密钥，审计链自此用它链接 (旧记录仍按其密钥版本校验)。")
 @with_appcontext
 def rotate() -> None:
-    from app.crypto.keys import active_data_key
+    from app.crypto.keys import active_data_key, active_hmac_version
     from app.crypto.rotation import rotate_data_keys
     from app.uow import commit
 
     counts = rotate_data_keys()
-    version = active_data_key()[0]
+    version, root = active_data_key()[0], active_hmac_version()
     commit()
-    click.echo(f"已生成新数据密钥 v{version}，重新加密完成：")
+    click.echo(f"已生成新数据密钥 v{version}，重新加密完成；审计链已切换到 HMAC 根密钥 v{root}：")
     for model, n in counts.items():
         click.echo(f"  {model}: {n} 项")
     click.echo(f"合计 {sum(counts.values())} 项。")

@@ -59,23 +59,45 @@ def _latest(kind: str) -> int | None:
     return db.session.scalar(select(func.max(model.version)))
 
 
-def _create(kind: str, version: int) -> int:
+def _create(kind: str, version: int, *, bootstrap: bool = False) -> int:
     """Insert `version` with a fresh secret unless another node just did (a first use on
-    two nodes at once is not an error); the secret is read back from the row."""
+    two nodes at once is not an error); the secret is read back from the row.
+
+    A bootstrap key (the first of its kind) commits on its own on PostgreSQL: every node
+    must see the same one even if the unit of work that needed it rolls back. A rotated
+    key commits with the rotation, and is not cached until then (a rolled-back rotation
+    must not leave a key in the cache that the database never kept)."""
     model, label, size = _KINDS[kind]
     secret = os.urandom(size)
     values = {"version": version, "created_at": utcnow(),
               "wrapped": sm4_gcm_encrypt(master_key(), secret, f"{label}:v{version}".encode())}
-    conn = db.session.connection()
     table = model.__table__
+    conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        conn.execute(pg_insert(table).values(values).on_conflict_do_nothing())
-    else:
+        stmt = pg_insert(table).values(values).on_conflict_do_nothing()
+        if bootstrap:
+            with db.engine.begin() as own:
+                own.execute(stmt)
+        else:
+            conn.execute(stmt)
+    else:  # the embedded default: one node, one connection
         conn.execute(insert(table).values(values).prefix_with("OR IGNORE"))
+    if not bootstrap or conn.dialect.name != "postgresql":
+        _uncommitted().add(_cache_key(kind, version))
     _cache().pop(_cache_key(kind, version), None)
     return version
+
+
+def _uncommitted() -> set[Any]:
+    """Keys created in the session's current transaction (not cached before it commits)."""
+    session = db.session()
+    held = session.info.get("cecp_new_keys")
+    transaction = session.get_transaction()
+    if held is None or held[0] is not transaction:
+        held = session.info["cecp_new_keys"] = (transaction, set())
+    return held[1]
 
 
 def _secret(kind: str, version: int) -> bytes:
@@ -87,12 +109,15 @@ def _secret(kind: str, version: int) -> bytes:
         if wrapped is None:
             name = "数据密钥" if kind == "data" else "HMAC 根密钥"
             raise KeyError(f"{name}版本 {version} 不存在")
-        cache[key] = sm4_gcm_decrypt(master_key(), wrapped, f"{label}:v{version}".encode())
+        secret = sm4_gcm_decrypt(master_key(), wrapped, f"{label}:v{version}".encode())
+        if key in _uncommitted():
+            return secret
+        cache[key] = secret
     return cache[key]
 
 
 def _active(kind: str) -> int:
-    return _latest(kind) or _create(kind, 1)
+    return _latest(kind) or _create(kind, 1, bootstrap=True)
 
 
 # -- data keys (SM4, fields at rest) --------------------------------------------------------
@@ -136,7 +161,7 @@ def purpose_key(purpose: str) -> bytes:
     try:
         root = hmac_root(STABLE_ROOT)
     except KeyError:
-        _create("hmac", STABLE_ROOT)
+        _create("hmac", STABLE_ROOT, bootstrap=True)
         root = hmac_root(STABLE_ROOT)
     return derive_key(root, purpose)
 

@@ -142,3 +142,77 @@ def test_the_hmac_root_is_not_the_master_key(db):
     wrapped = db.session.get(HmacRoot, version).wrapped
     assert keys.hmac_root(version) not in wrapped and master != keys.hmac_root(version)[:16]
     assert keys.chain_key(keys.LEGACY_CHAIN) == derive_key(master, "audit-chain")
+
+
+def test_legacy_records_keep_verifying_and_a_rotation_moves_the_chain_on(db, app):
+    """A database upgraded from before HMAC roots: its head and records are on version 0
+    (the master-derived key, hashed without a version); `cecp keys rotate` moves on."""
+    import json
+
+    from sqlalchemy import text
+
+    from app.audit import service as audit
+    from app.audit.models import AuditRecord
+    from app.cli import cli
+    from app.crypto import keys
+    from app.crypto.hashing import derive_key, hmac_sm3
+
+    audit.record("test.before.upgrade")
+    db.session.commit()
+    db.session.execute(text("UPDATE audit_head SET key_version = 0"))  # as migrated
+    db.session.execute(text("UPDATE audit_record SET key_version = 0"))
+    db.session.commit()
+    assert audit.verify_chain() is not None  # record 1 was chained under root 1, not 0
+    db.session.execute(text("DELETE FROM audit_record"))
+    db.session.execute(text("UPDATE audit_head SET seq = 0, hash = :g"), {"g": "0" * 64})
+    db.session.commit()
+    audit.record("test.legacy", summary={"old": True})
+    db.session.commit()
+    legacy = db.session.scalars(select(AuditRecord)).one()
+    assert legacy.key_version == 0
+    body = {c: getattr(legacy, c) for c in ("seq", "user_id", "user_email", "ip",
+                                            "user_agent", "action", "object_type",
+                                            "object_id", "summary", "prev_hash")}
+    body["ts"] = legacy.ts.isoformat(timespec="microseconds")
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert legacy.hash == hmac_sm3(derive_key(keys.master_key(), "audit-chain"),
+                                   canonical.encode()).hex()  # the pre-upgrade formula
+
+    result = app.test_cli_runner().invoke(cli, ["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    audit.record("test.after.rotation")
+    db.session.commit()
+    versions = {action: version for action, version in db.session.execute(
+        select(AuditRecord.action, AuditRecord.key_version))}
+    assert versions["test.legacy"] == 0
+    assert versions["keys.rotate"] == versions["test.after.rotation"] >= 1
+    verified = app.test_cli_runner().invoke(cli, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_rolled_back_rotation_leaves_no_key_in_the_cache(app, db, reference):
+    """The keys a rolled-back rotation created are gone from the database: a node must not
+    keep them cached, or the same versions made by another node would not decrypt here."""
+    from app import create_app
+    from app.audit import service as audit
+    from app.crypto.rotation import rotate_data_keys
+    from app.extensions import db as _db
+    from app.identity import service as accounts
+    from app.identity.models import User
+
+    user = accounts.create(email="cache@t.cecp", password="Strong#Pass2026x",
+                           roles=["enterprise"], phone="13600000006", check_policy=False)
+    db.session.commit()
+    uid = user.id
+    rotate_data_keys()
+    db.session.rollback()
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "CECP_REDIS_URL": None})
+    with other.app_context():  # another node rotates: the same versions, other secrets
+        rotate_data_keys()
+        _db.session.commit()
+        _db.session.remove()
+        _db.engine.dispose()
+    db.session.expire_all()
+    assert db.session.get(User, uid).phone == "13600000006"
+    assert audit.verify_chain() is None
