@@ -85,35 +85,38 @@ def _create(kind: str, version: int, *, bootstrap: bool = False) -> int:
     else:  # the embedded default: one node, one connection
         conn.execute(insert(table).values(values).prefix_with("OR IGNORE"))
     if not bootstrap or conn.dialect.name != "postgresql":
-        _uncommitted().add(_cache_key(kind, version))
+        _uncommitted()[_cache_key(kind, version)] = None
     _cache().pop(_cache_key(kind, version), None)
     return version
 
 
-def _uncommitted() -> set[Any]:
-    """Keys created in the session's current transaction (not cached before it commits)."""
+def _uncommitted() -> dict[Any, bytes | None]:
+    """Keys created in the session's current transaction: cached here, for this
+    transaction only, until it commits (then they are read again and cached for good)."""
     session = db.session()
     held = session.info.get("cecp_new_keys")
     transaction = session.get_transaction()
     if held is None or held[0] is not transaction:
-        held = session.info["cecp_new_keys"] = (transaction, set())
+        held = session.info["cecp_new_keys"] = (transaction, {})
     return held[1]
 
 
 def _secret(kind: str, version: int) -> bytes:
     cache, key = _cache(), _cache_key(kind, version)
-    if key not in cache:
-        model, label, _ = _KINDS[kind]
-        wrapped = db.session.execute(select(model.__table__.c.wrapped).where(
-            model.__table__.c.version == version)).scalar()
-        if wrapped is None:
-            name = "数据密钥" if kind == "data" else "HMAC 根密钥"
-            raise KeyError(f"{name}版本 {version} 不存在")
-        secret = sm4_gcm_decrypt(master_key(), wrapped, f"{label}:v{version}".encode())
-        if key in _uncommitted():
-            return secret
-        cache[key] = secret
-    return cache[key]
+    if key in cache:
+        return cache[key]
+    pending = _uncommitted()
+    if pending.get(key) is not None:
+        return pending[key]
+    model, label, _ = _KINDS[kind]
+    wrapped = db.session.execute(select(model.__table__.c.wrapped).where(
+        model.__table__.c.version == version)).scalar()
+    if wrapped is None:
+        name = "数据密钥" if kind == "data" else "HMAC 根密钥"
+        raise KeyError(f"{name}版本 {version} 不存在")
+    secret = sm4_gcm_decrypt(master_key(), wrapped, f"{label}:v{version}".encode())
+    (pending if key in pending else cache)[key] = secret
+    return secret
 
 
 def _active(kind: str) -> int:
