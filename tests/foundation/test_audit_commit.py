@@ -161,3 +161,53 @@ def test_a_long_unit_with_audit_entries_does_not_hold_up_a_login(app, probe, cli
     actions = list(probe.session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)))
     assert actions.index("login.success") < actions.index("accounting.recompute")
     assert audit.verify_chain() is None
+
+
+def test_one_lock_order_a_sweep_and_an_audited_writer_never_deadlock(app, probe):
+    """A sweep-like unit locks an instance row and audits; another unit audits first and
+    then needs the same row. With the chain head claimed during the unit this deadlocks
+    (head ↔ row); claimed at commit, the head is always the last lock: both commit."""
+    from sqlalchemy import text, update
+
+    probe.session.execute(insert(PROBE).values(id=1, writer=0, note="instance"))
+    probe.session.commit()
+    row_locked, audited = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            with app.app_context():
+                _db.session.execute(update(PROBE).where(PROBE.c.id == 1).values(note="swept"))
+                row_locked.set()
+                audited.wait(timeout=30)
+                audit.record("workflow.timer.fire", object_type="chain_probe", object_id=1)
+                _db.session.commit()
+                _db.session.remove()
+        except BaseException as exc:
+            errors.append(exc)
+            row_locked.set()
+
+    def writer() -> None:
+        try:
+            with app.app_context():
+                row_locked.wait(timeout=30)
+                _db.session.execute(text("SET LOCAL lock_timeout = '20s'"))
+                audit.record("enterprise.update", object_type="chain_probe", object_id=1)
+                audited.set()
+                _db.session.execute(update(PROBE).where(PROBE.c.id == 1).values(note="edited"))
+                _db.session.commit()
+                _db.session.remove()
+        except BaseException as exc:
+            errors.append(exc)
+            audited.set()
+
+    threads = [threading.Thread(target=sweep), threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors  # no deadlock detected, no lock timeout
+    assert probe.session.scalar(select(PROBE.c.note).where(PROBE.c.id == 1)) == "edited"
+    assert list(probe.session.scalars(select(AuditRecord.action).order_by(
+        AuditRecord.seq))) == ["workflow.timer.fire", "enterprise.update"]
+    assert audit.verify_chain() is None
