@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.accounting.engine import FUEL_CATEGORIES
 from app.audit.service import record as audit
-from app.energy.models import FLOWS, EmissionFactor, EnergyLine, EnergyRecord, EnergyType
-from app.energy.service import GENERIC_PROCESS
+from app.energy import hooks
+from app.energy.factors import GENERIC_PROCESS
+from app.energy.kinds import FLOWS, FUEL_CATEGORIES
+from app.energy.models import EmissionFactor, EnergyLine, EnergyRecord, EnergyType
 from app.extensions import db
 from app.identity.scope import DataScope, get_scoped
 from app.orgs.models import Enterprise
@@ -321,9 +322,8 @@ def update(*, record: EnergyRecord, data: dict, scope: DataScope,
 
 
 def _after_change(records: list[EnergyRecord]) -> None:
-    from app.accounting import recompute
-
-    recompute.after_records_changed(records=records)
+    """Accounting (subscribed in its `register`) recomputes the months that are not frozen."""
+    hooks.records_changed(records)
 
 
 def get_all(*, scope: DataScope, uscc: str | None = None, year: int | None = None):
@@ -340,3 +340,6 @@ def get_all(*, scope: DataScope, uscc: str | None = None, year: int | None = Non
 
 
 parse_decimal = _dec
+parse_int = _int
+catalogue = _catalogue
+validate_line = _line
