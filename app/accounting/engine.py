@@ -253,8 +253,9 @@ def half_up(num: str, den: str, places: int) -> str:
     rounding of the quotient can turn a near-tie into a tie. Equals `q6` / `q4` of the
     exact quotient for either sign of `num`."""
     scale = 10 ** places
+    unit = "0." + "0" * (places - 1) + "1"   # a multiplication is exact, a division is not
     return (f"(sign({num}) * div(abs({num}) * {2 * scale} + ({den}), 2 * ({den})) "
-            f"/ {scale})")
+            f"* {unit})")
 
 
 def k_value(co2: Decimal, value_added: Decimal, bench_co2: Decimal,
