@@ -142,11 +142,13 @@ def audit_frozen(keys: list[tuple[int, int]], reason: str) -> None:
 
 
 def freeze(*, enterprise_id: int, periods: list[int], status: str,
-           user_email: str | None = None, note: str | None = None) -> list[CarbonAccount]:
+           user_email: str | None = None, note: str | None = None,
+           audited: bool = True) -> list[CarbonAccount]:
     """Freeze the current versions of an enterprise's months (yyyymm) as `published` or
     `verified`. A state only moves forward (open → published → verified): a month already
     at or beyond `status` is left as it is, so freezing is idempotent. Returns the current
-    versions; raises AccountError when a month has no account."""
+    versions; raises AccountError when a month has no account. `audited=False`: the caller
+    audits the freeze in its own record (the workflow's one append per action)."""
     if status not in FROZEN:
         raise AccountError("status", f"冻结状态应为：{'、'.join(FROZEN)}")
     accs = {a.period: a for a in db.session.scalars(select(CarbonAccount).where(
@@ -163,7 +165,7 @@ def freeze(*, enterprise_id: int, periods: list[int], status: str,
             acc.status, acc.frozen_at, acc.frozen_by = status, utcnow(), user_email
             changed.append(acc)
     db.session.flush()
-    if changed:
+    if changed and audited:
         audit("accounting.freeze", object_type="carbon_account", email=user_email,
               summary={"enterprise_id": enterprise_id, "status": status, "note": note,
                        "accounts": {a.period: [a.id, a.version] for a in changed}})

@@ -105,13 +105,15 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
             "intensity": None if intensity is None else str(intensity),
             "figures": json.dumps(figures, ensure_ascii=False), "published_by": actor,
             "is_current": True, "published_at": utcnow()}).scalar_one()
-        # the published versions are frozen: later inputs never rewrite them silently
+        # the published versions are frozen: later inputs never rewrite them silently (audited
+        # in this action's record below: one audit append per workflow action)
         accounting.freeze(enterprise_id=ent.id, periods=[r.period for r in rows],
-                          status="published", user_email=actor, note=f"发布 #{pub_id}")
+                          status="published", user_email=actor, audited=False)
         context.audit("report.publish", object_type="report_publication", object_id=pub_id,
                       user=ctx.actor if ctx else None,
                       summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),
-                               "instance": instance_id, "accounts": [r.id for r in rows]})
+                               "instance": instance_id, "accounts": [r.id for r in rows],
+                               "frozen": "published"})
 
     context.after_save(write)
     return {"published": {"period": key, "co2_total": str(co2), "months": len(rows),
