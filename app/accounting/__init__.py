@@ -6,11 +6,12 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.accounting import api, demo, jobs, views  # noqa: F401  (jobs register themselves)
+    from app.accounting import api, demo, jobs, recompute, views  # noqa: F401  (jobs register)
     from app.demo import DEMO_LOADERS
     from app.extensions import api as smorest
     from app.web.home import PROVIDERS
 
+    recompute.subscribe()   # energy's records / factor signals (app.energy.hooks)
     app.register_blueprint(views.bp)
     smorest.register_blueprint(api.blp)
     if demo.load not in DEMO_LOADERS:

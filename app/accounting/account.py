@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 
 from app.accounting import codes, indicators, service
-from app.accounting.models import CarbonCode
+from app.accounting.models import CarbonAccount, CarbonCode
 from app.accounting.periods import Period
 from app.orgs.models import Enterprise
 
@@ -66,12 +66,20 @@ def build(*, enterprise: Enterprise, year: int, month: int | None = None,
             "electricity_exported": acc.co2_electricity_exported,
             "heat_exported": acc.co2_heat_exported, "biomass": acc.co2_biomass}
         out["derivation"] = service.derivation(acc)
-        out["versions"] = [{"version": a.version, "co2_total": a.co2_total,
-                            "is_current": a.is_current, "computed_at": a.computed_at,
-                            "reason": a.reason, "method": a.method}
-                           for a in service.history(enterprise_id=enterprise.id,
-                                                    period=acc.period)]
+        out["status"] = acc.status
+        out["versions"] = [version_dict(a) for a in service.history(
+            enterprise_id=enterprise.id, period=acc.period)]
     return out
+
+
+def version_dict(a: CarbonAccount) -> dict:
+    """One account version as the API shows it: number, freeze state, restatement link."""
+    return {"id": a.id, "period": a.period_label, "version": a.version,
+            "co2_total": a.co2_total, "energy_tce": a.energy_tce, "is_current": a.is_current,
+            "computed_at": a.computed_at, "reason": a.reason, "method": a.method,
+            "status": a.status, "status_label": a.status_label, "frozen_at": a.frozen_at,
+            "frozen_by": a.frozen_by, "restates_id": a.restates_id,
+            "pending_reason": a.pending_reason}
 
 
 def position(*, enterprise: Enterprise, period_key: str) -> dict | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_security import auth_required
+from flask_security import auth_required, current_user, permissions_accepted
 from flask_smorest import Blueprint
 
 from app.accounting import account, calculator, codes, indicators, periods, service
@@ -14,6 +14,7 @@ from app.accounting.schemas import (
     CalculateIn,
     CalculateOut,
     IndicatorQuery,
+    RestateIn,
     plain,
 )
 from app.api import api_error
@@ -52,6 +53,34 @@ def carbon_account(uscc, year=None, month=None):
     ent = get_scoped_or_404(Enterprise, uscc, by="uscc")
     year = year or service.latest_year(enterprise_id=ent.id)
     return plain(account.build(enterprise=ent, year=year, month=month, with_token=True))
+
+
+@blp.route("/enterprises/<string:uscc>/carbon-account/<string:period>/restatements",
+           methods=["POST"])
+@auth_required("token", "session")
+@permissions_accepted("admin.access")
+@blp.arguments(RestateIn)
+@blp.response(201)
+def restate(body, uscc, period):
+    """Restate a published or verified month (`period` = 2025-03): a new account version
+    from the current record and factors, frozen as `published`, with the reason; the old
+    version is kept (history, `restates_id`). Audited. 422 when the month is not frozen,
+    has no account or no reason is given; 404 outside the caller's scope."""
+    ent = get_scoped_or_404(Enterprise, uscc, by="uscc")
+    try:
+        p = periods.parse(period)
+    except ValueError as exc:
+        return api_error(422, str(exc), fields={"period": str(exc)})
+    if p.type != "month":
+        return api_error(422, "重述按月进行", fields={"period": "请填写月份，如 2025-03"})
+    try:
+        acc = service.restate(enterprise_id=ent.id, period=p.first,
+                              reason=str(body.get("reason") or ""),
+                              user_email=current_user.email)
+    except service.AccountError as exc:
+        return api_error(422, exc.message, fields={exc.field: exc.message})
+    codes.issue(periods=[p.first])
+    return plain(account.version_dict(acc))
 
 
 @blp.route("/enterprises/<string:uscc>/carbon-codes")

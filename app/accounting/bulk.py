@@ -3,9 +3,12 @@ enterprise-month with the same rules and rounding as `engine.py` (tests hold the
 
 How a run goes (`_run`, on a Session or a Connection, in its transaction):
 
+0. frozen months (current version published / verified) are left out of the selection and
+   marked `pending_reason` (audited once): a batch never rewrites them;
 1. `acc_sel` (temp): the selected records with their new account ids, taken from the
    `carbon_account` sequence in record id order, and their new version numbers;
-2. the factor version of every item for each (year, city prefix), resolved in Python once,
+2. the factor version of every item for each (month, city prefix), resolved in Python once
+   by the dated rule of `app.energy.resolve` (the same call as the per-row engine),
    with the per-factor part of each term (NCV x CC x OF x 44, the stored EF) computed
    once per factor instead of once per line;
 3. the current versions are retired (`is_current = false`; they stay as history);
@@ -32,7 +35,7 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import func, select, text
 
-from app.accounting import hooks
+from app.accounting import engine, hooks
 from app.accounting.pgsession import bulk_settings
 from app.energy import service as energy
 from app.extensions import db
@@ -52,6 +55,8 @@ _BUCKET = """
 # Per line: (amount x NCV x CC x OF x 44) / 12, with the library's NCV x CC x OF x 44 taken
 # from acc_fmap.k44 unless the line has measured parameters (the same exact numeric product).
 # Only buckets combustion / biomass ("fuel") have that form; only "renewable" has sign 0.
+_INTENSITY = engine.half_up("total", "value_added", 6)
+_PER_OUTPUT = engine.half_up("tce", "gross_output", 6)
 COMPUTE_SQL = f"""
 WITH ins AS (
   INSERT INTO carbon_account_line (account_id, position, item, flow, bucket, sign, amount,
@@ -93,7 +98,7 @@ WITH ins AS (
     FROM acc_cur s
     JOIN energy_line l ON l.record_id = s.record_id AND l.record_id BETWEEN :rlo AND :rhi
     LEFT JOIN energy_type et ON et.code = l.item AND l.flow <> 'process'
-    LEFT JOIN acc_fmap f ON f.year = s.year AND f.r4 = s.r4 AND f.item = l.item
+    LEFT JOIN acc_fmap f ON f.period = s.period AND f.r4 = s.r4 AND f.item = l.item
     OFFSET 0) b
   RETURNING account_id, bucket, co2, tce, amount
 ), agg AS (
@@ -118,8 +123,8 @@ INSERT INTO carbon_account (id, enterprise_id, year, month, period, region_code,
 SELECT account_id, enterprise_id, year, month, period, region_code, industry_code,
        record_id, revision, tce, total, comb, proc, elec, heat, elec_x, heat_x, bio, mwh,
        gross_output, value_added,
-       CASE WHEN value_added > 0 THEN round(total / value_added, 6) END,
-       CASE WHEN gross_output > 0 THEN round(tce / gross_output, 6) END,
+       CASE WHEN value_added > 0 THEN {_INTENSITY} END,
+       CASE WHEN gross_output > 0 THEN {_PER_OUTPUT} END,
        version, true, 'set', :reason, now() AT TIME ZONE 'utc'
 FROM (
   SELECT s.*, COALESCE(a.comb, 0) comb, COALESCE(a.proc, 0) proc, COALESCE(a.elec, 0) elec,
@@ -153,9 +158,21 @@ FROM (SELECT r.id AS record_id, r.enterprise_id, r.year, r.month, r.period, r.re
              substr(e.region_code, 1, 4) AS r4
       FROM energy_record r
       JOIN enterprise e ON e.id = r.enterprise_id
-      WHERE {where}
+      WHERE {where} AND NOT EXISTS (
+        SELECT 1 FROM carbon_account fa WHERE fa.enterprise_id = r.enterprise_id
+          AND fa.period = r.period AND fa.is_current AND fa.status <> 'open')
       ORDER BY r.id OFFSET 0) q
 """
+
+
+def _pending_sql(where: str) -> str:
+    """Frozen current versions among the selection: not rewritten, marked as pending."""
+    return f"""
+UPDATE carbon_account a SET pending_reason = :reason
+FROM energy_record r
+WHERE {where} AND a.enterprise_id = r.enterprise_id AND a.period = r.period
+  AND a.is_current AND a.status <> 'open'
+RETURNING a.enterprise_id, a.period"""
 
 
 def compute_accounts(*, record_ids: Iterable[int] | None = None,
@@ -170,11 +187,11 @@ def compute_accounts(*, record_ids: Iterable[int] | None = None,
         return _fallback(record_ids, periods, enterprise_ids, reason)
     where, params = _where(record_ids, periods, enterprise_ids)
     with bulk_settings(s):
-        n, ents, pers = _run(s, where, params, reason, None)
+        n, ents, pers, frozen = _run(s, where, params, reason, None)
     if n:
         by_ent = record_ids is not None or enterprise_ids is not None
         hooks.accounts_changed(ents if by_ent else None, pers)
-    _audit(n, reason)
+    _audit(n, reason, frozen)
     return n
 
 
@@ -192,12 +209,14 @@ def _where(record_ids, periods, enterprise_ids) -> tuple[str, dict]:
     return " AND ".join(where), params
 
 
-def _audit(n: int, reason: str) -> None:
+def _audit(n: int, reason: str, frozen: list[tuple[int, int]]) -> None:
+    from app.accounting.service import audit_frozen
     from app.audit.service import record as audit
 
     if n:
         audit("accounting.compute", object_type="carbon_account",
               summary={"enterprise_months": n, "method": "set", "reason": reason})
+    audit_frozen(frozen, reason)
 
 
 def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
@@ -220,7 +239,7 @@ def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
         f"FROM energy_record r WHERE {where}"), {**params, "f": fracs}).scalar() \
         if fracs else None
     bounds = [None, *(cuts or []), None]      # slice i: bounds[i] < id <= bounds[i + 1]
-    fmap = factor_rows(sorted({p // 100 for p in periods}))
+    fmap = factor_rows(sorted(set(periods)))
     n_slices = len(bounds) - 1
     allocated = [threading.Event() for _ in range(n_slices + 1)]
     done = [threading.Event() for _ in range(n_slices + 1)]
@@ -228,6 +247,7 @@ def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
     done[0].set()
     failed = threading.Event()
     jobs: list[bool] = []
+    frozen: list[tuple[int, int]] = []
 
     def work(i: int) -> int:
         w, p = where, dict(params)
@@ -239,8 +259,9 @@ def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
             s = db.session
             try:
                 with bulk_settings(s, own_transaction=True):
-                    n, changed_ents, pers = _run(s, w, p, reason, fmap,
-                                                 order=(allocated[i], allocated[i + 1]))
+                    n, changed_ents, pers, skipped = _run(
+                        s, w, p, reason, fmap, order=(allocated[i], allocated[i + 1]))
+                frozen.extend(skipped)
                 if n:
                     hooks.accounts_changed(changed_ents, pers)
                 done[i].wait()           # every slice with lower ids has committed
@@ -262,17 +283,20 @@ def compute_accounts_parallel(*, periods: list[int], workers: int = 2,
         n = sum(f.result() for f in futures)
     if any(jobs):
         db.session.info["cecp_jobs"] = True   # the caller's commit dispatches them
-    _audit(n, reason)  # in the caller's transaction
+    _audit(n, reason, frozen)  # in the caller's transaction
     return n
 
 
 def _run(s, where: str, params: dict, reason: str, fmap: list[dict] | None, *,
-         order: tuple | None = None) -> tuple[int, set[int], set[int]]:
+         order: tuple | None = None) -> tuple[int, set[int], set[int], list]:
     """The set-based statements on `s` (a Session or a Connection). Returns the count, the
-    enterprise ids and the periods written. `order` = (previous slice has its ids, this
-    slice has its ids): events ordering the id ranges of a parallel batch."""
+    enterprise ids and the periods written, and the frozen (enterprise, period) skipped.
+    `order` = (previous slice has its ids, this slice has its ids): events ordering the id
+    ranges of a parallel batch."""
     s.execute(text("DROP TABLE IF EXISTS acc_sel; DROP TABLE IF EXISTS acc_fmap; "
                    "DROP TABLE IF EXISTS acc_cur"))
+    frozen = [tuple(r) for r in s.execute(text(_pending_sql(where)),
+                                          {**params, "reason": reason[:200]})]
     seq = s.execute(text("SELECT pg_get_serial_sequence('carbon_account', 'id')")).scalar_one()
     if order is not None:
         order[0].wait()
@@ -287,14 +311,13 @@ def _run(s, where: str, params: dict, reason: str, fmap: list[dict] | None, *,
         "             (row_number() OVER (ORDER BY account_id) - 1) / :c AS k FROM acc_sel) x "
         "GROUP BY k ORDER BY k"), {"c": CHUNK_ROWS}).all()
     if not chunks:
-        return 0, set(), set()
+        return 0, set(), set(), frozen
     s.execute(text("ANALYZE acc_sel"))
-    n, years, pers = s.execute(text(
-        "SELECT count(*), array_agg(DISTINCT year), array_agg(DISTINCT period) "
-        "FROM acc_sel")).one()
+    n, pers = s.execute(text(
+        "SELECT count(*), array_agg(DISTINCT period) FROM acc_sel")).one()
     s.execute(text(VERSION_SQL))
     ents = {e for (e,) in s.execute(text("SELECT DISTINCT enterprise_id FROM acc_sel"))}
-    _factor_table(s, fmap if fmap is not None else factor_rows(sorted(years)))
+    _factor_table(s, fmap if fmap is not None else factor_rows(sorted(pers)))
     s.execute(text(RETIRE_SQL))
     for lo, hi, rlo, rhi in chunks:
         s.execute(text("CREATE TEMP TABLE acc_cur ON COMMIT DROP AS "
@@ -303,36 +326,39 @@ def _run(s, where: str, params: dict, reason: str, fmap: list[dict] | None, *,
         s.execute(text(COMPUTE_SQL), {"reason": reason[:200], "rlo": rlo, "rhi": rhi})
         s.execute(text("DROP TABLE acc_cur"))
     s.execute(text("DROP TABLE IF EXISTS acc_sel; DROP TABLE IF EXISTS acc_fmap"))
-    return n, ents, set(pers)
+    return n, ents, set(pers), frozen
 
 
 def _factor_table(s, fmap: list[dict]) -> None:
     """acc_fmap: the factor rows with their per-factor terms (exact numeric, as per line)."""
-    s.execute(text("""CREATE TEMP TABLE acc_fmap (year int, r4 text, item text,
+    s.execute(text("""CREATE TEMP TABLE acc_fmap (period int, r4 text, item text,
                       factor_id int, factor_version int, ncv numeric, cc numeric,
                       ofr numeric, value numeric, k44 numeric, efk numeric,
                       efv numeric) ON COMMIT DROP"""))
     if fmap:
-        s.execute(text("""INSERT INTO acc_fmap VALUES (:year, :r4, :item, :fid, :fv, :ncv,
+        s.execute(text("""INSERT INTO acc_fmap VALUES (:period, :r4, :item, :fid, :fv, :ncv,
                           :cc, :ofr, :value)"""), fmap)
     s.execute(text("UPDATE acc_fmap SET k44 = ncv * cc * ofr * 44, "
                    "efk = round(ncv * cc * ofr * 44 / 12, 10), efv = round(value, 10)"))
     s.execute(text("ANALYZE acc_fmap"))
 
 
-def factor_rows(years: Iterable[int]) -> list[dict]:
-    """The factor version of every item for each (year, city prefix) where enterprises are."""
+def factor_rows(periods: Iterable[int]) -> list[dict]:
+    """The factor version of every item for each (month, city prefix) where enterprises
+    are, resolved by `energy.resolve` exactly as the per-row engine resolves it."""
     from app.orgs.models import Enterprise
 
     prefixes = [p for (p,) in db.session.execute(
         select(func.substr(Enterprise.region_code, 1, 4)).distinct())]
     rows = []
     cache: dict = {}
-    for year in years:
+    for period in periods:
+        year, month = divmod(int(period), 100)
         for r4 in prefixes:
-            resolved = energy.resolve(year=year, region_code=r4 + "00", cache=cache)
+            resolved = energy.resolve(year=year, month=month, region_code=r4 + "00",
+                                      cache=cache)
             for item, f in resolved.factors.items():
-                rows.append({"year": year, "r4": r4, "item": item, "fid": f.id,
+                rows.append({"period": period, "r4": r4, "item": item, "fid": f.id,
                              "fv": f.version, "ncv": f.ncv, "cc": f.carbon_content,
                              "ofr": f.oxidation_rate,
                              "value": f.value if f.kind != "combustion" else None})

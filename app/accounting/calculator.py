@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from app.accounting import engine
-from app.energy import records
 from app.energy import service as energy
 
 
@@ -21,28 +20,28 @@ class CalcError(ValueError):
 
 def calculate(body: dict) -> dict:
     errors: dict[str, str] = {}
-    year = records._int(body.get("year"), "year", errors, "年份", 2000, 2100) \
+    year = energy.parse_int(body.get("year"), "year", errors, "年份", 2000, 2100) \
         if body.get("year") is not None else None
     region = body.get("region")
     if region is not None and not (isinstance(region, str) and len(region) == 6
                                    and region.isdigit()):
         errors["region"] = "地区应为 6 位 GB/T 2260 行政区划代码"
         region = None
-    gross = records.parse_decimal(body.get("gross_output"), "gross_output", errors,
+    gross = energy.parse_decimal(body.get("gross_output"), "gross_output", errors,
                                   "工业总产值")
-    va = records.parse_decimal(body.get("value_added"), "value_added", errors, "工业增加值")
+    va = energy.parse_decimal(body.get("value_added"), "value_added", errors, "工业增加值")
     raw_lines = body.get("lines")
     if not isinstance(raw_lines, list) or not raw_lines:
         errors["lines"] = "请至少提供一行活动数据"
         raw_lines = []
-    types, procs, _incomplete = records._catalogue()
+    types, procs, _incomplete = energy.catalogue()
     cleaned = []
     for i, raw in enumerate(raw_lines):
         raw = dict(raw) if isinstance(raw, dict) else raw
         if isinstance(raw, dict) and isinstance(raw.get("factor"), dict):
             for k, v in raw.pop("factor").items():
                 raw["factor_value" if k == "value" else k] = v
-        cleaned.append(records._line(raw, f"lines.{i}", errors, types, procs))
+        cleaned.append(energy.validate_line(raw, f"lines.{i}", errors, types, procs))
     library_needed = any(
         c and c["factor_value"] is None and (c["ncv"] is None or c["carbon_content"] is None
                                              or c["oxidation_rate"] is None)

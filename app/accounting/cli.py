@@ -2,6 +2,8 @@
 
     cecp accounting recompute --year 2025 [--month 3] [--region 330500] [--workers 2]
     cecp accounting issue-codes --year 2025 [--month 3] [--workers 2]
+    cecp accounting freeze --uscc X --period 2025 --status published|verified [--note N]
+    cecp accounting restate --uscc X --period 2025-03 --reason "…"
 
 `recompute` writes a new version of every selected enterprise-month (set-based; the old
 versions stay as history), then re-issues the industry benchmarks and carbon efficiency
@@ -9,7 +11,8 @@ codes of the periods containing those months for the whole comparison area: one 
 new figures move its industry's benchmark, hence every peer's K. With `--workers 1` (the
 default) everything is one transaction, committed at the end by `app.uow.commit()`; with
 more, the accounts are written by that many connections, each slice committing on its own
-(see `bulk.compute_accounts_parallel`), and the codes likewise.
+(see `bulk.compute_accounts_parallel`), and the codes likewise. Frozen months (published /
+verified) are never rewritten by `recompute`; `restate` is the explicit, audited way.
 """
 
 from __future__ import annotations
@@ -119,3 +122,76 @@ def issue_codes_cmd(year: int, month: int | None, workers: int) -> None:
         click.echo(f"{_label(year, month)}没有核算结果，未签发碳效码。")
         return
     click.echo(f"已签发碳效码：{m} 条（期间 {'、'.join(keys)}）。")
+
+
+def _enterprise(uscc: str):
+    from app.orgs.service import enterprise_by_uscc
+
+    ent = enterprise_by_uscc(uscc.strip().upper())   # the operator's command: unscoped
+    if ent is None:
+        raise click.BadParameter(f"统一社会信用代码“{uscc}”的企业不存在", param_hint="--uscc")
+    return ent
+
+
+def _period_months(text: str) -> list[int]:
+    from app.accounting import periods
+
+    try:
+        p = periods.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    return [p.year * 100 + m for m in range(p.months[0], p.months[1] + 1)]
+
+
+@accounting_cli.command("freeze")
+@click.option("--uscc", required=True, help="企业统一社会信用代码")
+@click.option("--period", required=True, help="期间：2025-03、2025Q1、2025H1 或 2025")
+@click.option("--status", type=click.Choice(["published", "verified"]), required=True,
+              help="published（已发布）或 verified（已核查）")
+@click.option("--by", "by", default="cli", show_default=True, help="操作人（记入审计）")
+@click.option("--note", default=None, help="备注，如核查报告编号")
+def freeze_cmd(uscc: str, period: str, status: str, by: str, note: str | None) -> None:
+    """冻结企业某期间各月的当前核算版本（已发布/已核查）：此后新因子或数据修改不再改写。"""
+    from app.accounting import service
+    from app.uow import commit
+
+    ent = _enterprise(uscc)
+    months = _period_months(period)
+    if len(months) > 1:   # a quarter / year: the months that have accounts
+        have = {a.period for a in service.current_figures(enterprise_id=ent.id,
+                                                          periods=months)}
+        months = [m for m in months if m in have] or months
+    try:
+        accs = service.freeze(enterprise_id=ent.id, periods=months, status=status,
+                              user_email=by, note=note)
+    except service.AccountError as exc:
+        raise click.ClickException(exc.message) from None
+    commit()
+    click.echo(f"{ent.name} {period}：{len(accs)} 个月的核算版本为“"
+               f"{accs[0].status_label}”（" + "、".join(
+                   f"{a.period_label} v{a.version}" for a in accs) + "）。")
+
+
+@accounting_cli.command("restate")
+@click.option("--uscc", required=True, help="企业统一社会信用代码")
+@click.option("--period", required=True, help="月份：2025-03")
+@click.option("--reason", required=True, help="重述原因（必填，记入新版本与审计）")
+@click.option("--by", "by", default="cli", show_default=True, help="操作人（记入审计）")
+def restate_cmd(uscc: str, period: str, reason: str, by: str) -> None:
+    """重述已冻结的月份：按当前数据与因子生成新版本（保留旧版本），须填写原因。"""
+    from app.accounting import codes, service
+    from app.uow import commit
+
+    ent = _enterprise(uscc)
+    months = _period_months(period)
+    if len(months) != 1:
+        raise click.BadParameter("重述按月进行，请填写月份，如 2025-03", param_hint="--period")
+    try:
+        acc = service.restate(enterprise_id=ent.id, period=months[0], reason=reason,
+                              user_email=by)
+    except service.AccountError as exc:
+        raise click.ClickException(exc.message) from None
+    codes.issue(periods=months)
+    commit()
+    click.echo(f"{ent.name} {acc.period_label} 已重述为 v{acc.version}（{acc.status_label}），"
+               f"排放 {acc.co2_total} tCO2；原版本 #{acc.restates_id} 保留为历史。")

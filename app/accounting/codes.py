@@ -271,19 +271,22 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
             industry_level, industry_code, co2_total, value_added_total, intensity,
             enterprises, is_current, computed_at)
         SELECT ptype, pkey, year, area, :lvl, ind, sum(co2), sum(va),
-               round(sum(co2) / sum(va), 6), count(*), true, now() AT TIME ZONE 'utc'
+               {bench_i}, count(*), true, now() AT TIME ZONE 'utc'
         FROM code_ent WHERE va > 0 AND ind IS NOT NULL
-        GROUP BY ptype, pkey, year, area, ind"""), {"lvl": cfg["industry_level"]})
+        GROUP BY ptype, pkey, year, area, ind""".format(
+        bench_i=engine.half_up("sum(co2)", "sum(va)", 6))), {"lvl": cfg["industry_level"]})
     s.execute(text("""
         CREATE TEMP TABLE code_val ON COMMIT DROP AS
-        SELECT c.*, CASE WHEN c.va > 0 THEN round(c.co2 / c.va, 6) END AS intensity,
+        SELECT c.*, CASE WHEN c.va > 0 THEN {own_i} END AS intensity,
                b.intensity AS bench, b.enterprises AS peers, b.co2_total AS bco2,
                CASE WHEN c.va > 0 AND c.ind IS NOT NULL AND b.co2_total > 0
-                    THEN round(c.co2 * b.value_added_total / (c.va * b.co2_total), 4) END AS k
+                    THEN {k} END AS k
         FROM code_ent c
         LEFT JOIN industry_benchmark b ON b.period_key = c.pkey AND b.area_code = c.area
              AND b.industry_code = c.ind AND b.industry_level = :lvl AND b.is_current
-        ORDER BY c.enterprise_id"""),
+        ORDER BY c.enterprise_id""".format(
+        own_i=engine.half_up("c.co2", "c.va", 6),
+        k=engine.half_up("c.co2 * b.value_added_total", "c.va * b.co2_total", 4))),
               {"lvl": cfg["industry_level"]})
     n = 0
     for sid in cfg["schemes"]:

@@ -154,7 +154,6 @@ def record_for(ent: Enterprise, prof: tuple, year: int, month: int) -> dict:
 def load(enterprises: int, months: int) -> None:
     """DEMO_LOADERS entry: reference data, enterprises, records, accounts and codes."""
     from app.accounting import bulk, codes
-    from app.energy import records
     from app.energy import service as energy
     from app.energy.models import EnergyRecord
     from app.identity.scope import DataScope
@@ -166,7 +165,7 @@ def load(enterprises: int, months: int) -> None:
              if (ent.id, y * 100 + m) not in have]
     if not items:
         return
-    created = records.create_many(items=items, scope=DataScope(all=True), source="demo",
+    created = energy.create_many(items=items, scope=DataScope(all=True), source="demo",
                                   user_email="demo", compute=False)
     bulk.compute_accounts(record_ids=[r.id for r in created], reason="演示数据")
     codes.issue(periods=sorted({r.period for r in created}))

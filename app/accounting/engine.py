@@ -4,16 +4,23 @@
         - E_exported electricity - E_exported heat          (biomass CO2 reported apart)
     E_combustion(line) = AD x NCV x CC x OF x 44/12
 
-Rounding rule (shared with the set-based SQL in `bulk.py`): each line's CO2 and tce are
-rounded half-up to 6 decimals (1 g / 1 gce); totals are sums of rounded lines; intensities
-are rounded half-up to 6 decimals, K to 4. Intermediate products are exact (60 digits).
-This module knows nothing about the database.
+Rounding rule, the one rule everywhere (per-row engine, set-based SQL in `bulk.py` and
+`codes.py`, published figures): half-up, i.e. a tie goes away from zero (Python's
+ROUND_HALF_UP; PostgreSQL's `round(numeric, n)`). Each line's CO2 and tce are rounded to 6
+decimals (1 g / 1 gce); totals are sums of rounded lines; intensities are rounded to 6
+decimals, K to 4, each from the exact quotient (`ratio`, `k_value`; in SQL `half_up`, an
+integer division, never `round(a / b)`, whose quotient PostgreSQL has already rounded to
+~16 significant digits). Intermediate products are exact (60 digits).
+This module knows nothing about the database; the factor figures (`Factor`) and the fuel
+categories come from `app.energy.kinds` (energy owns them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+from app.energy.kinds import FUEL_CATEGORIES, Factor
 
 Q6 = Decimal("0.000001")
 Q4 = Decimal("0.0001")
@@ -25,7 +32,6 @@ BUCKETS = {
     "heat": "外购热力", "electricity_exported": "输出电力", "heat_exported": "输出热力",
     "biomass": "生物质燃烧（单列，不计入总量）", "renewable": "自发可再生电力（零排放）",
 }
-FUEL_CATEGORIES = ("coal", "oil", "gas", "other")
 
 
 class EngineError(ValueError):
@@ -43,23 +49,6 @@ def q6(x: Decimal) -> Decimal:
 
 def q4(x: Decimal) -> Decimal:
     return x.quantize(Q4, rounding=ROUND_HALF_UP)
-
-
-@dataclass(frozen=True)
-class Factor:
-    """The figures of one factor version, as the engine needs them."""
-
-    kind: str
-    unit: str = ""
-    value: Decimal | None = None
-    ncv: Decimal | None = None
-    carbon_content: Decimal | None = None
-    oxidation_rate: Decimal | None = None
-    id: int | None = None
-    code: str | None = None
-    version: int | None = None
-    year: int | None = None
-    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +245,17 @@ def ratio(num: Decimal | None, den: Decimal | None) -> Decimal | None:
         return None
     with localcontext(EXACT):
         return q6(num / den)
+
+
+def half_up(num: str, den: str, places: int) -> str:
+    """SQL for `num / den` rounded half-up to `places` decimals from the exact quotient, for
+    `den > 0` (the caller guards it): `div` is exact integer division, so no intermediate
+    rounding of the quotient can turn a near-tie into a tie. Equals `q6` / `q4` of the
+    exact quotient for either sign of `num`."""
+    scale = 10 ** places
+    unit = "0." + "0" * (places - 1) + "1"   # a multiplication is exact, a division is not
+    return (f"(sign({num}) * div(abs({num}) * {2 * scale} + ({den}), 2 * ({den})) "
+            f"* {unit})")
 
 
 def k_value(co2: Decimal, value_added: Decimal, bench_co2: Decimal,

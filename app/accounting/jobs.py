@@ -1,4 +1,4 @@
-"""Background jobs: recompute after a factor is superseded; re-issue codes of periods."""
+"""Background jobs: recompute the periods new factor versions apply to; re-issue codes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,16 @@ def recompute(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
     from app.accounting import recompute
 
     n = recompute.recompute_for_factor(old_factor_id=old_factor_id, new_factor_id=new_factor_id)
+    commit()
+    return n
+
+
+@job("accounting.recompute_factors")
+def recompute_factors(*, factor_ids: list[int]) -> int:
+    """Recompute the open accounts the new factor versions apply to (frozen ones pending)."""
+    from app.accounting import recompute
+
+    n = recompute.recompute_for_factors(factor_ids=[int(i) for i in factor_ids])
     commit()
     return n
 

@@ -8,7 +8,12 @@ RI check would cost more than the computation); the writers take ids from existi
 enterprises are never hard-deleted (`active` flag). Indexes are kept to what the readers use
 (every index costs each of the millions of inserts): accounts by (enterprise, period) and by
 (period, current); lines by (account, position); codes by (enterprise, period) and by
-(period, current). Region / industry filters always come with a period range."""
+(period, current). Region / industry filters always come with a period range.
+
+An enterprise-month's versions: `version` counts up, one `is_current`. A version whose
+`status` is `published` or `verified` is frozen: recomputes skip it (and note why in
+`pending_reason`); only `service.restate` writes a new version over it, with a reason,
+pointing back with `restates_id`."""
 
 from __future__ import annotations
 
@@ -35,6 +40,9 @@ from app.orgs.models import Enterprise
 
 CO2 = Numeric(20, 6)
 MONEY = Numeric(20, 4)
+#: freeze states of an account version, in order; a frozen version is never rewritten
+STATUSES = {"open": "未冻结", "published": "已发布", "verified": "已核查"}
+FROZEN = ("published", "verified")
 
 
 class CarbonAccount(db.Model):
@@ -75,6 +83,14 @@ class CarbonAccount(db.Model):
     method: Mapped[str] = mapped_column(String(8), nullable=False, default="row")
     reason: Mapped[str | None] = mapped_column(String(200))
     computed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # freeze state of this version (see docs/accounting.md): open | published | verified
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="open",
+                                        server_default="open")
+    frozen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    frozen_by: Mapped[str | None] = mapped_column(String(120))
+    restates_id: Mapped[int | None] = mapped_column(BigInteger)  # the version it restates
+    # inputs changed after the freeze and were NOT applied (restatement needed), and why
+    pending_reason: Mapped[str | None] = mapped_column(String(200))
 
     enterprise: Mapped[Enterprise] = relationship(
         primaryjoin="Enterprise.id == foreign(CarbonAccount.enterprise_id)", viewonly=True)
@@ -85,6 +101,14 @@ class CarbonAccount(db.Model):
     @property
     def period_label(self) -> str:
         return f"{self.year}-{self.month:02d}"
+
+    @property
+    def frozen(self) -> bool:
+        return self.status in FROZEN
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, self.status)
 
 
 class CarbonAccountLine(db.Model):
@@ -171,4 +195,5 @@ class CarbonCode(db.Model):
         primaryjoin="Enterprise.id == foreign(CarbonCode.enterprise_id)", viewonly=True)
 
 
-__all__ = ["CarbonAccount", "CarbonAccountLine", "IndustryBenchmark", "CarbonCode", "foreign"]
+__all__ = ["STATUSES", "FROZEN", "CarbonAccount", "CarbonAccountLine", "IndustryBenchmark",
+           "CarbonCode", "foreign"]

@@ -81,6 +81,11 @@ class AccountQuery(Schema):
                            metadata={"description": "月份；省略则为全年"})
 
 
+class RestateIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=180),
+                           metadata={"description": "重述原因（记入新版本与审计）"})
+
+
 class IndicatorQuery(Schema):
     level = fields.String(load_default="region",
                           metadata={"description": "enterprise | industry | region"})

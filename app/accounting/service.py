@@ -1,8 +1,12 @@
-"""Carbon accounts: the per-row (ORM + Decimal engine) computation, history, derivation.
+"""The accounting domain's public face: carbon accounts computed per row (ORM + Decimal
+engine), their versions, freeze (published / verified) and restatement, history and
+derivation.
 
 `compute(record=...)` writes a new version of one enterprise-month; the previous version
 stays readable with `is_current = false`. Many enterprise-months at once go through
 `bulk.compute_accounts` (set-based SQL) with the same results; `recompute` picks the way.
+Neither rewrites a frozen month: `freeze` publishes / verifies versions, `restate` is the
+one explicit, audited way to replace a frozen version (docs/accounting.md).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from app.accounting import engine, hooks
-from app.accounting.models import CarbonAccount, CarbonAccountLine
+from app.accounting.models import FROZEN, STATUSES, CarbonAccount, CarbonAccountLine
+from app.audit.service import record as audit
+from app.db import utcnow
 from app.energy import service as energy
 from app.energy.models import EnergyRecord, EnergyType
 from app.extensions import db
@@ -36,6 +42,15 @@ def engine_lines(record: EnergyRecord, resolved: energy.Resolved,
     return out
 
 
+class AccountError(ValueError):
+    """A refused freeze or restatement; `field` names the offending argument."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 def _types() -> dict[str, EnergyType]:
     return {t.code: t for t in db.session.scalars(select(EnergyType))}
 
@@ -47,16 +62,23 @@ def current(*, enterprise_id: int, period: int) -> CarbonAccount | None:
 
 
 def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict | None = None,
-            types: dict[str, EnergyType] | None = None, notify: bool = True) -> CarbonAccount:
+            types: dict[str, EnergyType] | None = None, notify: bool = True,
+            restates: CarbonAccount | None = None) -> CarbonAccount | None:
     """Compute one enterprise-month with the Decimal engine and store it as a new version.
-    With `notify`, calls `hooks.AFTER_ACCOUNTS_CHANGED` (a caller computing many records
-    passes False and notifies once)."""
+    A frozen current version (published / verified) is not rewritten: it gets
+    `pending_reason` and None is returned; only `restate` passes `restates` to write over
+    it. With `notify`, calls `hooks.AFTER_ACCOUNTS_CHANGED` (a caller computing many
+    records passes False and notifies once)."""
     ent = record.enterprise
-    resolved = energy.resolve(year=record.year, region_code=ent.region_code, cache=cache)
+    prev = current(enterprise_id=ent.id, period=record.period)
+    if prev is not None and prev.frozen and restates is not prev:
+        prev.pending_reason = reason[:200]
+        return None
+    resolved = energy.resolve(year=record.year, month=record.month,
+                              region_code=ent.region_code, cache=cache)
     result = engine.calculate(engine_lines(record, resolved, types or _types()),
                               gross_output=record.gross_output,
                               value_added=record.value_added)
-    prev = current(enterprise_id=ent.id, period=record.period)
     version = 1
     if prev is not None:
         prev.is_current = False
@@ -77,7 +99,7 @@ def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict |
         electricity_mwh=result.electricity_mwh, gross_output=record.gross_output,
         value_added=record.value_added, intensity=result.intensity,
         energy_per_output=result.energy_per_output, version=version, is_current=True,
-        method="row", reason=reason[:200])
+        method="row", reason=reason[:200], status="open")
     db.session.add(acc)
     db.session.flush()
     db.session.add_all([CarbonAccountLine(
@@ -93,14 +115,101 @@ def compute(*, record: EnergyRecord, reason: str = "数据录入", cache: dict |
     return acc
 
 
-def compute_many(records: list[EnergyRecord], reason: str) -> None:
-    """The per-row engine over several records, then one hook call."""
+def compute_many(records: list[EnergyRecord], reason: str) -> int:
+    """The per-row engine over several records, then one hook call; frozen months are left
+    as they are (and audited once as pending). Returns the enterprise-months written."""
     cache: dict = {}
     types = _types()
+    written, frozen = [], []
     for rec in records:
-        compute(record=rec, reason=reason, cache=cache, types=types, notify=False)
-    if records:
-        hooks.accounts_changed({r.enterprise_id for r in records}, {r.period for r in records})
+        acc = compute(record=rec, reason=reason, cache=cache, types=types, notify=False)
+        (written if acc is not None else frozen).append(rec)
+    if written:
+        hooks.accounts_changed({r.enterprise_id for r in written}, {r.period for r in written})
+    audit_frozen([(r.enterprise_id, r.period) for r in frozen], reason)
+    return len(written)
+
+
+def audit_frozen(keys: list[tuple[int, int]], reason: str) -> None:
+    """One audit record naming the frozen enterprise-months a change did not rewrite."""
+    if keys:
+        audit("accounting.frozen_skip", object_type="carbon_account",
+              summary={"reason": reason[:200], "count": len(keys),
+                       "months": [f"{e}:{p}" for e, p in sorted(keys)[:200]]})
+
+
+# ------------------------------------------------------------ freeze and restate
+
+
+def freeze(*, enterprise_id: int, periods: list[int], status: str,
+           user_email: str | None = None, note: str | None = None,
+           audited: bool = True) -> list[CarbonAccount]:
+    """Freeze the current versions of an enterprise's months (yyyymm) as `published` or
+    `verified`. A state only moves forward (open → published → verified): a month already
+    at or beyond `status` is left as it is, so freezing is idempotent. Returns the current
+    versions; raises AccountError when a month has no account. `audited=False`: the caller
+    audits the freeze in its own record (the workflow's one append per action)."""
+    if status not in FROZEN:
+        raise AccountError("status", f"冻结状态应为：{'、'.join(FROZEN)}")
+    accs = {a.period: a for a in db.session.scalars(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == enterprise_id, CarbonAccount.is_current.is_(True),
+        CarbonAccount.period.in_(list(periods))).with_for_update())}
+    missing = sorted(set(periods) - set(accs))
+    if missing:
+        raise AccountError("periods", "以下月份没有核算结果，无法冻结："
+                           + "、".join(f"{p // 100}-{p % 100:02d}" for p in missing))
+    order = list(STATUSES)
+    changed = []
+    for acc in accs.values():
+        if order.index(acc.status) < order.index(status):
+            acc.status, acc.frozen_at, acc.frozen_by = status, utcnow(), user_email
+            changed.append(acc)
+    db.session.flush()
+    if changed and audited:
+        audit("accounting.freeze", object_type="carbon_account", email=user_email,
+              summary={"enterprise_id": enterprise_id, "status": status, "note": note,
+                       "accounts": {a.period: [a.id, a.version] for a in changed}})
+    return sorted(accs.values(), key=lambda a: a.period)
+
+
+def restate(*, enterprise_id: int, period: int, reason: str,
+            user_email: str | None = None) -> CarbonAccount:
+    """Restatement: recompute a frozen month from its current record and factors as a new
+    version that keeps the freeze (`published`; a restated `verified` month must be
+    verified again), with the reason, pointing back to the version it replaces (kept,
+    no longer current). Audited. Raises AccountError when there is nothing to restate."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AccountError("reason", "请填写重述原因")
+    old = db.session.scalar(select(CarbonAccount).where(
+        CarbonAccount.enterprise_id == enterprise_id, CarbonAccount.period == period,
+        CarbonAccount.is_current.is_(True)).with_for_update())
+    if old is None:
+        raise AccountError("period", "该月份没有核算结果")
+    if not old.frozen:
+        raise AccountError("period", "该月份未发布或核查，无需重述（重算即可）")
+    record = db.session.scalar(select(EnergyRecord).where(
+        EnergyRecord.enterprise_id == enterprise_id, EnergyRecord.period == period))
+    if record is None:
+        raise AccountError("period", "该月份的能源数据已不存在，无法重述")
+    acc = compute(record=record, reason=f"重述：{reason}", restates=old)
+    acc.status, acc.frozen_at, acc.frozen_by = "published", utcnow(), user_email
+    acc.restates_id = old.id
+    old.pending_reason = None
+    db.session.flush()
+    audit("accounting.restate", object_type="carbon_account", object_id=acc.id,
+          email=user_email,
+          summary={"enterprise_id": enterprise_id, "period": period, "reason": reason[:200],
+                   "old": {"id": old.id, "version": old.version, "status": old.status,
+                           "co2_total": str(old.co2_total)},
+                   "new": {"id": acc.id, "version": acc.version,
+                           "co2_total": str(acc.co2_total)}})
+    return acc
+
+
+def ratio(num: Decimal | None, den: Decimal | None) -> Decimal | None:
+    """The one rounding rule for a published ratio: `engine.ratio` (half-up, 6 places)."""
+    return engine.ratio(num, den)
 
 
 # ------------------------------------------------------------------ reading

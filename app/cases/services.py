@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from app.accounting import service as accounting
 from app.accounting.service import current_figures
 from app.cases import selfcheck
 from app.cases.models import Notification, ReportPublication
@@ -84,7 +85,7 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
     co2 = sum((Decimal(r.co2_total) for r in rows), Decimal(0))
     tce = sum((Decimal(r.energy_tce) for r in rows), Decimal(0))
     va = sum((Decimal(r.value_added or 0) for r in rows), Decimal(0))
-    intensity = (co2 / va).quantize(Decimal("0.000001")) if va > 0 else None
+    intensity = accounting.ratio(co2, va)   # the engine's half-up rule
     key = f"{year}-{month:02d}" if month else str(year)
     figures = [{"period": r.period, "account_id": r.id, "version": r.version,
                 "co2_total": str(r.co2_total), "energy_tce": str(r.energy_tce),
@@ -104,10 +105,15 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
             "intensity": None if intensity is None else str(intensity),
             "figures": json.dumps(figures, ensure_ascii=False), "published_by": actor,
             "is_current": True, "published_at": utcnow()}).scalar_one()
+        # the published versions are frozen: later inputs never rewrite them silently (audited
+        # in this action's record below: one audit append per workflow action)
+        accounting.freeze(enterprise_id=ent.id, periods=[r.period for r in rows],
+                          status="published", user_email=actor, audited=False)
         context.audit("report.publish", object_type="report_publication", object_id=pub_id,
                       user=ctx.actor if ctx else None,
                       summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),
-                               "instance": instance_id, "accounts": [r.id for r in rows]})
+                               "instance": instance_id, "accounts": [r.id for r in rows],
+                               "frozen": "published"})
 
     context.after_save(write)
     return {"published": {"period": key, "co2_total": str(co2), "months": len(rows),

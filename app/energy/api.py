@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_security import auth_required, current_user, permissions_accepted
 from flask_smorest import Blueprint
 
@@ -84,10 +86,20 @@ def factor_versions(code):
 @blp.arguments(SupersedeIn)
 @blp.response(201, FactorOut)
 def supersede_factor(body, code):
-    """Publish a new version of a factor; the old version is kept (superseded) and the
-    accounts that used it are recomputed by a background job."""
+    """Publish a new version of a factor, valid from `valid_from` to `valid_to` (default:
+    the old version's validity); the old version is kept (superseded, still pricing the
+    months before `valid_from`). A background job recomputes the open accounts of the
+    months the new version applies to; published / verified months are not rewritten."""
     fields: dict[str, str] = {}
     values = {}
+    for key in ("valid_from", "valid_to"):
+        raw = body.get(key)
+        if raw in (None, ""):
+            continue
+        try:
+            values[key] = date.fromisoformat(str(raw))
+        except ValueError:
+            fields[key] = "日期格式应为 YYYY-MM-DD"
     for key in ("value", "ncv", "carbon_content", "oxidation_rate"):
         raw = body.get(key)
         if raw is None or raw == "":

@@ -2,7 +2,10 @@
 
 A factor row is never edited in place: a correction is a new row with `version + 1` that
 supersedes the old one (status `superseded`), so every result that used the old row can
-still name exactly which figures it used.
+still name exactly which figures it used. Every version carries the accounting period it
+applies to (`valid_from` / `valid_to`, empty = open): an activity month is priced by the
+newest version of a series in force on the month's first day (`app.energy.resolve`), so a
+version valid from 2025-01-01 leaves 2024 with the version before it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -25,22 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import BigId, TimestampMixin, utcnow
+from app.energy.kinds import CATEGORIES, FLOWS, FUEL_CATEGORIES
 from app.extensions import db
 from app.identity.scope import ScopeRule
 from app.orgs.models import Enterprise
 
-#: flows of a record line and the energy categories each accepts
-FLOWS = {
-    "consumed": "消耗",
-    "purchased": "外购",
-    "exported": "外供",
-    "self_generated": "自发（可再生）",
-    "process": "工业过程",
-}
-CATEGORIES = {
-    "coal": "煤炭", "oil": "石油", "gas": "天然气及煤气", "electricity": "电力",
-    "heat": "热力", "biomass": "生物质", "other": "其他",
-}
+__all__ = ["FLOWS", "CATEGORIES", "FUEL_CATEGORIES", "EnergyType", "EmissionFactor",
+           "EnergyRecord", "EnergyLine"]
 
 
 class EnergyType(db.Model):
@@ -69,7 +64,10 @@ class EmissionFactor(db.Model):
 
     __tablename__ = "emission_factor"
     __table_args__ = (UniqueConstraint("code", "version", name="uq_emission_factor_code_ver"),
-                      Index("ix_emission_factor_kind_scope_year", "kind", "scope", "year"))
+                      Index("ix_emission_factor_kind_scope_year", "kind", "scope", "year"),
+                      CheckConstraint("valid_from IS NULL OR valid_to IS NULL "
+                                      "OR valid_from <= valid_to",
+                                      name="ck_emission_factor_validity"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(60), nullable=False, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)

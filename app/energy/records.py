@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 
-from app.accounting.engine import FUEL_CATEGORIES
 from app.audit.service import record as audit
-from app.energy.models import FLOWS, EmissionFactor, EnergyLine, EnergyRecord, EnergyType
-from app.energy.service import GENERIC_PROCESS
+from app.energy import hooks
+from app.energy.factors import GENERIC_PROCESS
+from app.energy.kinds import FLOWS, FUEL_CATEGORIES
+from app.energy.models import EmissionFactor, EnergyLine, EnergyRecord, EnergyType
 from app.extensions import db
 from app.identity.scope import DataScope, get_scoped
 from app.orgs.models import Enterprise
@@ -35,6 +36,10 @@ UNIT_ALIASES: dict[str, dict[str, Decimal]] = {
                  "m3": Decimal("0.0001"), "立方米": Decimal("0.0001")},
 }
 MAX_AMOUNT = Decimal("1e13")
+#: decimal places of the stored line figures (energy_line columns); record money: 4
+LINE_SCALES = {"amount": 6, "ncv": 6, "carbon_content": 8, "oxidation_rate": 6,
+               "factor_value": 10}
+MONEY_PLACES = Decimal("0.0001")
 
 
 class RecordError(ValueError):
@@ -85,6 +90,11 @@ def _dec(raw: Any, path: str, errors: dict, label: str, *, required: bool = Fals
     else:
         return value
     return None
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    """万元 to the stored 4 places, half-up (what the column keeps)."""
+    return None if value is None else value.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _int(raw: Any, path: str, errors: dict, label: str, lo: int, hi: int) -> int | None:
@@ -146,7 +156,7 @@ def _line(raw: dict, path: str, errors: dict, types: dict, procs: dict,
             errors[f"{path}.unit"] = f"单位不匹配：工业过程活动数据单位应为 t（当前“{unit}”）"
         elif amount is not None:
             out["amount"], out["unit"] = amount * UNIT_ALIASES["t"][unit], "t"
-        return out if len(errors) == n else None
+        return _to_scale(out, path, errors) if len(errors) == n else None
     et = types.get(item)
     if et is None:
         errors[f"{path}.item"] = f"未知的能源品种“{item}”" if item else "请选择能源品种"
@@ -166,7 +176,22 @@ def _line(raw: dict, path: str, errors: dict, types: dict, procs: dict,
         out["amount"], out["unit"] = amount * conv[unit], et.unit
     else:
         out["unit"] = et.unit
-    return out if len(errors) == n else None
+    return _to_scale(out, path, errors) if len(errors) == n else None
+
+
+def _to_scale(out: dict, path: str, errors: dict) -> dict | None:
+    """Figures as they will be stored: rounded half-up to their column's scale (after unit
+    conversion), so the per-row engine computes on exactly what the set-based path reads.
+    A positive parameter that rounds to 0 is refused."""
+    for key, places in LINE_SCALES.items():
+        value = out.get(key)
+        if value is None:
+            continue
+        out[key] = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if key != "amount" and out[key] == 0:
+            errors[f"{path}.{key}"] = f"数值过小（最多保留 {places} 位小数）"
+            return None
+    return out
 
 
 def _flow_fits(flow: str, category: str) -> bool:
@@ -200,8 +225,8 @@ def validate(data: dict, *, scope: DataScope, today: date | None = None,
     today = today or date.today()
     if year and month and year * 100 + month > today.year * 100 + today.month:
         errors[p + "month"] = f"不能填报未来月份（{year}-{month:02d}）"
-    gross = _dec(data.get("gross_output"), p + "gross_output", errors, "工业总产值")
-    va = _dec(data.get("value_added"), p + "value_added", errors, "工业增加值")
+    gross = _money(_dec(data.get("gross_output"), p + "gross_output", errors, "工业总产值"))
+    va = _money(_dec(data.get("value_added"), p + "value_added", errors, "工业增加值"))
     raw_lines = data.get("lines") or []
     if not isinstance(raw_lines, list) or not raw_lines:
         errors[p + "lines"] = "请至少填写一行能源或过程数据"
@@ -321,9 +346,8 @@ def update(*, record: EnergyRecord, data: dict, scope: DataScope,
 
 
 def _after_change(records: list[EnergyRecord]) -> None:
-    from app.accounting import recompute
-
-    recompute.after_records_changed(records=records)
+    """Accounting (subscribed in its `register`) recomputes the months that are not frozen."""
+    hooks.records_changed(records)
 
 
 def get_all(*, scope: DataScope, uscc: str | None = None, year: int | None = None):
@@ -340,3 +364,6 @@ def get_all(*, scope: DataScope, uscc: str | None = None, year: int | None = Non
 
 
 parse_decimal = _dec
+parse_int = _int
+catalogue = _catalogue
+validate_line = _line

@@ -133,3 +133,7 @@ class SupersedeIn(Schema):
                         metadata={"type": "string", "description": "来源文件"})
     reason = fields.Raw(required=True, error_messages=REQ,
                         metadata={"type": "string", "description": "修订原因"})
+    valid_from = fields.Raw(metadata={"type": "string", "format": "date", "description":
+                                      "新版本生效日期（含）；之前的月份仍用旧版本。省略则沿用旧版本的"})
+    valid_to = fields.Raw(metadata={"type": "string", "format": "date",
+                                    "description": "新版本失效日期（含）；省略则沿用旧版本的"})

@@ -1,309 +1,54 @@
-"""Energy types and the factor library: load from the cited data files, supersede (never
-edit) a factor, and resolve the factors that apply to an enterprise-month."""
+"""The energy domain's public face: what other domains (accounting, monitoring, demo) call.
+
+* the factor library (`app.energy.factors`): energy types, factor versions, supersede;
+* dated factor resolution (`app.energy.resolve`): which version prices an activity month;
+* monthly records (`app.energy.records`): validate, create, update;
+* change signals for the domains above (`app.energy.hooks`): records changed, factors added.
+
+Energy never imports accounting: accounting subscribes to the hooks in its `register`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from app.energy import hooks
+from app.energy.factors import (
+    GENERIC_PROCESS,
+    FactorError,
+    factor_counts,
+    get,
+    get_all,
+    get_current,
+    get_energy_type,
+    get_energy_types,
+    history,
+    load_reference,
+    process_factors,
+    supersede,
+)
+from app.energy.kinds import CATEGORIES, FLOWS, FUEL_CATEGORIES, Factor, item_of
+from app.energy.records import (
+    RecordError,
+    catalogue,
+    create_many,
+    parse_decimal,
+    parse_int,
+    validate_line,
+)
+from app.energy.resolve import (
+    ELECTRICITY_CHAINS,
+    Resolved,
+    activity_date,
+    electricity_scopes,
+    in_force,
+    resolve,
+    to_engine,
+)
 
-from flask import current_app, has_app_context
-from sqlalchemy import func, select
-
-from app.accounting import engine
-from app.audit.service import record as audit
-from app.energy.models import EmissionFactor, EnergyType
-from app.extensions import db
-
-# electricity factor preference chains (config CECP_ELECTRICITY_FACTOR)
-ELECTRICITY_CHAINS = {
-    "province": (("grid_electricity", "province"), ("grid_electricity", "grid"),
-                 ("grid_electricity", "national")),
-    "grid": (("grid_electricity", "grid"), ("grid_electricity", "national")),
-    "national": (("grid_electricity", "national"),),
-    "ets": (("grid_electricity_ets", "national"), ("grid_electricity", "national")),
-}
-GENERIC_PROCESS = "generic"
-
-
-class FactorError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-# ----------------------------------------------------------------- reference loading
-
-
-def load_reference() -> dict[str, int]:
-    """Upsert energy types and insert factor rows not yet present (idempotent). A file row
-    whose figures differ from the stored current version becomes a new version."""
-    from app.refdata import loader
-
-    types = {t.code: t for t in db.session.scalars(select(EnergyType))}
-    added = {"energy_types": 0, "factors": 0}
-    for i, et in enumerate(loader.load_energy_types()):
-        row = types.get(et.code)
-        if row is None:
-            row = EnergyType(code=et.code)
-            db.session.add(row)
-            added["energy_types"] += 1
-        row.name, row.name_en, row.category, row.unit = et.name, et.name_en, et.category, et.unit
-        row.tce_factor, row.tce_source, row.note = et.tce_factor, et.tce_source or None, et.note
-        row.sort_order = i
-    db.session.flush()
-    wanted: list[dict] = []
-    for et in loader.load_energy_types():
-        if et.category in ("electricity", "heat"):
-            continue
-        wanted.append(dict(
-            code=f"combustion:{et.code}", kind="combustion", energy_code=et.code, name=et.name,
-            scope="generic", scope_name="通用", year=None, unit=f"tCO2/{et.unit}",
-            value=_combustion_value(et.ncv, et.carbon_content, et.oxidation_rate),
-            ncv=et.ncv, ncv_unit=et.ncv_unit or None, carbon_content=et.carbon_content,
-            oxidation_rate=et.oxidation_rate, source=et.param_source or None,
-            note=et.note or None))
-    for f in loader.load_factors():
-        energy = {"heat": "heat", "process": None}.get(f.kind, "electricity")
-        wanted.append(dict(
-            code=f.id, kind=f.kind, energy_code=energy, name=f.scope_name, scope=f.scope,
-            scope_name=f.scope_name, year=f.year, value=f.value, unit=f.unit, source=f.source,
-            note=f.note or None, valid_from=f.valid_from, valid_to=f.valid_to))
-    for spec in wanted:
-        current = get_current(code=spec["code"])
-        if current is not None and _same(current, spec):
-            continue
-        _new_version(spec, current, reason="参考数据文件更新" if current else None,
-                     by="refdata")
-        added["factors"] += 1
-    db.session.flush()
-    if added["energy_types"] or added["factors"]:
-        audit("refdata.energy_load", object_type="emission_factor", summary=added)
-    return added
-
-
-def _combustion_value(ncv, cc, of) -> Decimal | None:
-    if None in (ncv, cc, of):
-        return None
-    return ncv * cc * of * Decimal(44) / Decimal(12)
-
-
-def _same(row: EmissionFactor, spec: dict) -> bool:
-    """Whether the stored version already carries these figures (Decimals compared to the
-    column scale: the stored value is rounded to 10 places)."""
-    for key in ("value", "ncv", "carbon_content", "oxidation_rate", "unit", "valid_from",
-                "valid_to"):
-        a, b = getattr(row, key), spec.get(key)
-        if isinstance(a, Decimal) or isinstance(b, Decimal):
-            if (a is None) != (b is None):
-                return False
-            if a is not None and abs(Decimal(a) - Decimal(b)) >= Decimal("1e-9"):
-                return False
-        elif a != b:
-            return False
-    return True
-
-
-def _new_version(spec: dict, current: EmissionFactor | None, *, reason: str | None,
-                 by: str | None) -> EmissionFactor:
-    row = EmissionFactor(**spec)
-    row.version = (current.version + 1) if current else 1
-    row.status = "active"
-    row.created_by = by
-    if current is not None:
-        current.status = "superseded"
-        row.supersedes_id = current.id
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-# ---------------------------------------------------------------------- queries
-
-
-def get(*, factor_id: int) -> EmissionFactor | None:
-    return db.session.get(EmissionFactor, factor_id)
-
-
-def get_current(*, code: str) -> EmissionFactor | None:
-    return db.session.scalar(select(EmissionFactor).where(
-        EmissionFactor.code == code, EmissionFactor.status == "active"))
-
-
-def get_all(*, kind: str | None = None, status: str | None = "active",
-            q: str | None = None):
-    stmt = select(EmissionFactor).order_by(EmissionFactor.kind, EmissionFactor.code,
-                                           EmissionFactor.version.desc())
-    if kind:
-        stmt = stmt.where(EmissionFactor.kind == kind)
-    if status:
-        stmt = stmt.where(EmissionFactor.status == status)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(EmissionFactor.code.ilike(like) | EmissionFactor.name.ilike(like))
-    return stmt
-
-
-def history(*, code: str) -> list[EmissionFactor]:
-    return list(db.session.scalars(select(EmissionFactor).where(EmissionFactor.code == code)
-                                   .order_by(EmissionFactor.version.desc())))
-
-
-def get_energy_types(*, active_only: bool = True) -> list[EnergyType]:
-    stmt = select(EnergyType).order_by(EnergyType.sort_order, EnergyType.code)
-    if active_only:
-        stmt = stmt.where(EnergyType.active.is_(True))
-    return list(db.session.scalars(stmt))
-
-
-def get_energy_type(*, code: str) -> EnergyType | None:
-    return db.session.get(EnergyType, code)
-
-
-def process_factors() -> list[EmissionFactor]:
-    return list(db.session.scalars(select(EmissionFactor).where(
-        EmissionFactor.kind == "process", EmissionFactor.status == "active")
-        .order_by(EmissionFactor.code)))
-
-
-# ------------------------------------------------------------------- supersede
-
-
-def supersede(*, code: str, value: Decimal | None = None, ncv: Decimal | None = None,
-              carbon_content: Decimal | None = None, oxidation_rate: Decimal | None = None,
-              source: str, reason: str, valid_from: date | None = None,
-              user_email: str | None = None, recompute: bool = True) -> EmissionFactor:
-    """A new version of factor series `code`; the old one stays, marked superseded. Results
-    that used the old version are recomputed by the `accounting.recompute` job."""
-    current = get_current(code=code)
-    if current is None:
-        raise FactorError("code", f"因子 {code} 不存在或已停用")
-    if not source or not source.strip():
-        raise FactorError("source", "请填写新版本的来源文件（标准或文号）")
-    if not reason or not reason.strip():
-        raise FactorError("reason", "请填写修订原因")
-    spec = {c: getattr(current, c) for c in (
-        "code", "kind", "energy_code", "name", "scope", "scope_name", "year", "unit",
-        "ncv", "ncv_unit", "carbon_content", "oxidation_rate", "valid_from", "valid_to")}
-    if current.kind == "combustion":
-        for name, val in (("ncv", ncv), ("carbon_content", carbon_content),
-                          ("oxidation_rate", oxidation_rate)):
-            if val is not None:
-                if val <= 0 or (name == "oxidation_rate" and val > 1):
-                    raise FactorError(name, "参数超出合理范围")
-                spec[name] = val
-        spec["value"] = _combustion_value(spec["ncv"], spec["carbon_content"],
-                                          spec["oxidation_rate"])
-    else:
-        if value is None or value <= 0:
-            raise FactorError("value", "因子数值必须为正数")
-        spec["value"] = value
-    if valid_from is not None:
-        spec["valid_from"] = valid_from
-    spec.update(source=source.strip(), note=reason.strip())
-    row = _new_version(spec, current, reason=reason, by=user_email)
-    audit("factor.supersede", object_type="emission_factor", object_id=row.id,
-          summary={"code": code, "old_id": current.id, "old_version": current.version,
-                   "new_version": row.version, "value": str(row.value), "reason": reason})
-    if recompute:
-        from app.jobs.outbox import enqueue
-
-        enqueue("accounting.recompute", queue="default", old_factor_id=current.id,
-                new_factor_id=row.id)
-    return row
-
-
-# --------------------------------------------------------------------- resolution
-
-
-@dataclass(frozen=True)
-class Resolved:
-    factors: dict[str, engine.Factor]     # item -> factor
-    notes: dict[str, str]
-
-
-def _setting(name: str, default):
-    if has_app_context():
-        return current_app.config.get(name, default)
-    return default
-
-
-def _pick_by_year(rows: list[EmissionFactor], year: int) -> EmissionFactor | None:
-    if not rows:
-        return None
-    day = date(year, 6, 30)
-    covering = [r for r in rows if (r.valid_from is None or r.valid_from <= day)
-                and (r.valid_to is None or r.valid_to >= day) and r.year is not None
-                and r.year <= year]
-    if covering:
-        return max(covering, key=lambda r: (r.year, r.id))
-    earlier = [r for r in rows if r.year is not None and r.year <= year]
-    if earlier:
-        return max(earlier, key=lambda r: (r.year, r.id))
-    return min(rows, key=lambda r: (r.year or 0, r.id))
-
-
-def to_engine(row: EmissionFactor) -> engine.Factor:
-    return engine.Factor(kind=row.kind, unit=row.unit, value=row.value, ncv=row.ncv,
-                         carbon_content=row.carbon_content, oxidation_rate=row.oxidation_rate,
-                         id=row.id, code=row.code, version=row.version, year=row.year,
-                         source=row.source)
-
-
-def electricity_scopes(region_code: str | None) -> dict[str, str]:
-    from app.refdata import grid_region_of, province_code
-
-    out = {"national": "national"}
-    if region_code:
-        out["province"] = province_code(region_code)
-        grid = grid_region_of(region_code)
-        if grid:
-            out["grid"] = grid
-    return out
-
-
-def resolve(*, year: int, region_code: str | None, cache: dict | None = None) -> Resolved:
-    """The current factor version for every item (energy type code or process code) for a
-    data year and an enterprise region. Results are memoised in `cache` when given."""
-    from app.refdata import province_code
-
-    key = (year, province_code(region_code) if region_code else None,
-           region_code[:4] if region_code else None)
-    if cache is not None and key in cache:
-        return cache[key]
-    rows = list(db.session.scalars(select(EmissionFactor).where(
-        EmissionFactor.status == "active")))
-    factors: dict[str, engine.Factor] = {}
-    notes: dict[str, str] = {}
-    for r in rows:
-        if r.kind == "combustion" and r.energy_code:
-            factors[r.energy_code] = to_engine(r)
-        elif r.kind == "process":
-            factors[r.code] = to_engine(r)
-    heat = _pick_by_year([r for r in rows if r.kind == "heat"], year)
-    if heat:
-        factors["heat"] = to_engine(heat)
-    chain = ELECTRICITY_CHAINS.get(_setting("CECP_ELECTRICITY_FACTOR", "province"),
-                                   ELECTRICITY_CHAINS["province"])
-    scopes = electricity_scopes(region_code)
-    for kind, level in chain:
-        scope = scopes.get(level)
-        if scope is None:
-            continue
-        pick = _pick_by_year([r for r in rows if r.kind == kind and r.scope == scope], year)
-        if pick is not None:
-            factors["electricity"] = to_engine(pick)
-            if pick.year != year:
-                notes["electricity"] = f"{year} 年因子尚未发布，采用 {pick.year} 年因子"
-            break
-    out = Resolved(factors, notes)
-    if cache is not None:
-        cache[key] = out
-    return out
-
-
-def factor_counts() -> dict[str, int]:
-    rows = db.session.execute(select(EmissionFactor.kind, func.count()).group_by(
-        EmissionFactor.kind)).all()
-    return {k: n for k, n in rows}
+__all__ = [
+    "CATEGORIES", "ELECTRICITY_CHAINS", "FLOWS", "FUEL_CATEGORIES", "GENERIC_PROCESS",
+    "Factor", "FactorError", "RecordError", "Resolved", "activity_date", "catalogue",
+    "create_many", "electricity_scopes", "factor_counts", "get", "get_all", "get_current",
+    "get_energy_type", "get_energy_types", "history", "hooks", "in_force", "item_of",
+    "load_reference", "parse_decimal", "parse_int", "process_factors", "resolve",
+    "supersede", "to_engine", "validate_line",
+]

@@ -261,3 +261,28 @@ def test_a_forged_check_in_task_data_is_not_trusted(world):
     assert shown["warnings"] and selfcheck.still_valid(shown)
     forged = {**shown, "warnings": []}  # same basis, warnings dropped
     assert not selfcheck.still_valid(forged)
+
+
+def test_publication_freezes_the_accounts_and_rounds_half_up(world):
+    """The published versions become `published` (frozen: a later recompute leaves them);
+    the published intensity follows the engine's half-up rule (0.0000005 → 0.000001)."""
+    from app.accounting.models import CarbonAccount
+
+    add_accounts(db, world.ent, year=YEAR - 1, months=[1], co2=Decimal("0.000001"),
+                 value_added=Decimal("2"))
+    commit()
+    inst = world.start(year=YEAR - 1, month=1)
+    data = service.task_data(inst)
+    explain = {"explanation": "测试"} if data["self_check"]["warnings"] else {}
+    inst = world.do(inst, "submit_report", world.company, {"confirm": True, **explain})
+    inst = world.do(inst, "initial_review", world.reviewer, APPROVE)
+    inst = world.do(inst, "final_review", world.approver, APPROVE)
+    assert inst.status == "completed"
+    pub = db.session.scalars(select(ReportPublication)).one()
+    assert (pub.period_key, Decimal(pub.intensity)) == (f"{YEAR - 1}-01", Decimal("0.000001"))
+    acc = db.session.scalars(select(CarbonAccount).where(
+        CarbonAccount.period == (YEAR - 1) * 100 + 1)).one()
+    assert (acc.status, acc.frozen_by, acc.is_current) == ("published",
+                                                          world.approver.email, True)
+    assert [a.id for a in db.session.scalars(select(CarbonAccount).where(
+        CarbonAccount.status != "open"))] == [acc.id]
