@@ -1,0 +1,18 @@
+"""Electricity-carbon factors (电碳因子, R-6.4): the enterprise factor library, estimation
+from electricity, regional carbon-emission-flow simulation and third-party checks."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from app.extensions import api as smorest
+    from app.factors import api, cli, views
+    from app.web.navigation import NavItem
+    from app.web.navigation import register as nav
+
+    app.register_blueprint(views.bp)
+    smorest.register_blueprint(api.blp)
+    app.cli.add_command(cli.factors_cli)
+    nav(NavItem("factors.index", "电碳因子", "Electricity factors", "enterprise.read"))
