@@ -11,7 +11,7 @@ from app.audit import service as audit
 from app.extensions import db
 from app.factors import library
 from app.factors.models import FLAGS, ORIGINS, ElectricityFactor
-from app.identity.scope import get_scoped_or_404, scoped
+from app.identity.scope import current_scope, get_scoped_or_404, scoped
 from app.orgs.models import Enterprise
 
 bp = Blueprint("factors", __name__)
@@ -30,13 +30,14 @@ def require_manage(action: str, object_id: str) -> None:
 @bp.route("/factors")
 @auth_required("session")
 def index():
+    scope = current_scope()
+    if len(scope.enterprise) == 1 and not scope.all and not scope.region:
+        return redirect(url_for("factors.enterprise", uscc=scope.enterprise[0]))
     q = (request.args.get("q") or "").strip()
     stmt = scoped(select(Enterprise), Enterprise).order_by(Enterprise.name)
     if q:
         stmt = stmt.where(Enterprise.name.ilike(f"%{q}%") | Enterprise.uscc.ilike(f"%{q}%"))
     ents = list(db.session.scalars(stmt.limit(200)))
-    if len(ents) == 1 and not q:
-        return redirect(url_for("factors.enterprise", uscc=ents[0].uscc))
     current = {f.enterprise_id: f for f in db.session.scalars(select(ElectricityFactor).where(
         ElectricityFactor.is_current.is_(True),
         ElectricityFactor.enterprise_id.in_([e.id for e in ents])))} if ents else {}
