@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, render_template, request
-from flask_security import auth_required
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_security import auth_required, current_user
+from sqlalchemy import select
 
 from app.extensions import db
+from app.factors import estimates as est
 from app.factors import regional
 from app.factors.flow import NetworkError
 from app.factors.models import RegionalNetwork
 from app.factors.network import simulate
-from app.factors.views import bp
+from app.factors.views import bp, require_manage
+from app.identity.scope import current_scope
+from app.orgs.models import Enterprise
 
 EXAMPLE = {
     "nodes": [
@@ -71,3 +75,49 @@ def simulate_page():
             errors = exc.fields
     return render_template("factors/simulate.html", text=text, result=result,
                            errors=errors), (422 if errors else 200)
+
+
+def _estimate_region() -> tuple[str, int]:
+    scope = current_scope()
+    code = request.values.get("region") or (scope.region[0] if scope.region else "330000")
+    if not scope.covers_region(code):
+        abort(404)
+    year = request.values.get("year", type=int) or 2024
+    return code, year
+
+
+@bp.route("/factors/estimates")
+@auth_required("session")
+def estimates():
+    """A region's CO2: accounted beside estimated from electricity, never silently mixed."""
+    if not current_user.has_permission("monitor.read"):
+        abort(403)
+    code, year = _estimate_region()
+    figures = est.region_figures(region_code=code, year=year, scope=current_scope())
+    ents = {e.id: e for e in db.session.scalars(select(Enterprise).where(
+        Enterprise.id.in_({r.enterprise_id for r in figures["rows"]})))}
+    return render_template("factors/estimates.html", f=figures, ents=ents,
+                           can_manage=current_user.has_permission("factors.manage"))
+
+
+@bp.route("/factors/estimates/run", methods=["POST"])
+@auth_required("session")
+def estimates_run():
+    code, year = _estimate_region()
+    require_manage("estimate", code)
+    s = est.estimate(region=code, year=year, actor=current_user)
+    flash(f"已估算 {s['estimated']} 个企业月（{s['enterprises']} 家企业）；"
+          f"无因子且无可比企业：{len(s['without_factor'])} 家", "success")
+    return redirect(url_for("factors.estimates", region=code, year=year))
+
+
+@bp.route("/factors/estimates/setting", methods=["POST"])
+@auth_required("session")
+def estimates_setting():
+    code, year = _estimate_region()
+    require_manage("estimation_setting", code)
+    include = request.form.get("include") == "1"
+    est.set_setting(region_code=code, include=include, actor=current_user)
+    flash("本地区统计口径已改为" + ("计入电碳因子估算" if include else "仅 GB/T 32150 核算"),
+          "success")
+    return redirect(url_for("factors.estimates", region=code, year=year))
