@@ -8,7 +8,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from app.extensions import api as smorest
-    from app.factors import api, cli, views
+    from app.factors import api, checks, cli, views  # noqa: F401  (checks registers services)
     from app.web.navigation import NavItem
     from app.web.navigation import register as nav
 
