@@ -7,12 +7,15 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from app.demo import DEMO_LOADERS
     from app.extensions import api as smorest
-    from app.factors import api, checks, cli, views  # noqa: F401  (checks registers services)
+    from app.factors import api, checks, cli, demo, views  # noqa: F401  (checks: services)
     from app.web.navigation import NavItem
     from app.web.navigation import register as nav
 
     app.register_blueprint(views.bp)
     smorest.register_blueprint(api.blp)
     app.cli.add_command(cli.factors_cli)
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
     nav(NavItem("factors.index", "电碳因子", "Electricity factors", "enterprise.read"))
