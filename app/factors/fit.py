@@ -58,8 +58,23 @@ def _group_starts(g: np.ndarray, ng: int) -> tuple[np.ndarray, np.ndarray]:
     return counts, starts
 
 
+def _sort_within(g: np.ndarray, v: np.ndarray, ng: int) -> np.ndarray:
+    """Order of `v` sorted within groups `g` (contiguous, non-decreasing): one argsort of
+    g + v scaled into [0, 1) per group (several times faster than lexsort((v, g)))."""
+    counts, starts = _group_starts(g, ng)
+    lo = np.zeros(ng)
+    hi = np.zeros(ng)
+    full = counts > 0
+    if full.any():
+        lo[full] = np.minimum.reduceat(v, starts[full])
+        hi[full] = np.maximum.reduceat(v, starts[full])
+    span = hi - lo
+    span = np.where(span > 0, span, 1.0)
+    return np.argsort(g + 0.999 * (v - lo[g]) / span[g], kind="stable")
+
+
 def _grouped_median(g: np.ndarray, v: np.ndarray, ng: int) -> np.ndarray:
-    order = np.lexsort((v, g))
+    order = _sort_within(g, v, ng)
     vs = v[order]
     counts, starts = _group_starts(g, ng)
     out = np.full(ng, np.nan)
@@ -90,7 +105,7 @@ def _theil_sen_chunk(g, x, y, ng):
     i, j, dx = i[keep], j[keep], dx[keep]
     s = (y[j] - y[i]) / dx
     pg = g[i]
-    order = np.lexsort((s, pg))
+    order = _sort_within(pg, s, ng)
     s = s[order]
     m, mstart = _group_starts(pg[order], ng)
     ok = m > 0
