@@ -81,10 +81,11 @@ def _fetch(stmt) -> list[tuple]:
     objects cost more than the fit itself at 3.6 million rows)."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        compiled = stmt.compile(dialect=conn.dialect)
+        # literal binds: ints and a region prefix only (expanding IN lists included)
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         cur = conn.connection.cursor()
         try:
-            cur.execute(str(compiled), compiled.params)
+            cur.execute(str(compiled))
             return cur.fetchall()
         finally:
             cur.close()

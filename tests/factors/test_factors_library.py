@@ -67,7 +67,8 @@ def test_compute_from_accounts_set_based_and_idempotent(db, make_ent, history):
     history(a, seed=1, elec_only=(5, 17))
     history(b, seed=2, coal_per_mwh=0.2)
     history(c, months=6, seed=3)
-    s = library.compute()
+    assert library.compute(region="330100").fitted == 0   # Hangzhou: none of them
+    s = library.compute(region="330500")
     db.session.commit()
     assert (s.fitted, s.written) == (2, 2)
     assert s.skipped == {"too_few_months": [c.id]}
