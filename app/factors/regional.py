@@ -206,3 +206,25 @@ def compare_official(net: RegionalNetwork) -> dict:
             "mape_pct": sum(errs) / len(errs) if errs else None,
             "max_abs_pct": max(errs) if errs else None,
             "unit_note": "官方值为生态环境部、国家统计局发布的省级电力平均二氧化碳排放因子"}
+
+
+def accounted_beside(net: RegionalNetwork, scope: Any) -> dict[str, dict]:
+    """Per province (node = GB/T 2260 province code): the platform's enterprises' purchased
+    electricity in the network's year and its CO2 as accounted (official grid factor),
+    beside the same electricity × the simulated factor. Scoped to the caller."""
+    from app.accounting.models import CarbonAccount
+    from app.identity.scope import scoped
+
+    prov = func.substr(CarbonAccount.region_code, 1, 2)
+    stmt = scoped(select(prov, func.sum(CarbonAccount.electricity_mwh),
+                         func.sum(CarbonAccount.co2_electricity)), CarbonAccount, scope).where(
+        CarbonAccount.is_current.is_(True),
+        CarbonAccount.period.between(net.year * 100 + 1, net.year * 100 + 12)).group_by(prov)
+    intensity = {n["id"]: n["intensity"] for n in net.result["nodes"]}
+    out = {}
+    for p, mwh, co2 in db.session.execute(stmt).all():
+        code = f"{p}0000"
+        sim = intensity.get(code)
+        out[code] = {"mwh": float(mwh or 0), "accounted_t": float(co2 or 0),
+                     "simulated_t": float(mwh or 0) * sim if sim is not None else None}
+    return out

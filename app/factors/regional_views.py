@@ -40,7 +40,8 @@ def regional_index():
 def network(network_id: int):
     net = db.session.get(RegionalNetwork, network_id) or abort(404)
     return render_template("factors/network.html", net=net,
-                           compare=regional.compare_official(net))
+                           compare=regional.compare_official(net),
+                           accounted=regional.accounted_beside(net, current_scope()))
 
 
 @bp.route("/factors/regional/simulate", methods=["GET", "POST"])

@@ -40,11 +40,11 @@ def history(energy_ref):
     from app.identity.scope import DataScope
 
     def _make(ent, *, months: int = 24, coal_per_mwh: float = 0.5, seed: int = 1,
-              elec_only: tuple[int, ...] = (), base: float = 0.0):
+              elec_only: tuple[int, ...] = (), base: float = 0.0, start_year: int = 2023):
         rng = np.random.default_rng(seed)
         items = []
         for k in range(months):
-            year, month = 2023 + k // 12, k % 12 + 1
+            year, month = start_year + k // 12, k % 12 + 1
             mwh = round(float(rng.uniform(200, 1200)), 3)
             lines = [{"item": "electricity", "flow": "purchased", "amount": str(mwh),
                       "unit": "MWh"}]

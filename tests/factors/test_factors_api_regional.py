@@ -123,3 +123,25 @@ def test_regional_pages(client, make_user):
 
     r = client.post("/factors/regional/simulate", data={"network": json.dumps(HAND)})
     assert r.status_code == 200 and "0.2400" in r.get_data(as_text=True)
+
+
+def test_network_page_shows_accounted_beside_simulated(client, make_ent, history, make_user):
+    from app.extensions import db
+    from app.factors import regional
+    from app.identity.scope import DataScope
+
+    mine, other = make_ent(91), make_ent(92, region="320100")
+    history(mine, months=12, start_year=2021)
+    history(other, months=12, start_year=2021, seed=4)
+    net = regional.load_demo()
+    db.session.commit()
+    beside = regional.accounted_beside(net, DataScope(all=True))
+    zj = beside["330000"]
+    zj_sim = next(n for n in net.result["nodes"] if n["id"] == "330000")["intensity"]
+    assert zj["simulated_t"] == pytest.approx(zj["mwh"] * zj_sim)
+    assert zj["accounted_t"] > 0 and "320000" in beside
+    owner = make_user("enterprise", enterprise=mine.uscc)
+    login(client, owner)
+    html = client.get(f"/factors/regional/{net.id}").get_data(as_text=True)
+    assert 'id="accounted"' in html and "浙江省" in html.split('id="accounted"')[1]
+    assert "江苏省" not in html.split('id="accounted"')[1]  # another tenant's enterprise
