@@ -324,13 +324,19 @@ def certify(*, factor: ElectricityFactor, check_id: int, statement: str,
     return f
 
 
+#: a peer's factor with one of these flags is not a usable reference
+UNUSABLE_FLAGS = frozenset({"poor_fit", "negative_slope", "structural_break",
+                            "too_few_months", "low_variation"})
+
+
 def fallback(*, enterprise: Enterprise) -> dict | None:
-    """Median of peers' current factors: same industry division (GB/T 4754, 2 digits) in the
-    same province, else the same division anywhere; None below MIN_PEERS."""
+    """Median of peers' usable current factors (no manual ones, no poor fits): same industry
+    division (GB/T 4754, 2 digits) in the same province, else the same division anywhere;
+    None below MIN_PEERS."""
     if not enterprise.industry_code:
         return None
     division = enterprise.industry_code[:2]
-    base = (select(cast(ElectricityFactor.slope, Float))
+    base = (select(cast(ElectricityFactor.slope, Float), ElectricityFactor.flags)
             .join(Enterprise, Enterprise.id == ElectricityFactor.enterprise_id)
             .where(ElectricityFactor.is_current.is_(True),
                    ElectricityFactor.origin != "manual",
@@ -338,7 +344,8 @@ def fallback(*, enterprise: Enterprise) -> dict | None:
                    Enterprise.industry_code.like(division + "%")))
     for level, stmt in (("province", base.where(and_(
             Enterprise.region_code.like(enterprise.region_code[:2] + "%")))), ("national", base)):
-        values = np.array(db.session.scalars(stmt).all(), float)
+        values = np.array([v for v, flags in db.session.execute(stmt).all()
+                           if not UNUSABLE_FLAGS.intersection(flags or [])], float)
         if values.size >= MIN_PEERS:
             return {"value": float(np.median(values)), "n": int(values.size),
                     "level": level, "industry_division": division,

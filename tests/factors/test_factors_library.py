@@ -147,6 +147,10 @@ def test_fallback_is_the_peer_median(db, make_ent, history):
     assert fb["n"] == 3 and fb["level"] == "province"
     assert fb["value"] == pytest.approx(slopes[1])
     assert library.fallback(enterprise=make_ent(31, industry="3211")) is None
+    # a poor fit is no reference: two usable peers left, below the minimum of three
+    library.current(enterprise_id=peers[0].id).flags = ["poor_fit"]
+    db.session.flush()
+    assert library.fallback(enterprise=newcomer) is None
 
 
 def test_api_and_page_scoped_to_the_caller(client, db, make_ent, history, make_user, auth):
