@@ -9,8 +9,9 @@ from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields
 
 from app.api import api_error
-from app.factors import library
+from app.factors import checks, library
 from app.factors.flow import NetworkError
+from app.factors.models import FactorCheck
 from app.factors.network import simulate as run_simulation
 from app.identity.scope import get_scoped_or_404
 from app.orgs.models import Enterprise
@@ -69,3 +70,12 @@ def electricity_factor(uscc):
             "intercept": None, "r2": None, "n": fb["n"], "interval": [fb["low"], fb["high"]],
             "interval_level": "peers_iqr", "method": "peer_median", "origin": "fallback",
             "version": None, "fallback": fb}
+
+
+@blp.route("/factors/checks/<int:check_id>")
+@auth_required("token", "session")
+@blp.response(200)
+def check_record(check_id):
+    """A third-party check record: figures, the signed statement, the SM2 signature (hex
+    DER) and the platform's public key; only within the caller's scope (else 404)."""
+    return checks.as_dict(get_scoped_or_404(FactorCheck, check_id))

@@ -133,6 +133,7 @@ def sign(data: dict[str, Any]) -> dict[str, Any]:
             if uscc else None
         rec = FactorCheck(
             subject=chk["subject"], enterprise_id=ent.id if ent else None,
+            enterprise_uscc=ent.uscc if ent else None,
             factor_id=chk.get("factor_id"), network_id=chk.get("network_id"),
             region_code=ent.region_code if ent else (ctx.region_code if ctx else None),
             body_code=data.get("body_code"), tolerance_pct=Decimal(str(chk["tolerance_pct"])),
@@ -178,3 +179,47 @@ def _svc_compute(data: dict[str, Any]) -> dict[str, Any]:
 @register_service("factors.check_sign", replace=True)
 def _svc_sign(data: dict[str, Any]) -> dict[str, Any]:
     return sign(data)
+
+
+def start_check(*, user: Any, tolerance_pct: Any, enterprise: Enterprise | None = None,
+                network: RegionalNetwork | None = None, region_code: str | None = None):
+    """Send a factor set to the verification body: starts `factor_check` for the case."""
+    from app.workflow import service as workflow
+
+    try:
+        tol = float(tolerance_pct or DEFAULT_TOLERANCE_PCT)
+    except (TypeError, ValueError):
+        tol = -1.0
+    if not 0 < tol <= 100:
+        from app.workflow.errors import Invalid
+
+        raise Invalid("容差应为 0–100 之间的百分数", fields={"tolerance_pct": "取值无效"})
+    if enterprise is not None:
+        data = {"subject": "enterprise", "enterprise_uscc": enterprise.uscc,
+                "tolerance_pct": tol}
+    else:
+        data = {"subject": "region", "network_id": network.id, "tolerance_pct": tol,
+                "region_code": region_code}
+    return workflow.start(model="factor_check", data=data, user=user)
+
+
+def for_enterprise(*, enterprise_id: int) -> list[FactorCheck]:
+    return list(db.session.scalars(select(FactorCheck).where(
+        FactorCheck.enterprise_id == enterprise_id).order_by(FactorCheck.id.desc())))
+
+
+def for_network(*, network_id: int) -> list[FactorCheck]:
+    return list(db.session.scalars(select(FactorCheck).where(
+        FactorCheck.network_id == network_id).order_by(FactorCheck.id.desc())))
+
+
+def as_dict(check: FactorCheck) -> dict:
+    return {"id": check.id, "subject": check.subject, "passed": check.passed,
+            "n": check.n, "mape_pct": float(check.mape_pct) if check.mape_pct is not None
+            else None, "bias_pct": float(check.bias_pct) if check.bias_pct is not None
+            else None, "max_error_pct": float(check.max_error_pct)
+            if check.max_error_pct is not None else None,
+            "tolerance_pct": float(check.tolerance_pct), "statement": check.statement,
+            "signature": check.signature, "signature_algorithm": "SM2 (SM3, DER, id "
+                                                                 "1234567812345678)",
+            "signature_valid": verify(check), "public_key_pem": public_pem()}

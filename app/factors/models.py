@@ -116,10 +116,12 @@ class FactorCheck(db.Model):
     the platform's SM2 signature over its canonical statement."""
 
     __tablename__ = "factor_check"
-    __scope__ = ScopeRule(region="region_code", verification_body="body_code")
+    __scope__ = ScopeRule(region="region_code", enterprise="enterprise_uscc",
+                          verification_body="body_code")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(12), nullable=False)  # enterprise | region
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    enterprise_uscc: Mapped[str | None] = mapped_column(String(18))
     factor_id: Mapped[int | None] = mapped_column(BigId)
     network_id: Mapped[int | None] = mapped_column(ForeignKey("regional_network.id"))
     region_code: Mapped[str | None] = mapped_column(String(6), index=True)

@@ -10,6 +10,7 @@ from flask_security import auth_required, current_user
 from sqlalchemy import select
 
 from app.extensions import db
+from app.factors import checks as est_checks
 from app.factors import estimates as est
 from app.factors import regional
 from app.factors.flow import NetworkError
@@ -41,7 +42,30 @@ def network(network_id: int):
     net = db.session.get(RegionalNetwork, network_id) or abort(404)
     return render_template("factors/network.html", net=net,
                            compare=regional.compare_official(net),
-                           accounted=regional.accounted_beside(net, current_scope()))
+                           accounted=regional.accounted_beside(net, current_scope()),
+                           checks=est_checks.for_network(network_id=net.id),
+                           verify=est_checks.verify,
+                           can_manage=current_user.has_permission("factors.manage"))
+
+
+@bp.route("/factors/regional/<int:network_id>/check", methods=["POST"])
+@auth_required("session")
+def network_check(network_id: int):
+    from app.workflow.errors import WorkflowError
+
+    net = db.session.get(RegionalNetwork, network_id) or abort(404)
+    require_manage("check", f"network:{net.id}")
+    scope = current_scope()
+    try:
+        inst = est_checks.start_check(user=current_user, network=net,
+                                      tolerance_pct=request.form.get("tolerance_pct"),
+                                      region_code=scope.region[0] if scope.region else None)
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("factors.network", network_id=net.id))
+    flash(f"已提交第三方核验：{inst.title}", "success")
+    return redirect(url_for("workflow.instance_page", instance_id=inst.id))
 
 
 @bp.route("/factors/regional/simulate", methods=["GET", "POST"])

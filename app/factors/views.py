@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.audit import service as audit
 from app.extensions import db
-from app.factors import library
+from app.factors import checks, library
 from app.factors.models import FLAGS, ORIGINS, ElectricityFactor
 from app.identity.scope import current_scope, get_scoped_or_404, scoped
 from app.orgs.models import Enterprise
@@ -55,7 +55,30 @@ def enterprise(uscc: str):
         current_dict=library.as_dict(cur) if cur else None,
         history=library.history(enterprise_id=ent.id), scatter=library.scatter(
             enterprise_id=ent.id), fallback=library.fallback(enterprise=ent),
-        flags=FLAGS, origins=ORIGINS, can_manage=current_user.has_permission(MANAGE))
+        flags=FLAGS, origins=ORIGINS, can_manage=current_user.has_permission(MANAGE),
+        checks=checks.for_enterprise(enterprise_id=ent.id), verify=checks.verify)
+
+
+@bp.route("/factors/enterprises/<string:uscc>/check", methods=["POST"])
+@auth_required("session")
+def send_to_check(uscc: str):
+    """Send the current factor to the third-party check (processes/factor_check)."""
+    from app.workflow.errors import WorkflowError
+
+    ent = get_scoped_or_404(Enterprise, uscc, by="uscc")
+    require_manage("check", ent.uscc)
+    if library.current(enterprise_id=ent.id) is None:
+        flash(f"{ent.name} 没有现行电碳因子，无法提交核验", "danger")
+        return redirect(url_for("factors.enterprise", uscc=ent.uscc))
+    try:
+        inst = checks.start_check(user=current_user, enterprise=ent,
+                                  tolerance_pct=request.form.get("tolerance_pct"))
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("factors.enterprise", uscc=ent.uscc))
+    flash(f"已提交第三方核验：{inst.title}", "success")
+    return redirect(url_for("workflow.instance_page", instance_id=inst.id))
 
 
 @bp.route("/factors/enterprises/<string:uscc>/recompute", methods=["POST"])

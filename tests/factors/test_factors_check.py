@@ -118,3 +118,46 @@ def test_regional_check_against_official_factors(db, reference, make_user):
     assert rec.subject == "region" and rec.network_id == net.id
     assert net.status == ("certified" if rec.passed else "simulated")
     assert rec.passed == (float(rec.mape_pct) <= 50)
+
+
+def test_check_from_the_page_and_the_signed_record_api(client, db, make_ent, history,
+                                                       make_user, auth):
+    from app.factors import library
+    from app.workflow import deploy, service
+    from tests.conftest import enrol_totp, login
+
+    ent, other = make_ent(83), make_ent(84, region="330106")
+    history(ent)
+    history(other, seed=9)
+    library.compute()
+    deploy.deploy_builtins()
+    commit()
+    approver = make_user("approver", region="330000")
+    verifier = make_user("verifier", region="330500")
+    enrol_totp(approver)
+    login(client, approver)
+    r = client.post(f"/factors/enterprises/{ent.uscc}/check", data={"tolerance_pct": "abc"},
+                    follow_redirects=True)
+    assert "容差应为" in r.get_data(as_text=True)
+    r = client.post(f"/factors/enterprises/{ent.uscc}/check", data={"tolerance_pct": "15"})
+    assert r.status_code == 302 and "/workflow/instances/" in r.headers["Location"]
+    inst_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    from app.workflow.models import ProcessInstance
+
+    inst = db.session.get(ProcessInstance, inst_id)
+    (task,) = service.current_tasks(inst=inst)
+    service.complete(task_id=task.id, user=verifier, data={"decision": "confirm"})
+    commit()
+    html = client.get(f"/factors/enterprises/{ent.uscc}").get_data(as_text=True)
+    assert "SM2 签名有效" in html and "第三方认证" in html
+    from app.factors.models import FactorCheck
+
+    rec = db.session.scalars(select(FactorCheck)).one()
+    client.post("/auth/logout")  # from here on, only the tokens speak
+    owner = make_user("enterprise", enterprise=ent.uscc)
+    body = client.get(f"/api/v1/factors/checks/{rec.id}", headers=auth(owner)).get_json()
+    assert body["signature_valid"] is True and body["passed"] is True
+    assert json.loads(body["statement"])["enterprise"] == ent.uscc
+    stranger = make_user("enterprise", enterprise=other.uscc)
+    assert client.get(f"/api/v1/factors/checks/{rec.id}",
+                      headers=auth(stranger)).status_code == 404

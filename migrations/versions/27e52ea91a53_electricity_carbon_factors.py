@@ -1,8 +1,8 @@
 """electricity-carbon factors
 
-Revision ID: a32464faaf57
+Revision ID: 27e52ea91a53
 Revises: 5b4b1fbbd320
-Create Date: 2026-12-05 13:07:58.005511
+Create Date: 2026-12-05 13:31:52.900283
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a32464faaf57'
+revision = '27e52ea91a53'
 down_revision = '5b4b1fbbd320'
 branch_labels = None
 depends_on = None
@@ -102,6 +102,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subject', sa.String(length=12), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('enterprise_uscc', sa.String(length=18), nullable=True),
     sa.Column('factor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('network_id', sa.Integer(), nullable=True),
     sa.Column('region_code', sa.String(length=6), nullable=True),
