@@ -79,3 +79,36 @@ def check_record(check_id):
     """A third-party check record: figures, the signed statement, the SM2 signature (hex
     DER) and the platform's public key; only within the caller's scope (else 404)."""
     return checks.as_dict(get_scoped_or_404(FactorCheck, check_id))
+
+
+@blp.route("/factors/estimates")
+@auth_required("token", "session")
+@blp.response(200)
+def estimates_figures():
+    """A region's CO2 for a year: GB/T 32150 accounted, the estimates from electricity beside
+    it (估算（电碳因子）, with factor and interval per enterprise-month), and the total the
+    region reports under its inclusion setting. `region` must be within the caller's scope."""
+    from flask_security import current_user
+
+    from app.factors import estimates
+    from app.identity.scope import current_scope
+
+    if not current_user.has_permission("monitor.read"):
+        return api_error(403, "没有权限执行此操作（需要 monitor.read）", code="forbidden")
+    scope = current_scope()
+    region = request.args.get("region") or (scope.region[0] if scope.region else None)
+    try:
+        year = int(request.args.get("year", ""))
+    except ValueError:
+        return api_error(422, "year 应为年份", fields={"year": "取值无效"})
+    if not region or not scope.covers_region(region):
+        return api_error(404, "地区不存在或不在您的数据范围内", fields={"region": "不在范围内"})
+    fig = estimates.region_figures(region_code=region, year=year, scope=scope)
+    fig["rows"] = [{"enterprise_id": r.enterprise_id, "period": r.period,
+                    "electricity_mwh": float(r.electricity_mwh), "factor_id": r.factor_id,
+                    "factor_origin": r.factor_origin, "slope": float(r.slope),
+                    "intercept": float(r.intercept), "co2": float(r.co2),
+                    "interval": [None if r.co2_low is None else float(r.co2_low),
+                                 None if r.co2_high is None else float(r.co2_high)],
+                    "label": estimates.LABEL} for r in fig["rows"]]
+    return fig

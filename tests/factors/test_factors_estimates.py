@@ -66,3 +66,26 @@ def test_estimates_page_scoped(client, db, make_ent, history, make_user):
     owner = make_user("enterprise", enterprise=ent.uscc)
     login(client, owner)
     assert client.get("/factors/estimates?region=330500&year=2024").status_code == 403
+
+
+def test_estimates_api(client, db, make_ent, history, make_user, auth):
+    from app.factors import estimates, library
+
+    ent = make_ent(72)
+    history(ent, elec_only=(20,))
+    library.compute()
+    estimates.estimate(year=2024)
+    db.session.commit()
+    h = auth(make_user("reviewer", region="330500"))
+    r = client.get("/api/v1/factors/estimates?region=330500&year=2024", headers=h)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["estimated_months"] == 1 and body["rows"][0]["label"] == "估算（电碳因子）"
+    assert body["total_t"] == body["accounted_t"] and body["include_estimates"] is False
+    assert client.get("/api/v1/factors/estimates?region=330100&year=2024",
+                      headers=h).status_code == 404
+    assert client.get("/api/v1/factors/estimates?region=330500&year=x",
+                      headers=h).get_json()["error"]["fields"] == {"year": "取值无效"}
+    owner = auth(make_user("enterprise", enterprise=ent.uscc))
+    assert client.get("/api/v1/factors/estimates?region=330500&year=2024",
+                      headers=owner).status_code == 403
