@@ -38,7 +38,7 @@ ORIGINS = {"computed": "平台计算", "measured": "实测", "certified": "第�
 #: quality flags a fit may carry
 FLAGS = {"too_few_months": "月份不足", "poor_fit": "拟合较差", "structural_break": "结构突变",
          "negative_slope": "斜率为负", "low_variation": "用电量变化过小"}
-METHODS = {"theil_sen": "Theil–Sen 稳健回归", "huber": "Huber 稳健回归（RLM）",
+METHODS = {"theil_sen": "Theil–Sen 稳健回归",
            "ols": "普通最小二乘", "manual": "人工设定", "measured": "实测",
            "certified": "第三方认证"}
 
