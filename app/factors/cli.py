@@ -25,8 +25,20 @@ def compute_cmd(region, period_from, period_to, min_months) -> None:
     commit()
     click.echo(f"拟合 {s.fitted} 家，新版本 {s.written}，未变化 {s.unchanged}，"
                f"保留人工/实测/认证 {s.kept}")
-    for reason, ids in s.skipped.items():
-        click.echo(f"未拟合（{reason}）：{len(ids)} 家", err=True)
+    if s.skipped:
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.factors.models import FLAGS
+        from app.orgs.models import Enterprise
+
+        for reason, ids in s.skipped.items():
+            names = db.session.execute(select(Enterprise.name, Enterprise.uscc).where(
+                Enterprise.id.in_(ids[:20]))).all()
+            shown = "、".join(f"{n}（{u}）" for n, u in names)
+            more = f" 等 {len(ids)} 家" if len(ids) > 20 else ""
+            click.echo(f"未拟合（{FLAGS.get(reason, '无数据' if reason == 'no_data' else reason)}"
+                       f"，至少需要 {min_months} 个月）：{shown}{more}", err=True)
 
 
 @factors_cli.command("demo")

@@ -30,10 +30,58 @@ EXAMPLE = {
 }
 
 
-@bp.route("/factors/regional")
+@bp.route("/factors/regional", methods=["GET", "POST"])
 @auth_required("session")
 def regional_index():
-    return render_template("factors/regional_index.html", networks=regional.get_all())
+    """The stored networks; managers upload a new one (CSV pair or one XLSX)."""
+    errors = None
+    if request.method == "POST":
+        require_manage("network_import", request.form.get("code", ""))
+        errors = _import_from_form()
+        if errors is None:
+            return redirect(url_for("factors.regional_index"))
+    return render_template("factors/regional_index.html", networks=regional.get_all(),
+                           errors=errors,
+                           can_manage=current_user.has_permission("factors.manage")), \
+        (422 if errors else 200)
+
+
+def _import_from_form() -> dict | None:
+    form, files = request.form, request.files
+    errors: dict[str, str] = {}
+    code, title = form.get("code", "").strip(), form.get("title", "").strip()
+    year = form.get("year", type=int)
+    if not code:
+        errors["code"] = "请填写数据集代码"
+    if not title:
+        errors["title"] = "请填写名称"
+    if not year or not 2000 <= year <= 2100:
+        errors["year"] = "年份无效"
+    gen = files.get("generation")
+    if not gen or not gen.filename:
+        errors["generation"] = "请上传发电结构文件（CSV 或 XLSX）"
+    if errors:
+        return errors
+    try:
+        data = gen.read()
+        if gen.filename.lower().endswith((".xlsx", ".xlsm")):
+            payload, names = regional.payload_from_rows(
+                regional._rows_xlsx(data, "generation"), regional._rows_xlsx(data, "exchange"))
+        else:
+            ex = files.get("exchange")
+            payload, names = regional.payload_from_rows(
+                regional._rows_csv(data),
+                regional._rows_csv(ex.read()) if ex and ex.filename else [])
+        net = regional.create(code=code, title=title, year=year, payload=payload, names=names,
+                              source=form.get("source") or None, actor=current_user)
+    except NetworkError as exc:
+        db.session.rollback()
+        return exc.fields
+    except ValueError as exc:  # unreadable file
+        db.session.rollback()
+        return {"generation": f"文件无法读取：{exc}"}
+    flash(f"已导入并模拟 {net.title} v{net.version}", "success")
+    return None
 
 
 @bp.route("/factors/regional/<int:network_id>")

@@ -145,3 +145,33 @@ def test_network_page_shows_accounted_beside_simulated(client, make_ent, history
     html = client.get(f"/factors/regional/{net.id}").get_data(as_text=True)
     assert 'id="accounted"' in html and "浙江省" in html.split('id="accounted"')[1]
     assert "江苏省" not in html.split('id="accounted"')[1]  # another tenant's enterprise
+
+
+def test_managers_import_networks_from_the_page(client, make_user):
+    from io import BytesIO
+
+    from tests.conftest import enrol_totp
+
+    gen = ("node,name,source,energy,energy_unit,intensity,intensity_unit\n"
+           "A,甲,coal,100,MWh,0.9,tCO2/MWh\nB,乙,gas,20,MWh,0.4,tCO2/MWh\n").encode()
+    bad = b"from,to,energy,energy_unit\nA,B,10,MWh\nA,B,-1,MWh\n"
+    good = b"from,to,energy,energy_unit\nA,B,10,MWh\n"
+
+    def form(ex):
+        return {"code": "zj-test", "title": "浙江测试", "year": "2021",
+                "generation": (BytesIO(gen), "g.csv"), "exchange": (BytesIO(ex), "e.csv")}
+
+    owner = make_user("enterprise", enterprise="91330522MA3000001X")
+    login(client, owner)
+    assert client.post("/factors/regional", data=form(good),
+                       content_type="multipart/form-data").status_code == 403
+    client.post("/auth/logout")
+    approver = make_user("approver", region="330000")
+    enrol_totp(approver)
+    login(client, approver)
+    r = client.post("/factors/regional", data=form(bad), content_type="multipart/form-data")
+    assert r.status_code == 422 and "exchange 第3行.mwh" in r.get_data(as_text=True)
+    r = client.post("/factors/regional", data=form(good), content_type="multipart/form-data",
+                    follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert "已导入并模拟 浙江测试 v1" in html and "浙江测试" in html
