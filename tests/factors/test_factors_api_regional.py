@@ -175,3 +175,11 @@ def test_managers_import_networks_from_the_page(client, make_user):
                     follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "已导入并模拟 浙江测试 v1" in html and "浙江测试" in html
+
+
+def test_openapi_documents_the_factor_endpoints(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path in ("/api/v1/factors/regional/simulate",
+                 "/api/v1/enterprises/{uscc}/electricity-factor",
+                 "/api/v1/factors/estimates", "/api/v1/factors/checks/{check_id}"):
+        assert path in doc["paths"], sorted(doc["paths"])
