@@ -98,6 +98,34 @@ def test_conservation_on_random_networks(seed, n, density):
     assert np.allclose(carbon_in, carbon_out, atol=1e-8)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 30), density=st.floats(0.0, 0.3))
+def test_own_mix_and_single_importer_properties(seed, n, density):
+    net = _random_network(seed, n, density)
+    # give some nodes no generation at all, fed by exactly one other node
+    rng = np.random.default_rng(seed)
+    importers = rng.choice(n, size=max(1, n // 5), replace=False)
+    keep = ~np.isin(net.gen_node, importers)
+    net.gen_node, net.gen_source = net.gen_node[keep], net.gen_source[keep]
+    net.gen_mwh, net.gen_intensity = net.gen_mwh[keep], net.gen_intensity[keep]
+    flows = ~np.isin(net.flow_from, importers) & ~np.isin(net.flow_to, importers)
+    net.flow_from, net.flow_to = net.flow_from[flows], net.flow_to[flows]
+    net.flow_mwh = net.flow_mwh[flows]
+    supplier = rng.integers(0, n, importers.size)
+    ok = ~np.isin(supplier, importers) & (np.bincount(net.gen_node, net.gen_mwh, n)[supplier] > 0)
+    net.flow_from = np.concatenate([net.flow_from, supplier[ok]])
+    net.flow_to = np.concatenate([net.flow_to, importers[ok]])
+    # a small share of the supplier's generation, so that nobody over-exports
+    gen = np.bincount(net.gen_node, net.gen_mwh, n)
+    net.flow_mwh = np.concatenate([net.flow_mwh * 0.5, 0.05 * gen[supplier[ok]]])
+    res = solve(net)
+    own = np.bincount(net.gen_node, net.gen_mwh * net.gen_intensity, n)
+    no_imports = (res.imports_mwh == 0) & (res.generation_mwh > 0)
+    assert np.allclose(res.intensity[no_imports], own[no_imports] / gen[no_imports])
+    assert np.allclose(res.intensity[importers[ok]], res.intensity[supplier[ok]])
+    assert np.allclose(res.by_source[importers[ok]], res.by_source[supplier[ok]])
+
+
 def test_node_without_imports_has_its_own_mix():
     out = simulate({"nodes": [
         {"id": "X", "generation": [{"source": "coal", "mwh": 30, "intensity": 1.0},
