@@ -21,13 +21,15 @@ class RoleDef:
 ROLES: tuple[RoleDef, ...] = (
     RoleDef("admin", "平台管理员", "Platform administrator", "internal", (
         "admin.access", "users.manage", "audit.read", "audit.export", "keys.manage",
-        "services.manage", "case.admin", "monitor.read", "enterprise.read",
+        "services.manage", "case.admin", "monitor.read", "enterprise.read", "factors.manage",
     )),
     RoleDef("reviewer", "政府审核员（初审）", "Government reviewer (initial)", "government", (
         "case.review.initial", "monitor.read", "enterprise.read", "report.read",
+        "factors.manage",
     )),
     RoleDef("approver", "政府审核员（终审）", "Government reviewer (final)", "government", (
         "case.review.final", "monitor.read", "enterprise.read", "report.read", "publish",
+        "factors.manage",
     )),
     RoleDef("enterprise", "企业用户", "Enterprise user", "enterprise", (
         "energy.write", "report.submit", "enterprise.read", "report.read",

@@ -1,0 +1,171 @@
+"""Estimating CO2 from electricity (6.4.1 a), kept apart from GB/T 32150 accounting.
+
+An enterprise-month is estimated when its current account has electricity but no
+combustion, process or heat emissions while the enterprise's other months have them (its
+other energy is missing, not absent). The estimate is a + b · E with the enterprise's
+current factor (or b · E with its peers' median), with the interval from the factor's
+interval, labelled 估算（电碳因子）. Whether a region's figures include estimates is a
+per-region setting (the nearest setting up the GB/T 2260 tree wins; default: no).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Float, cast, delete, func, insert, select
+
+from app.accounting.models import CarbonAccount
+from app.audit import service as audit
+from app.db import utcnow
+from app.extensions import db
+from app.factors import library
+from app.factors.models import ElectricityEstimate, ElectricityFactor, EstimationSetting
+from app.identity.scope import DataScope, region_prefix, scoped
+from app.orgs.models import Enterprise
+
+LABEL = "估算（电碳因子）"
+
+
+def _candidates(region: str | None, year: int | None):
+    direct = CarbonAccount.co2_combustion + CarbonAccount.co2_process + CarbonAccount.co2_heat
+    inner = select(
+        CarbonAccount.enterprise_id.label("eid"), CarbonAccount.period.label("period"),
+        CarbonAccount.region_code.label("region"),
+        CarbonAccount.electricity_mwh.label("mwh"), direct.label("direct"),
+        func.max(direct).over(partition_by=CarbonAccount.enterprise_id).label("maxdirect"),
+    ).where(CarbonAccount.is_current.is_(True))
+    if region:
+        inner = inner.where(CarbonAccount.region_code.like(region_prefix(region) + "%"))
+    sub = inner.subquery()
+    stmt = (select(sub.c.eid, sub.c.period, sub.c.region, sub.c.mwh)
+            .where(sub.c.direct <= 0, sub.c.maxdirect > 0, sub.c.mwh > 0))
+    if year:
+        stmt = stmt.where(sub.c.period.between(year * 100 + 1, year * 100 + 12))
+    return stmt
+
+
+def _q(x: Decimal | None, places: str = "0.000001") -> Decimal | None:
+    return None if x is None else Decimal(x).quantize(Decimal(places))
+
+
+def estimate(*, region: str | None = None, year: int | None = None,
+             actor: Any = None) -> dict:
+    """(Re)write the estimates of a region / year; idempotent (replaces its own rows)."""
+    rows = db.session.execute(_candidates(region, year)).all()
+    ids = sorted({r.eid for r in rows})
+    factors = {f.enterprise_id: f for f in db.session.scalars(select(ElectricityFactor).where(
+        ElectricityFactor.is_current.is_(True), ElectricityFactor.enterprise_id.in_(ids)))} \
+        if ids else {}
+    ents = {e.id: e for e in db.session.scalars(select(Enterprise).where(
+        Enterprise.id.in_(ids)))} if ids else {}
+    peer_cache: dict[tuple, dict | None] = {}
+    out, missing = [], []
+    now = utcnow()
+    for r in rows:
+        f = factors.get(r.eid)
+        if f is not None:
+            b, a = f.slope, f.intercept or Decimal(0)
+            lo, hi, origin, fid = f.ci_low, f.ci_high, f.origin, f.id
+        else:
+            ent = ents[r.eid]
+            key = ((ent.industry_code or "")[:2], ent.region_code[:2])
+            if key not in peer_cache:
+                peer_cache[key] = library.fallback(enterprise=ent)
+            fb = peer_cache[key]
+            if fb is None:
+                missing.append(r.eid)
+                continue
+            b, a = Decimal(repr(round(fb["value"], 6))), Decimal(0)
+            lo = Decimal(repr(round(fb["low"], 6)))
+            hi = Decimal(repr(round(fb["high"], 6)))
+            origin, fid = "fallback", None
+        mwh = Decimal(r.mwh)
+        out.append({
+            "enterprise_id": r.eid, "period": r.period, "region_code": r.region,
+            "electricity_mwh": mwh, "factor_id": fid, "factor_origin": origin, "slope": b,
+            "intercept": a, "co2": _q(a + b * mwh),
+            "co2_low": _q(a + lo * mwh) if lo is not None else None,
+            "co2_high": _q(a + hi * mwh) if hi is not None else None, "computed_at": now})
+    stale = delete(ElectricityEstimate)
+    if region:
+        stale = stale.where(ElectricityEstimate.region_code.like(region_prefix(region) + "%"))
+    if year:
+        stale = stale.where(ElectricityEstimate.period.between(year * 100 + 1, year * 100 + 12))
+    db.session.execute(stale, execution_options={"synchronize_session": False})
+    if out:
+        db.session.execute(insert(ElectricityEstimate), out)
+    summary = {"estimated": len(out), "enterprises": len({o["enterprise_id"] for o in out}),
+               "without_factor": sorted(set(missing))}
+    audit.record("factors.estimate", object_type="electricity_estimate",
+                 object_id=f"{region or 'all'}:{year or 'all'}",
+                 summary={**summary, "without_factor": len(summary["without_factor"])},
+                 user=actor)
+    db.session.flush()
+    return summary
+
+
+def setting_for(region_code: str) -> tuple[bool, str | None]:
+    """(include estimates?, the region code whose setting decided it)."""
+    chain = [region_code, region_code[:4] + "00", region_code[:2] + "0000"]
+    found = {s.region_code: s for s in db.session.scalars(select(EstimationSetting).where(
+        EstimationSetting.region_code.in_(chain)))}
+    for code in chain:
+        if code in found:
+            return found[code].include_estimates, code
+    return False, None
+
+
+def set_setting(*, region_code: str, include: bool, actor: Any = None) -> EstimationSetting:
+    row = db.session.get(EstimationSetting, region_code)
+    if row is None:
+        row = EstimationSetting(region_code=region_code)
+        db.session.add(row)
+    row.include_estimates = include
+    row.updated_at, row.updated_by = utcnow(), getattr(actor, "email", None)
+    audit.record("factors.estimation_setting", object_type="estimation_setting",
+                 object_id=region_code, summary={"include_estimates": include}, user=actor)
+    db.session.flush()
+    return row
+
+
+def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
+    """The region's CO2 for the year: accounted (GB/T 32150), the estimated months beside
+    it, and — only if the region includes estimates — the total with them, saying so."""
+    like = region_prefix(region_code) + "%"
+    first, last = year * 100 + 1, year * 100 + 12
+    acc = scoped(select(func.coalesce(func.sum(cast(CarbonAccount.co2_total, Float)), 0.0),
+                        func.count(func.distinct(CarbonAccount.enterprise_id))),
+                 CarbonAccount, scope).where(
+        CarbonAccount.is_current.is_(True), CarbonAccount.region_code.like(like),
+        CarbonAccount.period.between(first, last))
+    accounted, n_ent = db.session.execute(acc).one()
+    est_rows = db.session.execute(scoped(select(ElectricityEstimate, CarbonAccount.co2_total)
+                                         .join(CarbonAccount, (
+        CarbonAccount.enterprise_id == ElectricityEstimate.enterprise_id)
+        & (CarbonAccount.period == ElectricityEstimate.period)
+        & CarbonAccount.is_current.is_(True)), ElectricityEstimate, scope).where(
+        ElectricityEstimate.region_code.like(like),
+        ElectricityEstimate.period.between(first, last))
+        .order_by(ElectricityEstimate.enterprise_id, ElectricityEstimate.period)).all()
+    est = sum(float(e.co2) for e, _ in est_rows)
+    replaced = sum(float(c) for _, c in est_rows)
+    low = sum(float(e.co2_low if e.co2_low is not None else e.co2) for e, _ in est_rows)
+    high = sum(float(e.co2_high if e.co2_high is not None else e.co2) for e, _ in est_rows)
+    include, decided_by = setting_for(region_code)
+    ents = sorted({e.enterprise_id for e, _ in est_rows})
+    out = {"region_code": region_code, "year": year, "accounted_t": float(accounted),
+           "accounted_enterprises": n_ent, "estimated_months": len(est_rows),
+           "estimated_enterprises": len(ents), "estimated_t": est,
+           "estimated_interval_t": [low, high], "accounted_of_estimated_months_t": replaced,
+           "include_estimates": include, "setting_from": decided_by, "label": LABEL,
+           "rows": [e for e, _ in est_rows]}
+    if include:
+        out["total_t"] = float(accounted) - replaced + est
+        out["total_label"] = (f"含{LABEL}：{len(ents)} 家企业 {len(est_rows)} 个企业月以"
+                              "用电量×电碳因子估算，其余为 GB/T 32150 核算")
+    else:
+        out["total_t"] = float(accounted)
+        out["total_label"] = (f"仅 GB/T 32150 核算；另有 {len(est_rows)} 个企业月"
+                              f"的{LABEL}结果单列，未计入")
+    return out
