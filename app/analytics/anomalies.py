@@ -73,40 +73,50 @@ def _label(period: int) -> str:
 
 def residual_flags(y: np.ndarray, periods: list[int]) -> tuple[list[Flag], np.ndarray]:
     """Seasonal-residual outliers; also returns the deseasonalised matrix (NaN where a
-    series was too short or incomplete) for the level-shift test."""
+    series was too short or has gaps) for the level-shift test. Series that start later
+    (missing months only at the front) are decomposed together with those of the same
+    start; a series needs 24 months from its start on, without gaps."""
+    out: list[Flag] = []
+    deseason = np.full_like(y, np.nan)
+    valid = ~np.isnan(y)
+    starts = np.where(valid.any(axis=1), valid.argmax(axis=1), y.shape[1])
+    gapless = valid.sum(axis=1) == y.shape[1] - starts
+    for start in np.unique(starts[gapless & (y.shape[1] - starts >= 24)]):
+        rows = np.flatnonzero(gapless & (starts == start))
+        out += _residuals(y, rows, int(start), periods, deseason)
+    return out, deseason
+
+
+def _residuals(y: np.ndarray, rows: np.ndarray, start: int, periods: list[int],
+               deseason: np.ndarray) -> list[Flag]:
     from statsmodels.tsa.seasonal import seasonal_decompose
 
     out: list[Flag] = []
-    deseason = np.full_like(y, np.nan)
-    complete = ~np.isnan(y).any(axis=1)
-    if y.shape[1] < 24 or not complete.any():
-        return out, deseason
-    rows = np.flatnonzero(complete)
-    block = y[rows]
+    block = y[rows, start:]
     trend = np.asarray(seasonal_decompose(block.T, model="additive", period=12,
                                           extrapolate_trend=12).trend).T
     # seasonal index: the MEDIAN of each calendar month's detrended values (one spike in
     # three years does not leak into the other years, as a mean would), centred on zero
     detrended = block - trend
-    n = block.shape[1]
     seasonal = np.empty_like(block)
     for m in range(12):
         seasonal[:, m::12] = np.median(detrended[:, m::12], axis=1, keepdims=True)
-    seasonal -= seasonal[:, :12].mean(axis=1, keepdims=True) if n >= 12 else 0
+    seasonal -= seasonal[:, :12].mean(axis=1, keepdims=True)
     resid = block - trend - seasonal
-    deseason[rows] = block - seasonal
+    deseason[rows, start:] = block - seasonal
     z = robust_z(resid, axis=1)
     expected_all = block - resid
     big = np.abs(resid) > RESIDUAL_MIN_PCT / 100 * np.abs(expected_all)
     for i, j in zip(*np.nonzero((np.abs(z) > Z_LIMIT) & big), strict=True):
-        actual = float(y[rows[i], j])
-        expected = actual - float(resid[i, j])
-        out.append(Flag(int(rows[i]), int(j), "residual", float(z[i, j]),
-                        f"{_label(periods[j])}排放 {_fmt(actual)} t，按本企业的趋势和季节规律"
+        actual = float(block[i, j])
+        expected = float(expected_all[i, j])
+        col = start + int(j)
+        out.append(Flag(int(rows[i]), col, "residual", float(z[i, j]),
+                        f"{_label(periods[col])}排放 {_fmt(actual)} t，按本企业的趋势和季节规律"
                         f"预期约 {_fmt(expected)} t（稳健 z = {z[i, j]:+.1f}，阈值 ±{Z_LIMIT}）",
                         {"actual": round(actual, 4), "expected": round(expected, 4),
                          "z": round(float(z[i, j]), 2)}))
-    return out, deseason
+    return out
 
 
 def level_shift_flags(d: np.ndarray, periods: list[int]) -> list[Flag]:

@@ -8,6 +8,7 @@ from flask_security import auth_required, current_user
 from flask_smorest import Blueprint
 
 from app.accounting.schemas import plain
+from app.analytics import anomalies as kinds
 from app.analytics import planner, service
 from app.analytics.schemas import (
     ExplainIn,
@@ -102,7 +103,7 @@ def anomalies(status="open", year=None, kind=None):
 
 def _flag(f) -> dict:
     return {"id": f.id, "enterprise": f.enterprise.uscc, "enterprise_name": f.enterprise.name,
-            "period": f.period, "kind": f.kind, "kind_label": service.anomalies.KINDS[f.kind],
+            "period": f.period, "kind": f.kind, "kind_label": kinds.KINDS[f.kind],
             "score": round(f.score, 2), "reason": f.reason, "numbers": f.numbers,
             "status": f.status, "note": f.note, "explained_at": f.explained_at}
 

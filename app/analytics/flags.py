@@ -95,8 +95,9 @@ def enterprise_warnings(enterprise: Enterprise, periods: list[int]) -> list[dict
     now, the peer test from the last run; flags a reviewer explained are left out."""
     if not periods:
         return []
-    m = series.enterprise_matrix(last=max(periods), months=_window(),
-                                 enterprise_ids=[enterprise.id])
+    # the same window as the detection runs: up to the latest month of any account
+    last = max(series.latest_period() or 0, max(periods))
+    m = series.enterprise_matrix(last=last, months=_window(), enterprise_ids=[enterprise.id])
     wanted = set(periods)
     live = {}
     if m.ids:
@@ -119,23 +120,25 @@ def enterprise_warnings(enterprise: Enterprise, periods: list[int]) -> list[dict
 
 
 def flags_basis(enterprise_id: int, periods: list[int]) -> list:
-    """What `enterprise_warnings` depends on, read in two small queries: the enterprise's
-    current accounts of the window (count, sum of ids) and its stored flags of the
-    periods (count, sum of ids, explained, open)."""
+    """What `enterprise_warnings` depends on, read in three small queries: the window's end,
+    the enterprise's current accounts of the window (count, sum of ids) and its stored
+    flags of the periods (count, sum of ids, explained, open)."""
     if not periods:
         return []
-    first = series.month_range(max(periods), _window())[0]
     A = CarbonAccount
-    acc = db.session.execute(select(func.count(), func.coalesce(func.sum(A.id), 0)).where(
+    last = max(series.latest_period() or 0, max(periods))
+    first = series.month_range(last, _window())[0]
+    acc = db.session.execute(select(func.count(), func.coalesce(func.sum(A.id), 0),
+                                    func.max(A.period)).where(
         A.enterprise_id == enterprise_id, A.is_current.is_(True),
-        A.period.between(first, max(periods)))).one()
+        A.period.between(first, last))).one()
     F = AnomalyFlag
     flg = db.session.execute(select(
         func.count(), func.coalesce(func.sum(F.id), 0),
         func.count().filter(F.status == "explained"),
         func.count().filter(F.status == "open")).where(
         F.enterprise_id == enterprise_id, F.period.in_(periods))).one()
-    return [int(v) for v in (*acc, *flg)]
+    return [last, *(int(v or 0) for v in (*acc, *flg))]
 
 
 def list_flags(*, scope: DataScope, status: str | None = "open", year: int | None = None,
