@@ -27,7 +27,8 @@ OWN_KINDS = ("residual", "level_shift", "fuel_ratio")
 
 
 def _window() -> int:
-    return int(current_app.config.get("CECP_ANALYTICS_MONTHS", 36))
+    """Months of history read (whole years: the self-check's basis counts in years)."""
+    return 12 * -(-int(current_app.config.get("CECP_ANALYTICS_MONTHS", 36)) // 12)
 
 
 def _detect(m: series.Matrix) -> list[anomalies.Flag]:
@@ -120,25 +121,25 @@ def enterprise_warnings(enterprise: Enterprise, periods: list[int]) -> list[dict
 
 
 def flags_basis(enterprise_id: int, periods: list[int]) -> list:
-    """What `enterprise_warnings` depends on, read in three small queries: the window's end,
-    the enterprise's current accounts of the window (count, sum of ids) and its stored
-    flags of the periods (count, sum of ids, explained, open)."""
+    """What `enterprise_warnings` depends on, in two small statements: the window's end
+    (the latest month of any account) with the enterprise's current accounts inside the
+    window (count, sum of ids: a new version is a new row), and its stored flags of the
+    periods (count, sum of ids, explained, open)."""
     if not periods:
         return []
     A = CarbonAccount
-    last = max(series.latest_period() or 0, max(periods))
-    first = series.month_range(last, _window())[0]
-    acc = db.session.execute(select(func.count(), func.coalesce(func.sum(A.id), 0),
-                                    func.max(A.period)).where(
-        A.enterprise_id == enterprise_id, A.is_current.is_(True),
-        A.period.between(first, last))).one()
+    latest = select(func.max(A.period)).where(A.is_current.is_(True)).scalar_subquery()
+    years = -(-_window() // 12)  # yyyymm - 100·years: the same month that many years back
+    acc = db.session.execute(select(func.count(), func.coalesce(func.sum(A.id), 0), latest)
+                             .where(A.enterprise_id == enterprise_id, A.is_current.is_(True),
+                                    A.period > latest - 100 * years)).one()
     F = AnomalyFlag
     flg = db.session.execute(select(
         func.count(), func.coalesce(func.sum(F.id), 0),
         func.count().filter(F.status == "explained"),
         func.count().filter(F.status == "open")).where(
         F.enterprise_id == enterprise_id, F.period.in_(periods))).one()
-    return [last, *(int(v or 0) for v in (*acc, *flg))]
+    return [int(v or 0) for v in (*acc, *flg)]
 
 
 def list_flags(*, scope: DataScope, status: str | None = "open", year: int | None = None,
