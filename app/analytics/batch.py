@@ -24,9 +24,12 @@ def compute(rows: np.ndarray) -> list[dict]:
 
 def compute_many(matrix: np.ndarray, *, processes: int = 1) -> list[dict]:
     """`compute` over the rows of `matrix`, in chunks over `processes` processes."""
-    if processes <= 1 or len(matrix) <= CHUNK:
+    import statsmodels.tsa.holtwinters  # noqa: F401  (once, before the children fork)
+
+    if processes <= 1 or len(matrix) < 4 * processes:
         return compute(matrix)
-    chunks = [matrix[i:i + CHUNK] for i in range(0, len(matrix), CHUNK)]
+    size = max(1, min(CHUNK, -(-len(matrix) // (4 * processes))))
+    chunks = [matrix[i:i + size] for i in range(0, len(matrix), size)]
     with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("fork")) as pool:
         out: list[dict] = []
         for part in pool.map(compute, chunks):
