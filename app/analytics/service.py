@@ -86,10 +86,11 @@ def forecast_for(*, level: str, code: str | None, measure: str,
     fc = forecast.forecast(values)
     periods = series.month_range(last, months)
     label, unit = series.MEASURES[measure][1:]
+    first = next((i for i, v in enumerate(values) if v is not None), len(values))
     return {"level": level, "code": code, "name": name, "measure": measure,
             "measure_label": label, "unit": unit,
-            "history": [{"period": p, "value": v} for p, v in zip(periods, values,
-                                                                 strict=True)],
+            "history": [{"period": p, "value": v} for p, v in zip(periods[first:],
+                                                                 values[first:], strict=True)],
             "periods": series.next_months(last, len(fc.values)), **fc.as_dict()}
 
 

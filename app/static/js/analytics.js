@@ -16,6 +16,7 @@
   var unit = d.unit || "";
   var fmt = function (v) { return v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN", {maximumFractionDigits: 2}) + " " + unit; };
   echarts.init(el).setOption({
+    animation: false,
     tooltip: {trigger: "axis", formatter: function (ps) {
       var i = ps[0].dataIndex, out = [x[i]];
       if (i < n) { out.push("实际：" + fmt(hist[i])); }
