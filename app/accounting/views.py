@@ -16,6 +16,10 @@ from app.orgs.models import Enterprise
 
 bp = Blueprint("accounting", __name__)
 
+#: panels other domains add to the account page: fn(enterprise, year) -> {"title", "text",
+#: "url", "link"} or None (e.g. analytics' year-end projection and planner)
+ACCOUNT_PANELS: list = []
+
 
 def _latest_year(enterprise_id: int | None = None) -> int:
     return service.latest_year(enterprise_id=enterprise_id)
@@ -58,7 +62,8 @@ def account(uscc: str):
         monthly=monthly, code_history=history,
         year_codes=codes.history(enterprise_id=ent.id, period_type="year"),
         position=acct.position(enterprise=ent, period_key=data["period"]),
-        schemes=codes.schemes())
+        schemes=codes.schemes(),
+        panels=[p for fn in ACCOUNT_PANELS if (p := fn(ent, year)) is not None])
 
 
 @bp.route("/accounts/<string:uscc>/codes/<int:code_id>.png")

@@ -4,7 +4,9 @@ Checks (thresholds are configuration): missing months; month-on-month jumps of e
 over ``CECP_SELF_CHECK_JUMP_PCT`` %; declared electricity vs power-system data where a
 provider has it (``ELECTRICITY_PROVIDERS``) beyond ``CECP_SELF_CHECK_ELECTRICITY_PCT`` %;
 intensity more than ``CECP_SELF_CHECK_INTENSITY_FACTOR`` times above or below the industry
-benchmark. A failing power-system provider becomes a note, never a failed check.
+benchmark; and the checks other domains register in ``CHECKS`` (analytics: anomaly flags
+of the report's months). A failing power-system provider becomes a note, never a failed
+check.
 
 Each result carries its basis (the current accounts and benchmark it read, the thresholds)
 and a seal (HMAC-SM3 with a key derived from the master key). At submission the result
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -32,6 +35,20 @@ from app.orgs.models import Enterprise
 
 #: fn(enterprise, yyyymm) -> MWh from the power system (None = no data for that month)
 ELECTRICITY_PROVIDERS: list[Callable[[Enterprise, int], Decimal | None]] = []
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check another domain adds (e.g. analytics' anomaly flags): `warnings(enterprise,
+    report months)` gives warning dicts; `basis(enterprise id, months read)` a cheap value
+    that changes whenever the warnings could, so a sealed result stays reusable."""
+
+    name: str
+    warnings: Callable[[Enterprise, list[int]], list[dict]]
+    basis: Callable[[int, list[int]], Any]
+
+
+CHECKS: list[Check] = []
 
 
 def _cfg(name: str, default: float) -> Decimal:
@@ -162,6 +179,8 @@ def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[
     _jumps(read, periods, out)
     _electricity(accounts, enterprise, out)
     benchmark = _intensity(accounts, enterprise, key, out)
+    for check in CHECKS:
+        out["warnings"] += check.warnings(enterprise, periods)
     out["passed"] = not out["errors"]
     out["months"] = len(accounts)
     out["co2_total"] = str(sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0)))
@@ -170,7 +189,9 @@ def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[
     out["basis"] = {"enterprise": enterprise.id, "industry": enterprise.industry_code,
                     "key": key, "periods": _read_periods(periods),
                     "accounts": [len(ids), sum(ids), max(ids, default=0)],
-                    "benchmark": benchmark, "limits": _limits()}
+                    "benchmark": benchmark, "limits": _limits(),
+                    "checks": {c.name: c.basis(enterprise.id, _read_periods(periods))
+                               for c in CHECKS}}
     out["seal"] = _seal(out)
     return out
 
@@ -223,4 +244,8 @@ def still_valid(result: Any) -> bool:
     if [count, int(total), int(last)] != basis["accounts"] or industry != basis["industry"]:
         return False
     looked_up = basis["benchmark"]
-    return not looked_up.get("needed") or bench == looked_up.get("id")
+    if looked_up.get("needed") and bench != looked_up.get("id"):
+        return False
+    done = basis.get("checks") or {}
+    return set(done) == {c.name for c in CHECKS} and all(
+        c.basis(basis["enterprise"], basis["periods"]) == done[c.name] for c in CHECKS)
