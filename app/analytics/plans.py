@@ -79,7 +79,8 @@ def evaluate(*, enterprise: Enterprise, year: int, measures: list) -> dict[str, 
     cache: dict = {}
     va = Decimal(0)
     for rec in records:
-        resolved = energy.resolve(year=rec.year, region_code=enterprise.region_code,
+        resolved = energy.resolve(year=rec.year, month=rec.month,
+                                  region_code=enterprise.region_code,
                                   cache=cache)
         lines = accounting.engine_lines(rec, resolved, types)
         ctx = {"factors": resolved.factors, "types": types}

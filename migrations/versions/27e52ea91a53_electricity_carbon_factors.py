@@ -1,7 +1,7 @@
 """electricity-carbon factors
 
 Revision ID: 27e52ea91a53
-Revises: 5b4b1fbbd320
+Revises: ae8c6d043adf
 Create Date: 2026-12-05 13:31:52.900283
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '27e52ea91a53'
-down_revision = '5b4b1fbbd320'
+down_revision = 'ae8c6d043adf'
 branch_labels = None
 depends_on = None
 

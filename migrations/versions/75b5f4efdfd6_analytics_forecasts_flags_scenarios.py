@@ -1,7 +1,7 @@
 """analytics forecasts flags scenarios
 
 Revision ID: 75b5f4efdfd6
-Revises: 5b4b1fbbd320
+Revises: 27e52ea91a53
 Create Date: 2026-12-05 13:17:20.004278
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '75b5f4efdfd6'
-down_revision = '5b4b1fbbd320'
+down_revision = '27e52ea91a53'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ pending_reason; the accounts named by current report publications become `publis
 emission_factor: valid_from <= valid_to (the columns existed).
 
 Revision ID: ae8c6d043adf
-Revises: 5b4b1fbbd320
+Revises: 7c5e01906ab2
 Create Date: 2026-12-05 13:06:23.656157
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ae8c6d043adf'
-down_revision = '5b4b1fbbd320'
+down_revision = '7c5e01906ab2'
 branch_labels = None
 depends_on = None
 

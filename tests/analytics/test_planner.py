@@ -52,7 +52,8 @@ def test_measures_by_hand(province):
     coal_ef = anth.ncv * anth.carbon_content * anth.oxidation_rate * k
     gas_c_per_gj = gas.carbon_content * gas.oxidation_rate  # tC per GJ burnt
     # the grid factor the account itself used (the library's resolution is tested elsewhere)
-    grid = energy.resolve(year=year, region_code=ent.region_code).factors["electricity"].value
+    grid = energy.resolve(year=year, month=6, region_code=ent.region_code) \
+        .factors["electricity"].value
     base = plans.evaluate(enterprise=ent, year=year, measures=[
         {"kind": "efficiency", "pct": "0"}])
     assert base["reduction"] == 0

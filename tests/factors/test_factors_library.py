@@ -87,6 +87,7 @@ def test_compute_from_accounts_set_based_and_idempotent(db, make_ent, history):
     assert float(library.current(enterprise_id=b.id).slope) < float(fa.slope)
     # unchanged data: nothing new written
     again = library.compute()
+    db.session.commit()  # audit records are appended at commit
     assert (again.written, again.unchanged) == (0, 2)
     assert db.session.query(ElectricityFactor).count() == 2
     assert db.session.scalars(select(AuditRecord.action).where(
