@@ -1,9 +1,12 @@
-"""Background jobs: recompute after a factor is superseded; re-issue codes of periods."""
+"""Background jobs: recompute after a factor is superseded; re-issue codes of periods.
+
+Both run in the outbox runner's transaction (they never commit) and are idempotent by
+effect: a second `recompute` finds no current account on the old factor any more, a second
+`issue_codes` re-derives the same codes from the same accounts."""
 
 from __future__ import annotations
 
 from app.jobs.registry import job
-from app.uow import commit
 
 
 @job("accounting.recompute")
@@ -12,7 +15,6 @@ def recompute(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
     from app.accounting import recompute
 
     n = recompute.recompute_for_factor(old_factor_id=old_factor_id, new_factor_id=new_factor_id)
-    commit()
     return n
 
 
@@ -22,5 +24,4 @@ def issue_codes(*, periods: list[int]) -> int:
     from app.accounting import codes
 
     n = codes.issue(periods=[int(p) for p in periods])
-    commit()
     return n

@@ -210,7 +210,7 @@ def supersede(*, code: str, value: Decimal | None = None, ncv: Decimal | None = 
         from app.jobs.outbox import enqueue
 
         enqueue("accounting.recompute", queue="default", old_factor_id=current.id,
-                new_factor_id=row.id)
+                new_factor_id=row.id, key=f"accounting.recompute:{current.id}:{row.id}")
     return row
 
 

@@ -61,7 +61,7 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     assert world.only_task(inst).name == "initial_review"
 
 
-def test_embedded_mode_sweeps_in_process(app, client, world):
+def test_embedded_mode_fires_timers_from_a_thread_of_the_web_process(app, client, world):
     assert not app.config["CECP_REDIS_URL"]
     inst = world.start()
     world.do(inst, "submit_report", world.company, {"confirm": True})
@@ -71,13 +71,25 @@ def test_embedded_mode_sweeps_in_process(app, client, world):
                         fire_at=datetime.now(UTC) - timedelta(seconds=1),
                         names={"initial_review_deadline"})
     commit()
-    app.config["CECP_WORKFLOW_SWEEP_SECONDS"] = 0.01
+    from app.jobs import ticker
+
+    settings = {"CECP_EMBEDDED_TICKER": True, "CECP_JOB_TICK_SECONDS": 0.1,
+                "CECP_WORKFLOW_SWEEP_SECONDS": 0.2}
+    app.config.update(settings)
     try:
-        time.sleep(0.2)
-        assert client.get("/").status_code == 200  # any request runs the throttled sweep
+        assert client.get("/").status_code == 200  # the first request starts the ticker
+        assert app.extensions["cecp_ticker"].thread.is_alive()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # no further request: the thread fires it
+            db.session.rollback()
+            if world.only_task(inst).name == "final_review":
+                break
+            time.sleep(0.1)
     finally:
-        app.config.pop("CECP_WORKFLOW_SWEEP_SECONDS")
-    db.session.expire_all()
+        ticker.stop_embedded(app)
+        for key in settings:
+            app.config.pop(key)
+    db.session.rollback()
     assert world.only_task(inst).name == "final_review"
 
 
