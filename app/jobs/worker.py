@@ -18,6 +18,18 @@ from app.jobs.sweep import sweep
 from app.jobs.ticker import Ticker
 
 
+class Worker(SimpleWorker):
+    """rq's SimpleWorker whose command channel thread wakes every second: with rq 3 and
+    redis-py 7, the stock 60 s wake-up makes every worker shutdown (each `--burst` run)
+    wait up to a minute after unsubscribing."""
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+
 def _heartbeat() -> None:
     from app.platform.nodes import heartbeat
 
@@ -38,7 +50,7 @@ def run_worker(*, burst: bool = False) -> None:
         prepare_process(app)
         ticker = Ticker(app, before=_heartbeat).start()
     try:
-        SimpleWorker(queues.all_queues(conn), connection=conn).work(
+        Worker(queues.all_queues(conn), connection=conn).work(
             burst=burst, with_scheduler=not burst)
     finally:
         if ticker is not None:

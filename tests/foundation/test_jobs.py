@@ -1,7 +1,6 @@
 """Transactional outbox on the real Redis: rollback never runs, Redis outage loses nothing."""
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from app.audit import service as audit
@@ -9,6 +8,7 @@ from app.audit.models import AuditRecord
 from app.jobs import outbox, queues
 from app.jobs.models import OutboxJob
 from app.jobs.registry import JOBS, job
+from app.jobs.worker import Worker
 from app.uow import commit
 
 if "test.mark" not in JOBS:
@@ -33,7 +33,7 @@ def _ran(db, tag):
 
 def _work():
     conn = queues.connection()
-    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True)
+    Worker(queues.all_queues(conn), connection=conn).work(burst=True)
 
 
 def test_job_from_rolled_back_transaction_never_runs(redis_app, db):

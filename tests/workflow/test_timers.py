@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from app.cases.models import Notification
 from app.extensions import db
 from app.jobs import queues
 from app.jobs.models import OutboxJob
+from app.jobs.worker import Worker
 from app.uow import commit
 from app.workflow import events, service
 from app.workflow.models import TimerSchedule
@@ -49,11 +49,11 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     # rq keeps whole seconds: the job is scheduled for the next whole second, never early
     first = min(score for _, score in conn.zrange(scheduled.key, 0, -1, withscores=True))
     assert first >= soon.timestamp()
-    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
+    Worker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     if datetime.now(UTC) < soon.replace(microsecond=0):  # (a very slow host may be past it)
         assert db.session.scalars(select(Notification)).all() == []  # not due: nothing ran
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 1.2)
-    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
+    Worker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     db.session.expire_all()
     notes = db.session.scalars(select(Notification)).all()
     assert [n.user_id for n in notes] == [world.reviewer.id]
