@@ -105,3 +105,39 @@ def test_cli_sweep(app, world):
     result = app.test_cli_runner().invoke(processes_group, ["sweep"])
     assert result.exit_code == 0 and "1" in result.output, result.output
     assert db.session.scalars(select(Notification)).all()
+
+
+def test_fire_timer_job_lost_in_redis_still_fires_within_one_sweep_interval(redis_app, world):
+    """The `workflow.fire_timer` rq job is flushed away; the periodic timer sweep (the same
+    ticker `cecp worker` runs) fires the timer anyway, without the job and without the
+    outbox reclaim (its lease is left long on purpose)."""
+    from app.jobs.ticker import Ticker
+
+    inst = world.start()
+    world.do(inst, "submit_report", world.company, {"confirm": True})
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    events.move_timers(instance_id=inst.id, fire_at=due, user=world.admin,
+                       names={"initial_review_reminder"})
+    commit()
+    conn = queues.connection()
+    conn.flushdb()  # our own test database only (CECP_TEST_REDIS): every rq job is lost
+    settings = {"CECP_WORKFLOW_SWEEP_SECONDS": 1, "CECP_JOB_TICK_SECONDS": 0.2,
+                "CECP_JOB_LEASE_SECONDS": 3600}
+    redis_app.config.update(settings)
+    ticker = Ticker(redis_app).start()
+    try:
+        deadline = time.monotonic() + 30  # generous bound for a loaded host; interval 1 s
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            if db.session.scalars(select(Notification)).all():
+                break
+            time.sleep(0.1)
+    finally:
+        ticker.stop()
+        for key in settings:
+            redis_app.config.pop(key)
+    db.session.rollback()
+    assert [n.user_id for n in db.session.scalars(select(Notification)).all()] \
+        == [world.reviewer.id]
+    assert queues.queue("default").count == 0  # no rq job did it
+    assert "初审提醒" in [h.label for h in service.history(inst=inst) if h.action == "timer"]
