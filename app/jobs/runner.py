@@ -52,7 +52,7 @@ def claim(job_id: int) -> int | None:
     row = _locked(job_id, skip=True)
     if row is None or row.status in FINISHED or (
             row.status == "running" and row.lease_until and row.lease_until > now) or (
-            row.run_at and row.run_at > now + EARLY and row.status == "pending"):
+            row.run_at and row.run_at > now + EARLY):
         db.session.rollback()
         return None
     row.status, row.attempts, row.started_at = "running", row.attempts + 1, now

@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import current_app
 from rq import SimpleWorker
 
-from app.extensions import db
 from app.jobs import queues
 from app.jobs.sweep import sweep
 from app.jobs.ticker import Ticker
@@ -31,10 +30,9 @@ class Worker(SimpleWorker):
 
 
 def _heartbeat() -> None:
-    from app.platform.nodes import heartbeat
+    from app.platform.nodes import maybe_heartbeat
 
-    heartbeat("worker")
-    db.session.commit()
+    maybe_heartbeat("worker")  # throttled; commits
 
 
 def run_worker(*, burst: bool = False) -> None:
