@@ -212,3 +212,21 @@ def test_job_functions_never_commit():
     offenders = [str(p.relative_to(root)) for p in root.rglob("jobs.py")
                  if "commit(" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_a_running_cecp_worker_reclaims_lost_jobs_from_its_ticker(worker_process):
+    """Not the start-up sweep: the worker is up first, then a row is lost (dispatched,
+    lease passed, no rq job); the periodic sweep in the worker's ticker thread runs it."""
+    from app.platform.models import ServiceNode
+
+    worker_process(CECP_JOB_SWEEP_SECONDS="1", CECP_JOB_TICK_SECONDS="0.2")
+    wait_for(lambda: db.session.scalars(select(ServiceNode).where(
+        ServiceNode.kind == "worker")).first(), timeout=90, what="the worker's first tick")
+    past = utcnow() - timedelta(minutes=5)
+    r = outbox.enqueue("jobs.probe", tag="ticker")
+    r.status, r.dispatched_at, r.lease_until = "dispatched", past, past
+    db.session.info.pop("cecp_jobs", None)
+    db.session.commit()
+    job_id = r.id
+    wait_for(lambda: row(job_id).status == "done", timeout=60, what="the ticker's sweep")
+    assert effects("jobs.probe", "ticker") == 1 and row(job_id).attempts == 1
