@@ -14,8 +14,8 @@ def recompute(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
     """Recompute every current account that used the superseded factor version."""
     from app.accounting import recompute
 
-    n = recompute.recompute_for_factor(old_factor_id=old_factor_id, new_factor_id=new_factor_id)
-    return n
+    return recompute.recompute_for_factor(old_factor_id=old_factor_id,
+                                          new_factor_id=new_factor_id)
 
 
 @job("accounting.issue_codes")
@@ -23,5 +23,4 @@ def issue_codes(*, periods: list[int]) -> int:
     """Re-issue benchmarks and carbon efficiency codes for the periods of these months."""
     from app.accounting import codes
 
-    n = codes.issue(periods=[int(p) for p in periods])
-    return n
+    return codes.issue(periods=[int(p) for p in periods])
