@@ -1,9 +1,12 @@
-"""Background jobs: recompute the periods new factor versions apply to; re-issue codes."""
+"""Background jobs: recompute after a factor is superseded; re-issue codes of periods.
+
+Both run in the outbox runner's transaction (they never commit) and are idempotent by
+effect: a second `recompute` finds no current account on the old factor any more, a second
+`issue_codes` re-derives the same codes from the same accounts."""
 
 from __future__ import annotations
 
 from app.jobs.registry import job
-from app.uow import commit
 
 
 @job("accounting.recompute")
@@ -11,9 +14,8 @@ def recompute(*, old_factor_id: int, new_factor_id: int | None = None) -> int:
     """Recompute every current account that used the superseded factor version."""
     from app.accounting import recompute
 
-    n = recompute.recompute_for_factor(old_factor_id=old_factor_id, new_factor_id=new_factor_id)
-    commit()
-    return n
+    return recompute.recompute_for_factor(old_factor_id=old_factor_id,
+                                          new_factor_id=new_factor_id)
 
 
 @job("accounting.recompute_factors")
@@ -21,9 +23,7 @@ def recompute_factors(*, factor_ids: list[int]) -> int:
     """Recompute the open accounts the new factor versions apply to (frozen ones pending)."""
     from app.accounting import recompute
 
-    n = recompute.recompute_for_factors(factor_ids=[int(i) for i in factor_ids])
-    commit()
-    return n
+    return recompute.recompute_for_factors(factor_ids=[int(i) for i in factor_ids])
 
 
 @job("accounting.issue_codes")
@@ -31,6 +31,4 @@ def issue_codes(*, periods: list[int]) -> int:
     """Re-issue benchmarks and carbon efficiency codes for the periods of these months."""
     from app.accounting import codes
 
-    n = codes.issue(periods=[int(p) for p in periods])
-    commit()
-    return n
+    return codes.issue(periods=[int(p) for p in periods])

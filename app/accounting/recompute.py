@@ -9,6 +9,7 @@ domain's `register`) connects them here, so energy never imports accounting.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -38,7 +39,10 @@ def after_factors_added(factor_ids: list[int]) -> None:
     exists at all (the first reference load has none)."""
     if db.session.scalar(select(CarbonAccount.id).where(
             CarbonAccount.is_current.is_(True)).limit(1)) is not None:
-        enqueue("accounting.recompute_factors", factor_ids=sorted(factor_ids))
+        ids = sorted(factor_ids)
+        digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+        enqueue("accounting.recompute_factors", factor_ids=ids,
+                key=f"accounting.recompute_factors:{digest}")
 
 
 def _records_changed(records: list[EnergyRecord]) -> None:

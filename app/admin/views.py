@@ -14,6 +14,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_security import current_user
 from wtforms import PasswordField, SelectMultipleField, StringField
 
+from app.admin.outbox import JobsView
 from app.audit import service as audit
 from app.audit.models import AuditRecord
 from app.extensions import db
@@ -239,6 +240,10 @@ class ServicesView(GuardMixin, BaseView):
                            nodes=nodes.all_nodes())
 
 
+class GuardedJobsView(GuardMixin, JobsView):
+    """后台任务: outbox, periodic jobs, dead letters (`app.admin.outbox`)."""
+
+
 def build_admin(app: Flask) -> Admin:
     admin = Admin(app, name="cecp 系统管理", theme=Bootstrap4Theme(),
                   index_view=SecureIndex(url="/admin"))
@@ -253,4 +258,5 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(AuditView(AuditRecord, db, name="审计日志", endpoint="audit"))
     admin.add_view(AuditSearchView(name="审计检索", endpoint="audit_search"))
     admin.add_view(ServicesView(name="服务治理", endpoint="services"))
+    admin.add_view(GuardedJobsView(name="后台任务", endpoint="jobs"))
     return admin

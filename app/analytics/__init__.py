@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
     from app.cases import selfcheck
     from app.demo import DEMO_LOADERS
     from app.extensions import api as smorest
-    from app.jobs.periodic import every
+    from app.jobs import periodic
     from app.web.navigation import NavItem
     from app.web.navigation import register as nav
 
@@ -53,7 +53,8 @@ def register(app: Flask) -> None:
         ACCOUNT_PANELS.append(account_panel)
     if _demo not in DEMO_LOADERS:
         DEMO_LOADERS.append(_demo)
-    every(86400, "analytics.forecast_all")
+    periodic.register("analytics.forecast_all", every="CECP_ANALYTICS_FORECAST_SECONDS",
+                      default=86400, run=jobs.forecast_all)
     nav(NavItem("analytics.forecast", "预测分析", "Forecasts", "monitor.read"))
     nav(NavItem("analytics.flags", "异常识别", "Anomalies", "monitor.read"))
     nav(NavItem("analytics.potential", "减排潜力", "Potential", "monitor.read"))

@@ -1,57 +1,55 @@
-"""`cecp worker`: an rq worker with scheduler, plus an outbox sweep in a thread.
+"""`cecp worker`: an rq worker with scheduler, plus the periodic ticker in a thread (outbox
+sweep, workflow timers, monitoring and whatever else is registered in `app.jobs.periodic`).
 
-It runs jobs in its own process (SimpleWorker): each job is one transaction that catches
-its own failure, and forking would share the parent's database connections. Run more
-worker processes to scale out.
+It runs jobs in its own process (SimpleWorker): each job is one transaction owned by the
+runner, and forking would share the parent's database connections. Run more worker
+processes to scale out. `--burst` sweeps once (reclaim + dispatch), works the queues empty
+and exits.
 """
 
 from __future__ import annotations
-
-import threading
 
 from flask import current_app
 from rq import SimpleWorker
 
 from app.jobs import queues
-from app.jobs.outbox import dispatch_pending
+from app.jobs.sweep import sweep
+from app.jobs.ticker import Ticker
 
 
-def _sweep(app, stop: threading.Event, every: float) -> None:
-    while not stop.wait(every):
-        with app.app_context():
-            try:
-                from app.jobs.periodic import enqueue_due
-                from app.platform.nodes import heartbeat
+class Worker(SimpleWorker):
+    """rq's SimpleWorker whose command channel thread wakes every second: with rq 3 and
+    redis-py 7, the stock 60 s wake-up makes every worker shutdown (each `--burst` run)
+    wait up to a minute after unsubscribing."""
 
-                heartbeat("worker")
-                enqueue_due()
-                dispatch_pending()
-                from app.extensions import db as _db
-
-                _db.session.commit()
-            except Exception:  # keep sweeping; the error is logged
-                app.logger.exception("outbox sweep failed")
-            finally:
-                from app.extensions import db
-
-                db.session.remove()
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
 
-def run_worker(*, burst: bool = False, sweep_seconds: float = 5.0) -> None:
+def _heartbeat() -> None:
+    from app.platform.nodes import maybe_heartbeat
+
+    maybe_heartbeat("worker")  # throttled; commits
+
+
+def run_worker(*, burst: bool = False) -> None:
     conn = queues.connection()
     if conn is None:
         raise SystemExit("未配置 CECP_REDIS_URL：嵌入模式下后台任务在进程内执行，无需 worker。")
-    dispatch_pending()
+    sweep()
     app = current_app._get_current_object()
+    ticker = None
     if not burst:
         from app.platform.serving import prepare_process
 
         prepare_process(app)
-    stop = threading.Event()
-    if not burst:
-        threading.Thread(target=_sweep, args=(app, stop, sweep_seconds), daemon=True).start()
+        ticker = Ticker(app, before=_heartbeat).start()
     try:
-        SimpleWorker(queues.all_queues(conn), connection=conn).work(
+        Worker(queues.all_queues(conn), connection=conn).work(
             burst=burst, with_scheduler=not burst)
     finally:
-        stop.set()
+        if ticker is not None:
+            ticker.stop()

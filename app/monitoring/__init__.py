@@ -47,9 +47,12 @@ def _accounts_changed(enterprise_ids: set[int] | None, periods: set[int] | None)
 
 
 def register(app: Flask) -> None:
-    from app.jobs.periodic import every
+    from app.jobs import periodic
+    from app.monitoring import jobs as monitoring_jobs
 
-    every(60, "monitoring.sweep")  # the safety net: views fold in new accounts on read
+    # the safety net: views fold in new accounts on read
+    periodic.register("monitoring.sweep", every="CECP_MONITORING_SWEEP_SECONDS", default=60,
+                      run=monitoring_jobs.sweep)
     from app.accounting.hooks import AFTER_ACCOUNTS_CHANGED
 
     if _accounts_changed not in AFTER_ACCOUNTS_CHANGED:

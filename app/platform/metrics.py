@@ -16,6 +16,10 @@ LATENCY = Histogram("cecp_http_request_seconds", "HTTP request latency",
 QUEUE_DEPTH = Gauge("cecp_job_queue_depth", "Jobs waiting", ["queue"], registry=REGISTRY)
 OUTBOX_PENDING = Gauge("cecp_outbox_pending", "Outbox rows not yet dispatched",
                        registry=REGISTRY)
+OUTBOX_JOBS = Gauge("cecp_outbox_jobs", "Outbox rows by status (depth: pending, dispatched, "
+                    "running)", ["status"], registry=REGISTRY)
+OUTBOX_DEAD = Gauge("cecp_outbox_dead_letters", "Jobs out of attempts, waiting for an "
+                    "administrator", registry=REGISTRY)
 DB_POOL = Gauge("cecp_db_pool", "Database connection pool", ["state"], registry=REGISTRY)
 
 
@@ -36,14 +40,16 @@ def init_app(app: Flask) -> None:
 
 def render() -> bytes:
     from flask import current_app
-    from sqlalchemy import func, select
 
     from app.extensions import db
     from app.jobs import queues
-    from app.jobs.models import OutboxJob
+    from app.jobs.service import counts
 
-    OUTBOX_PENDING.set(db.session.scalar(
-        select(func.count()).select_from(OutboxJob).where(OutboxJob.status == "pending")) or 0)
+    by_status = counts()
+    OUTBOX_PENDING.set(by_status.get("pending", 0))
+    for status in ("pending", "dispatched", "running", "dead"):
+        OUTBOX_JOBS.labels(status).set(by_status.get(status, 0))
+    OUTBOX_DEAD.set(by_status.get("dead", 0))
     pool = db.engine.pool
     for state in ("size", "checkedin", "checkedout", "overflow"):
         fn = getattr(pool, state, None)

@@ -16,7 +16,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(workflow_api.blp)
     app.context_processor(views.nav_context)
     BADGES["workflow.inbox"] = views.inbox_badge
-    jobs.init_embedded_sweep(app)
+    jobs.register_periodic()
     if demo.load not in DEMO_LOADERS:
         DEMO_LOADERS.append(demo.load)
     app.config.setdefault("CECP_REVIEW_DEADLINE", "P5D")

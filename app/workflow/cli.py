@@ -42,6 +42,5 @@ def sweep_cmd() -> None:
     """触发所有已到期的定时器（可由 cron 调用，作为兜底）。"""
     from app.workflow.jobs import sweep
 
-    n = sweep()
-    commit()
+    n = sweep()  # one instance per transaction
     click.echo(f"已推进 {n} 个流程实例")

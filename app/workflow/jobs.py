@@ -1,22 +1,25 @@
-"""Background work of the workflow: timers (rq ``enqueue_at`` + a periodic sweep as the
-safety net; in embedded mode the sweep runs in-process) and messages between instances."""
+"""Background work of the workflow: timers and messages between instances.
+
+A timer fires through two independent paths: the `workflow.fire_timer` job scheduled with
+rq `enqueue_at` for its due time (precise), and the periodic timer sweep registered in
+`app.jobs.periodic` (the safety net when that job is lost; in embedded mode the only
+path). The sweep steps one instance per transaction.
+"""
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
-from app.jobs import outbox, queues
-from app.jobs.models import OutboxJob
+from app.jobs import periodic
 from app.jobs.registry import job
 from app.workflow import events
 from app.workflow.errors import WorkflowError
 from app.workflow.models import TimerSchedule
+
+SWEEP = "workflow.sweep_timers"
 
 
 @job("workflow.fire_timer")
@@ -30,65 +33,30 @@ def deliver_message(message: dict, source_instance_id: int | None = None) -> Non
     events.deliver(message=message, source_instance_id=source_instance_id)
 
 
-def sweep(*, limit: int = 500) -> int:
-    """Fire every due timer (each instance in a savepoint: one conflict does not stop the
-    rest; it is retried by the next sweep). Returns the number of instances stepped."""
-    now = utcnow()
-    ids = db.session.scalars(select(TimerSchedule.instance_id).where(
-        TimerSchedule.fire_at <= now).distinct().limit(limit)).all()
-    stepped = 0
-    for instance_id in ids:
-        try:
-            with db.session.begin_nested():
-                if events.fire_timers(instance_id=instance_id, now=now):
-                    stepped += 1
-        except WorkflowError as exc:
-            current_app.logger.info("timer sweep: instance %s skipped: %s", instance_id, exc)
-        except Exception:  # one broken instance must not stop the sweep
-            current_app.logger.exception("timer sweep: instance %s failed", instance_id)
-    return stepped
+def due_instances(*, limit: int = 500) -> list[int]:
+    """Instances with a due timer, oldest due first."""
+    return list(db.session.scalars(
+        select(TimerSchedule.instance_id).where(TimerSchedule.fire_at <= utcnow())
+        .group_by(TimerSchedule.instance_id)
+        .order_by(db.func.min(TimerSchedule.fire_at)).limit(limit)).all())
 
 
-@job("workflow.sweep_timers")
-def sweep_timers() -> int:
-    """The periodic safety net; with Redis it schedules its own next run."""
-    stepped = sweep()
-    if queues.connection() is not None:
-        schedule_sweep()
-    return stepped
+def fire_due(instance_id: int) -> bool:
+    """One sweep step (the ticker commits after it): False when nothing fired. A conflict
+    (someone else just stepped the instance) is left to the next sweep."""
+    try:
+        with db.session.begin_nested():
+            return bool(events.fire_timers(instance_id=instance_id))
+    except WorkflowError as exc:
+        current_app.logger.info("timer sweep: instance %s skipped: %s", instance_id, exc)
+        return False
 
 
-def schedule_sweep() -> None:
-    """Make sure one future sweep is queued (idempotent)."""
-    every = int(current_app.config.get("CECP_WORKFLOW_SWEEP_SECONDS") or 60)
-    pending = db.session.scalar(select(OutboxJob.id).where(
-        OutboxJob.name == "workflow.sweep_timers", OutboxJob.status.in_(("pending", "dispatched")),
-        OutboxJob.run_at > utcnow()).limit(1))
-    if pending is None:
-        outbox.enqueue("workflow.sweep_timers", run_at=utcnow() + timedelta(seconds=every))
+def sweep() -> int:
+    """Fire every due timer now, one instance per transaction (commits)."""
+    return periodic.run_now(SWEEP)
 
 
-def init_embedded_sweep(app: Flask) -> None:
-    """Without Redis, sweep due timers in-process, at most every N seconds, before a request
-    (in its own transaction, committed before the request's work begins)."""
-    state = {"last": time.monotonic()}
-
-    @app.before_request
-    def _workflow_sweep() -> None:
-        every = app.config.get("CECP_WORKFLOW_SWEEP_SECONDS")
-        if every is None:
-            every = 0 if app.testing else 30
-        if not every or app.config.get("CECP_REDIS_URL"):
-            return
-        now = time.monotonic()
-        if now - state["last"] < float(every):
-            return
-        state["last"] = now
-        try:
-            sweep()
-            from app.uow import commit
-
-            commit()
-        except Exception:  # never break the user's request because of a timer
-            db.session.rollback()
-            app.logger.exception("in-process timer sweep failed")
+def register_periodic() -> None:
+    periodic.register(SWEEP, every="CECP_WORKFLOW_SWEEP_SECONDS", default=30,
+                      items=due_instances, run=fire_due)

@@ -1,7 +1,6 @@
 """Transactional outbox on the real Redis: rollback never runs, Redis outage loses nothing."""
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from app.audit import service as audit
@@ -9,6 +8,7 @@ from app.audit.models import AuditRecord
 from app.jobs import outbox, queues
 from app.jobs.models import OutboxJob
 from app.jobs.registry import JOBS, job
+from app.jobs.worker import Worker
 from app.uow import commit
 
 if "test.mark" not in JOBS:
@@ -33,7 +33,7 @@ def _ran(db, tag):
 
 def _work():
     conn = queues.connection()
-    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True)
+    Worker(queues.all_queues(conn), connection=conn).work(burst=True)
 
 
 def test_job_from_rolled_back_transaction_never_runs(redis_app, db):
@@ -85,27 +85,40 @@ def test_without_redis_jobs_run_in_process_after_commit(app, db):
     assert len(_ran(db, "embedded")) == 1
 
 
-def test_failing_job_is_recorded(app, db):
+def test_failing_job_is_retried_then_dead_lettered_in_process(app, db):
     if "test.boom" not in JOBS:
         @job("test.boom")
         def _boom() -> None:
             raise RuntimeError("boom")
-    outbox.enqueue("test.boom")
-    commit()
+    app.config.update(CECP_JOB_MAX_ATTEMPTS=3, CECP_JOB_BACKOFF_SECONDS=0)
+    try:
+        outbox.enqueue("test.boom")
+        commit()  # embedded: runs now, and its retries (due at once) in the same loop
+    finally:
+        app.config.pop("CECP_JOB_MAX_ATTEMPTS")
+        app.config.pop("CECP_JOB_BACKOFF_SECONDS")
     row = db.session.scalars(select(OutboxJob)).one()
-    assert row.status == "failed" and "boom" in row.last_error
+    assert row.status == "dead" and row.attempts == 3 and "boom" in row.last_error
 
 
-def test_periodic_jobs_are_enqueued_when_due(app, db):
+def test_periodic_jobs_run_once_per_interval(app, db):
+    from datetime import datetime, timedelta
+
     from app.jobs import periodic
 
-    periodic.every(60, "test.mark")
+    ran = []
+    periodic.register("test.tick", every=60, run=lambda: ran.append(1))
     try:
-        assert "test.mark" in periodic.enqueue_due(now=1_000_000.0)
-        assert "test.mark" not in periodic.enqueue_due(now=1_000_030.0)
-        assert "test.mark" in periodic.enqueue_due(now=1_000_061.0)
-        rows = db.session.scalars(select(OutboxJob).where(OutboxJob.name == "test.mark")).all()
-        assert len(rows) == 2
+        t0 = datetime(2026, 1, 1, 12, 0, 0)
+        assert "test.tick" in periodic.tick(now=t0)
+        assert "test.tick" not in periodic.tick(now=t0 + timedelta(seconds=30))
+        assert "test.tick" in periodic.tick(now=t0 + timedelta(seconds=61))
+        assert len(ran) == 2
     finally:
-        periodic.PERIODIC.pop("test.mark")
-        db.session.rollback()
+        periodic.PERIODIC.pop("test.tick")
+
+
+def test_every_periodic_job_is_in_the_one_registry(app):
+    from app.jobs import periodic
+
+    assert {"jobs.sweep", "workflow.sweep_timers", "monitoring.sweep"} <= set(periodic.PERIODIC)

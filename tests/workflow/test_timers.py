@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from app.cases.models import Notification
 from app.extensions import db
 from app.jobs import queues
 from app.jobs.models import OutboxJob
+from app.jobs.worker import Worker
 from app.uow import commit
 from app.workflow import events, service
 from app.workflow.models import TimerSchedule
@@ -49,11 +49,11 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     # rq keeps whole seconds: the job is scheduled for the next whole second, never early
     first = min(score for _, score in conn.zrange(scheduled.key, 0, -1, withscores=True))
     assert first >= soon.timestamp()
-    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
+    Worker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     if datetime.now(UTC) < soon.replace(microsecond=0):  # (a very slow host may be past it)
         assert db.session.scalars(select(Notification)).all() == []  # not due: nothing ran
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 1.2)
-    SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
+    Worker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     db.session.expire_all()
     notes = db.session.scalars(select(Notification)).all()
     assert [n.user_id for n in notes] == [world.reviewer.id]
@@ -61,7 +61,7 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     assert world.only_task(inst).name == "initial_review"
 
 
-def test_embedded_mode_sweeps_in_process(app, client, world):
+def test_embedded_mode_fires_timers_from_a_thread_of_the_web_process(app, client, world):
     assert not app.config["CECP_REDIS_URL"]
     inst = world.start()
     world.do(inst, "submit_report", world.company, {"confirm": True})
@@ -71,13 +71,25 @@ def test_embedded_mode_sweeps_in_process(app, client, world):
                         fire_at=datetime.now(UTC) - timedelta(seconds=1),
                         names={"initial_review_deadline"})
     commit()
-    app.config["CECP_WORKFLOW_SWEEP_SECONDS"] = 0.01
+    from app.jobs import ticker
+
+    settings = {"CECP_EMBEDDED_TICKER": True, "CECP_JOB_TICK_SECONDS": 0.1,
+                "CECP_WORKFLOW_SWEEP_SECONDS": 0.2}
+    app.config.update(settings)
     try:
-        time.sleep(0.2)
-        assert client.get("/").status_code == 200  # any request runs the throttled sweep
+        assert client.get("/").status_code == 200  # the first request starts the ticker
+        assert app.extensions["cecp_ticker"].thread.is_alive()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # no further request: the thread fires it
+            db.session.rollback()
+            if world.only_task(inst).name == "final_review":
+                break
+            time.sleep(0.1)
     finally:
-        app.config.pop("CECP_WORKFLOW_SWEEP_SECONDS")
-    db.session.expire_all()
+        ticker.stop_embedded(app)
+        for key in settings:
+            app.config.pop(key)
+    db.session.rollback()
     assert world.only_task(inst).name == "final_review"
 
 
@@ -93,3 +105,39 @@ def test_cli_sweep(app, world):
     result = app.test_cli_runner().invoke(processes_group, ["sweep"])
     assert result.exit_code == 0 and "1" in result.output, result.output
     assert db.session.scalars(select(Notification)).all()
+
+
+def test_fire_timer_job_lost_in_redis_still_fires_within_one_sweep_interval(redis_app, world):
+    """The `workflow.fire_timer` rq job is flushed away; the periodic timer sweep (the same
+    ticker `cecp worker` runs) fires the timer anyway, without the job and without the
+    outbox reclaim (its lease is left long on purpose)."""
+    from app.jobs.ticker import Ticker
+
+    inst = world.start()
+    world.do(inst, "submit_report", world.company, {"confirm": True})
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    events.move_timers(instance_id=inst.id, fire_at=due, user=world.admin,
+                       names={"initial_review_reminder"})
+    commit()
+    conn = queues.connection()
+    conn.flushdb()  # our own test database only (CECP_TEST_REDIS): every rq job is lost
+    settings = {"CECP_WORKFLOW_SWEEP_SECONDS": 1, "CECP_JOB_TICK_SECONDS": 0.2,
+                "CECP_JOB_LEASE_SECONDS": 3600}
+    redis_app.config.update(settings)
+    ticker = Ticker(redis_app).start()
+    try:
+        deadline = time.monotonic() + 30  # generous bound for a loaded host; interval 1 s
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            if db.session.scalars(select(Notification)).all():
+                break
+            time.sleep(0.1)
+    finally:
+        ticker.stop()
+        for key in settings:
+            redis_app.config.pop(key)
+    db.session.rollback()
+    assert [n.user_id for n in db.session.scalars(select(Notification)).all()] \
+        == [world.reviewer.id]
+    assert queues.queue("default").count == 0  # no rq job did it
+    assert "初审提醒" in [h.label for h in service.history(inst=inst) if h.action == "timer"]
