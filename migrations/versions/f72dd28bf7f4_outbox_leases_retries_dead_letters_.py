@@ -1,7 +1,7 @@
 """outbox leases, retries, dead letters; periodic job schedule
 
 Revision ID: f72dd28bf7f4
-Revises: 5b4b1fbbd320
+Revises: 75b5f4efdfd6
 Create Date: 2026-12-05 13:04:07.050128
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f72dd28bf7f4'
-down_revision = '5b4b1fbbd320'
+down_revision = '75b5f4efdfd6'
 branch_labels = None
 depends_on = None
 
