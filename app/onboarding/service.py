@@ -84,8 +84,14 @@ def validate(data: dict[str, Any]) -> dict[str, str]:
            "intended_use": _text(data, "intended_use", "平台用途说明", errors, minimum=10)}
     if "contact_phone" not in errors and not PHONE.match(out["contact_phone"]):
         errors["contact_phone"] = "联系电话格式不正确"
-    if "contact_email" not in errors and not EMAIL.match(out["contact_email"]):
-        errors["contact_email"] = "联系邮箱格式不正确"
+    if "contact_email" not in errors:
+        try:  # the login form's own check: the address must be one it will accept
+            out["contact_email"] = current_app.extensions["security"]._mail_util.normalize(
+                out["contact_email"]) if EMAIL.match(out["contact_email"]) else ""
+        except ValueError:
+            out["contact_email"] = ""
+        if not out["contact_email"]:
+            errors["contact_email"] = "联系邮箱格式不正确"
     raw = data.get("uscc")
     if not isinstance(raw, str) or not raw.strip():
         errors["uscc"] = "请填写统一社会信用代码"

@@ -16,7 +16,7 @@ def application_body(**over) -> dict:
     body = {"kind": "research", "name": f"浙江测试研究院{n}",
             "uscc": make_uscc(f"1233050{n:010d}"),
             "contact_name": "李研究", "contact_phone": "0572-1234567",
-            "contact_email": f"contact{n}@org.test",
+            "contact_email": f"contact{n}@org.cecp",
             "intended_use": "开展区域工业碳效研究，需要聚合去标识化数据。"}
     body.update(over)
     return body
