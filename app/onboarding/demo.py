@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -10,7 +12,8 @@ from app.db import utcnow
 from app.extensions import db
 from app.identity import service as accounts
 from app.onboarding import agreement
-from app.onboarding.models import KINDS, Application
+from app.onboarding.models import KINDS, Application, Consent
+from app.orgs.models import Enterprise
 from app.refdata.uscc import make_uscc
 
 #: (kind, account, organisation name, first 17 characters of its USCC, extra scopes)
@@ -46,4 +49,20 @@ def load_demo(enterprises: int, months: int) -> None:
                                    display_name=name, user_class="institution",
                                    check_policy=False)
             app_.admin_user_id = user.id
+    db.session.flush()
+    _demo_consent()
+
+
+def _demo_consent() -> None:
+    """The demo enterprise has granted the demo bank consent; other enterprises have not."""
+    from app.demo import demo_enterprise_uscc
+
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == demo_enterprise_uscc()))
+    bank = make_uscc(DEMO_ORGS[3][3])
+    if ent is None or db.session.scalar(select(Consent).where(
+            Consent.enterprise_id == ent.id, Consent.bank_code == bank)) is not None:
+        return
+    now = utcnow()
+    db.session.add(Consent(enterprise_id=ent.id, bank_code=bank, granted_at=now,
+                           expires_at=now + timedelta(days=365)))
     db.session.flush()

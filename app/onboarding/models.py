@@ -12,6 +12,7 @@ from app.crypto.fields import EncryptedField
 from app.db import TimestampMixin, UidMixin
 from app.extensions import db
 from app.identity.scope import ScopeRule
+from app.orgs.models import Enterprise
 
 #: organisation type -> (Chinese name, role its members get, Institution.kind)
 KINDS: dict[str, tuple[str, str]] = {
@@ -93,3 +94,37 @@ class Invitation(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     application: Mapped[Application] = relationship(back_populates="invitations")
+
+
+class Consent(db.Model, UidMixin):
+    """An enterprise lets one bank read its grade until it expires or is revoked."""
+
+    __tablename__ = "onboarding_consent"
+    __scope__ = ScopeRule(via=("enterprise_id", Enterprise))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    bank_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    reads: Mapped[list[ConsentRead]] = relationship(
+        back_populates="consent", cascade="all, delete-orphan", order_by="ConsentRead.id")
+
+
+class ConsentRead(db.Model):
+    """One read by the bank under a consent: what the enterprise sees as "who looked"."""
+
+    __tablename__ = "onboarding_consent_read"
+    __scope__ = ScopeRule(via=("consent_id", Consent))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consent_id: Mapped[int] = mapped_column(
+        ForeignKey("onboarding_consent.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    user_email: Mapped[str | None] = mapped_column(String(255))
+    read_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    what: Mapped[str] = mapped_column(String(40), nullable=False)
+
+    consent: Mapped[Consent] = relationship(back_populates="reads")

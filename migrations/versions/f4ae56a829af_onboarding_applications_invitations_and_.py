@@ -1,8 +1,8 @@
-"""onboarding applications and invitations
+"""onboarding applications invitations and bank consent
 
-Revision ID: 98fb4170622e
+Revision ID: f4ae56a829af
 Revises: 5b4b1fbbd320
-Create Date: 2026-12-05 14:13:41.916538
+Create Date: 2026-12-05 14:19:50.567740
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '98fb4170622e'
+revision = 'f4ae56a829af'
 down_revision = '5b4b1fbbd320'
 branch_labels = None
 depends_on = None
@@ -56,6 +56,38 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_onboarding_application_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_onboarding_application_uscc'), ['uscc'], unique=False)
 
+    op.create_table('onboarding_consent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('bank_code', sa.String(length=18), nullable=False),
+    sa.Column('granted_by_id', sa.Integer(), nullable=True),
+    sa.Column('granted_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('uid', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_onboarding_consent_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['granted_by_id'], ['user.id'], name=op.f('fk_onboarding_consent_granted_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_onboarding_consent')),
+    sa.UniqueConstraint('uid', name=op.f('uq_onboarding_consent_uid'))
+    )
+    with op.batch_alter_table('onboarding_consent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_onboarding_consent_bank_code'), ['bank_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_onboarding_consent_enterprise_id'), ['enterprise_id'], unique=False)
+
+    op.create_table('onboarding_consent_read',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consent_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('user_email', sa.String(length=255), nullable=True),
+    sa.Column('read_at', sa.DateTime(), nullable=False),
+    sa.Column('what', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['consent_id'], ['onboarding_consent.id'], name=op.f('fk_onboarding_consent_read_consent_id_onboarding_consent'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_onboarding_consent_read_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_onboarding_consent_read'))
+    )
+    with op.batch_alter_table('onboarding_consent_read', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_onboarding_consent_read_consent_id'), ['consent_id'], unique=False)
+
     op.create_table('onboarding_invitation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -82,6 +114,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_onboarding_invitation_application_id'))
 
     op.drop_table('onboarding_invitation')
+    with op.batch_alter_table('onboarding_consent_read', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_onboarding_consent_read_consent_id'))
+
+    op.drop_table('onboarding_consent_read')
+    with op.batch_alter_table('onboarding_consent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_onboarding_consent_enterprise_id'))
+        batch_op.drop_index(batch_op.f('ix_onboarding_consent_bank_code'))
+
+    op.drop_table('onboarding_consent')
     with op.batch_alter_table('onboarding_application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_onboarding_application_uscc'))
         batch_op.drop_index(batch_op.f('ix_onboarding_application_status'))
