@@ -130,17 +130,58 @@ def accept_invitation(token: str):
     return {"email": user.email, "status": "active"}, 201
 
 
+def _my_org():
+    if current_scope().all:
+        return None
+    items = [a for a in service.list_(scope=current_scope())
+             if a.status in ("active", "suspended")]
+    return items[0] if items else None
+
+
+def _user_json(u) -> dict:
+    return {"id": u.id, "email": u.email, "name": u.display_name, "active": u.active,
+            "roles": sorted(u.role_names)}
+
+
 @blp.route("/organisation", methods=["GET"])
 @auth_required("token", "session")
 def my_organisation():
     """The caller's own organisation and its accounts (never another's)."""
-    items = [a for a in service.list_(scope=current_scope())
-             if a.status in ("active", "suspended")]
-    if not items or current_scope().all:
+    app_ = _my_org()
+    if app_ is None:
         return api_error(404, "您的账户不属于任何入驻机构", code="not_found")
-    app_ = items[0]
     out = lifecycle.summary(app_)
     if current_user.has_permission("org.manage"):
-        out["users"] = [{"email": u.email, "name": u.display_name, "active": u.active,
-                         "roles": sorted(u.role_names)} for u in lifecycle.members(app_)]
+        out["users"] = [_user_json(u) for u in lifecycle.members(app_)]
     return out
+
+
+@blp.route("/organisation/users", methods=["POST"])
+@auth_required("token", "session")
+def add_member():
+    """The organisation administrator adds an account to its own organisation:
+    {"email", "password", "display_name"}."""
+    if not current_user.has_permission("org.manage"):
+        return api_error(403, "只有机构管理员可以管理本机构账户", code="forbidden")
+    try:
+        data = _body()
+        user = lifecycle.add_member(_my_org(), email=data.get("email") or "",
+                                    password=data.get("password") or "",
+                                    display_name=data.get("display_name"))
+    except ApplicationError as exc:
+        return _error(exc)
+    return _user_json(user), 201
+
+
+@blp.route("/organisation/users/<int:user_id>/<any(disable,enable):action>",
+           methods=["POST"])
+@auth_required("token", "session")
+def member_active(user_id: int, action: str):
+    if not current_user.has_permission("org.manage"):
+        return api_error(403, "只有机构管理员可以管理本机构账户", code="forbidden")
+    try:
+        user = lifecycle.set_member_active(_my_org(), user_id=user_id,
+                                           active=action == "enable")
+    except ApplicationError as exc:
+        return _error(exc)
+    return _user_json(user)

@@ -206,3 +206,42 @@ def summary(app_: Application, *, detail: bool = False) -> dict[str, Any]:
         out.update(contact_name=app_.contact_name, contact_phone=app_.contact_phone,
                    contact_email=app_.contact_email, intended_use=app_.intended_use)
     return out
+
+
+def _own_org(org: Application | None) -> Application:
+    if org is None or org.status != "active":
+        raise ApplicationError({"organisation": "您的机构未开通或已暂停"}, status=403)
+    return org
+
+
+def add_member(org: Application | None, *, email: str, password: str,
+               display_name: str | None) -> User:
+    """The organisation administrator adds an account to its own organisation only: the
+    role of its type and its institution scope, never more."""
+    org = _own_org(org)
+    try:
+        user = accounts.create(email=email or "", password=password or "",
+                               roles=[KINDS[org.kind][1]], scopes=[("institution", org.uscc)],
+                               display_name=(display_name or "").strip()[:100] or None,
+                               user_class="institution")
+    except accounts.AccountError as exc:
+        raise ApplicationError({exc.field: exc.message}) from exc
+    audit.record("onboarding.member_add", object_type="onboarding_application",
+                 object_id=org.id, summary={"user_id": user.id, "email": user.email})
+    return user
+
+
+def set_member_active(org: Application | None, *, user_id: int, active: bool) -> User:
+    """Disable or re-enable one of the organisation's own accounts (404 for any other)."""
+    org = _own_org(org)
+    user = next((u for u in members(org) if u.id == user_id), None)
+    if user is None:
+        raise ApplicationError({"user": "账户不存在或不属于本机构"}, status=404)
+    if user.id == org.admin_user_id and not active:
+        raise ApplicationError({"user": "不能停用机构管理员本人"}, status=409)
+    if active:
+        accounts.enable(user)
+    else:
+        accounts.disable(user, reason="机构管理员停用")
+        user.fs_uniquifier = uuid.uuid4().hex
+    return user
