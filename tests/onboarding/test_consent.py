@@ -126,3 +126,39 @@ def test_non_bank_members_cannot_use_the_bank_side(client, reference, world, onb
         assert client.get("/api/v1/onboarding/bank/enterprises", headers=h).status_code == 403
         assert client.get(f"/api/v1/onboarding/bank/enterprises/{e1.uscc}/grade",
                           headers=h).status_code == 403
+
+
+def test_consent_pages_grant_read_list_revoke(client, reference, world, make_user, app):
+    from tests.conftest import login
+
+    (e1, e2), _, ((bank_a, _), _) = world
+    ent_user = make_user("enterprise", enterprise=e1.uscc)
+    login(client, ent_user)
+    html = client.get("/onboarding/consents").get_data(as_text=True)
+    assert "尚未授权任何银行" in html and bank_a["name"] in html and e2.name not in html
+    r = client.post("/onboarding/consents", data={"uscc": e1.uscc, "bank": bank_a["uscc"],
+                                                  "days": "abc"})
+    assert r.status_code == 422 and 'data-field="days"' in r.get_data(as_text=True)
+    r = client.post("/onboarding/consents", data={"uscc": e2.uscc, "bank": bank_a["uscc"],
+                                                  "days": "30"})
+    assert r.status_code == 422 and 'data-field="uscc"' in r.get_data(as_text=True)
+    assert reference.session.scalar(select(Consent)) is None  # another enterprise's code
+    r = client.post("/onboarding/consents", data={"uscc": e1.uscc, "bank": bank_a["uscc"],
+                                                  "days": "30"})
+    assert r.status_code == 302
+    # the bank's page lists e1 and shows its grade; that read appears on the enterprise page
+    bank_user = reference.session.scalar(select(User).where(
+        User.email == bank_a["contact_email"]))
+    banker = app.test_client()
+    login(banker, bank_user, password="Org#Admin-Pass-2026x")
+    html = banker.get("/onboarding/bank").get_data(as_text=True)
+    assert e1.name in html and e2.name not in html
+    r = banker.get(f"/onboarding/bank/{e1.uscc}")
+    assert r.status_code == 200 and "二级" in r.get_data(as_text=True)
+    assert banker.get(f"/onboarding/bank/{e2.uscc}").status_code == 404
+    html = client.get("/onboarding/consents").get_data(as_text=True)
+    assert bank_user.email in html and "有效" in html
+    uid = reference.session.scalar(select(Consent.uid))
+    assert client.post("/onboarding/consents", data={"revoke": uid}).status_code == 302
+    assert banker.get(f"/onboarding/bank/{e1.uscc}").status_code == 404
+    assert "已撤销" in client.get("/onboarding/consents").get_data(as_text=True)
