@@ -40,6 +40,18 @@ ROLES: tuple[RoleDef, ...] = (
     RoleDef("institution", "入驻机构", "Onboarded institution", "institution", (
         "monitor.read", "institution.workspace",
     )),
+    RoleDef("research", "科研机构成员", "Research institute member", "institution", (
+        "institution.workspace",
+    )),
+    RoleDef("exchange", "交易所成员", "Exchange member", "institution", (
+        "institution.workspace",
+    )),
+    RoleDef("bank", "银行成员", "Bank member", "institution", (
+        "institution.workspace",
+    )),
+    RoleDef("org_admin", "机构管理员", "Organisation administrator", "institution", (
+        "institution.workspace", "org.manage",
+    )),
     RoleDef("designer", "流程设计人员", "Process designer", "designer", (
         "designer.edit", "designer.deploy",
     )),

@@ -1,0 +1,68 @@
+"""Demo organisations that went through onboarding, one of each type, with their accounts
+(`research@`, `exchange@`, `institution@`, `bank@demo.cecp`; the demo password)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.extensions import db
+from app.identity import service as accounts
+from app.onboarding import agreement
+from app.onboarding.models import KINDS, Application, Consent
+from app.orgs.models import Enterprise
+from app.refdata.uscc import make_uscc
+
+#: (kind, account, organisation name, first 17 characters of its USCC, extra scopes)
+DEMO_ORGS = (
+    ("research", "research@demo.cecp", "浙江示范低碳研究院", "12330500MB0000001", ()),
+    ("exchange", "exchange@demo.cecp", "示范环境能源交易所", "91330500MA0000002", ()),
+    ("public", "institution@demo.cecp", "湖州市示范中学", "12330502MB0000003",
+     (("institution", "PI-330500-001"),)),
+    ("bank", "bank@demo.cecp", "湖州示范绿色银行", "91330500MA0000004", ()),
+)
+
+
+def load_demo(enterprises: int, months: int) -> None:
+    password = current_app.config["CECP_DEMO_PASSWORD"]
+    for kind, email, name, first17, extra in DEMO_ORGS:
+        uscc = make_uscc(first17)
+        app_ = db.session.scalar(select(Application).where(Application.uscc == uscc))
+        if app_ is None:
+            now = utcnow()
+            app_ = Application(kind=kind, name=name, uscc=uscc, region_code="330500",
+                               intended_use="演示：入驻机构工作台", status="active",
+                               agreement_version=agreement.VERSION,
+                               agreement_text=agreement.TEXT, agreement_accepted_at=now,
+                               reviewed_at=now)
+            app_.contact_name, app_.contact_phone = "演示联系人", "0572-0000000"
+            app_.contact_email = email
+            db.session.add(app_)
+            db.session.flush()
+        if accounts.get_by_email(email=email) is None:
+            user = accounts.create(email=email, password=password,
+                                   roles=[KINDS[kind][1], "org_admin"],
+                                   scopes=[("institution", uscc), *extra],
+                                   display_name=name, user_class="institution",
+                                   check_policy=False)
+            app_.admin_user_id = user.id
+    db.session.flush()
+    _demo_consent()
+
+
+def _demo_consent() -> None:
+    """The demo enterprise has granted the demo bank consent; other enterprises have not."""
+    from app.demo import demo_enterprise_uscc
+
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == demo_enterprise_uscc()))
+    bank = make_uscc(DEMO_ORGS[3][3])
+    if ent is None or db.session.scalar(select(Consent).where(
+            Consent.enterprise_id == ent.id, Consent.bank_code == bank)) is not None:
+        return
+    now = utcnow()
+    db.session.add(Consent(enterprise_id=ent.id, bank_code=bank, granted_at=now,
+                           expires_at=now + timedelta(days=365)))
+    db.session.flush()

@@ -1,0 +1,130 @@
+"""Onboarding (R-6.5): an organisation's application, its review, the accepted data-use
+agreement and the single-use invitation that provisions its administrator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.crypto.fields import EncryptedField
+from app.db import TimestampMixin, UidMixin
+from app.extensions import db
+from app.identity.scope import ScopeRule
+from app.orgs.models import Enterprise
+
+#: organisation type -> (Chinese name, role its members get, Institution.kind)
+KINDS: dict[str, tuple[str, str]] = {
+    "research": ("科研机构", "research"),
+    "exchange": ("交易所", "exchange"),
+    "public": ("公共机构", "institution"),
+    "bank": ("银行", "bank"),
+}
+STATUSES = {
+    "submitted": "待审核",
+    "returned": "退回补充材料",
+    "rejected": "已驳回",
+    "approved": "已批准（待接受协议）",
+    "active": "已开通",
+    "suspended": "已暂停",
+}
+
+
+class Application(db.Model, UidMixin, TimestampMixin):
+    """One organisation's request to join; after approval it is the organisation's record
+    (the institution code is its USCC, so members' institution scope finds it)."""
+
+    __tablename__ = "onboarding_application"
+    __scope__ = ScopeRule(institution="uscc")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    uscc: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), nullable=False)
+    contact_name_enc: Mapped[str | None] = mapped_column(Text)
+    contact_phone_enc: Mapped[str | None] = mapped_column(Text)
+    contact_email_enc: Mapped[str | None] = mapped_column(Text)
+    intended_use: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default="submitted", nullable=False,
+                                        index=True)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    source_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
+    agreement_version: Mapped[str | None] = mapped_column(String(20))
+    agreement_text: Mapped[str | None] = mapped_column(Text)
+    agreement_accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    admin_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    suspend_reason: Mapped[str | None] = mapped_column(Text)
+
+    contact_name = EncryptedField("contact_name_enc")
+    contact_phone = EncryptedField("contact_phone_enc")
+    contact_email = EncryptedField("contact_email_enc")
+
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="application", cascade="all, delete-orphan",
+        order_by="Invitation.id")
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind][0]
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, self.status)
+
+
+class Invitation(db.Model):
+    """A link that provisions the organisation's administrator: only its hash is stored,
+    it expires and it works once."""
+
+    __tablename__ = "onboarding_invitation"
+    __scope__ = ScopeRule(via=("application_id", Application))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("onboarding_application.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    application: Mapped[Application] = relationship(back_populates="invitations")
+
+
+class Consent(db.Model, UidMixin):
+    """An enterprise lets one bank read its grade until it expires or is revoked."""
+
+    __tablename__ = "onboarding_consent"
+    __scope__ = ScopeRule(via=("enterprise_id", Enterprise))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    bank_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    reads: Mapped[list[ConsentRead]] = relationship(
+        back_populates="consent", cascade="all, delete-orphan", order_by="ConsentRead.id")
+
+
+class ConsentRead(db.Model):
+    """One read by the bank under a consent: what the enterprise sees as "who looked"."""
+
+    __tablename__ = "onboarding_consent_read"
+    __scope__ = ScopeRule(via=("consent_id", Consent))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consent_id: Mapped[int] = mapped_column(
+        ForeignKey("onboarding_consent.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    user_email: Mapped[str | None] = mapped_column(String(255))
+    read_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    what: Mapped[str] = mapped_column(String(40), nullable=False)
+
+    consent: Mapped[Consent] = relationship(back_populates="reads")

@@ -1,0 +1,127 @@
+"""Pages: the public application form, the administrator's review, the invitation (agreement
+and password) and the organisation's workspace. Thin: the services decide."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_security import auth_required, current_user, permissions_accepted
+
+from app.extensions import csrf
+from app.identity.scope import current_scope
+from app.onboarding import agreement, lifecycle, service
+from app.onboarding.models import KINDS, STATUSES
+from app.onboarding.service import ApplicationError
+
+bp = Blueprint("onboarding", __name__, url_prefix="/onboarding")
+FORM_FIELDS = ("kind", "name", "uscc", "contact_name", "contact_phone", "contact_email",
+               "intended_use")
+MAX_FORM = 16 * 1024
+
+
+def _protect() -> None:
+    """These forms take no login, so no auth decorator checks their CSRF token."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+def apply():
+    """No login: the organisation fills in the form; errors come back field by field."""
+    kinds = {k: v[0] for k, v in KINDS.items()}
+    if request.method == "GET":
+        return render_template("onboarding/apply.html", data={}, errors={}, kinds=kinds)
+    _protect()
+    if (request.content_length or 0) > MAX_FORM:
+        abort(413)
+    data = {k: request.form.get(k, "") for k in FORM_FIELDS}
+    try:
+        app_ = service.create(data=data, source_ip=request.remote_addr)
+    except ApplicationError as exc:
+        return render_template("onboarding/apply.html", data=data, errors=exc.fields,
+                               kinds=kinds, message=exc.message), exc.status
+    return render_template("onboarding/applied.html", application=app_)
+
+
+@bp.route("/review", endpoint="review_list")
+@auth_required("session")
+@permissions_accepted("users.manage")
+def review_list():
+    status = request.args.get("status") or None
+    items = service.list_(scope=current_scope(), status=status)
+    return render_template("onboarding/review_list.html", items=items, status=status,
+                           statuses=STATUSES)
+
+
+@bp.route("/review/<string:uid>", methods=["GET", "POST"])
+@auth_required("session")
+@permissions_accepted("users.manage")
+def review(uid: str):
+    app_ = service.get(uid=uid, scope=current_scope())
+    if app_ is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        reason = request.form.get("reason", "")
+        try:
+            if action in lifecycle.DECISIONS:
+                token = lifecycle.decide(app_, decision=action, reason=reason)
+            elif action == "reissue":
+                token = lifecycle.reissue(app_)
+            elif action == "suspend":
+                token = None
+                lifecycle.suspend(app_, reason=reason)
+            elif action == "reactivate":
+                token = None
+                lifecycle.reactivate(app_, reason=reason)
+            else:
+                raise ApplicationError({"action": "未知操作"})
+        except ApplicationError as exc:
+            errors = exc.fields
+        else:
+            if token:
+                link = url_for("onboarding.invite", token=token, _external=True)
+                flash(f"已批准。请将一次性邀请链接发送给申请机构联系人：{link}", "success")
+            else:
+                flash(f"已处理：{app_.status_label}", "success")
+            return redirect(url_for("onboarding.review", uid=uid))
+    return render_template("onboarding/review.html", a=app_, errors=errors,
+                           members=lifecycle.members(app_)), (422 if errors else 200)
+
+
+@bp.route("/invite/<string:token>", methods=["GET", "POST"])
+def invite(token: str):
+    """The organisation's administrator accepts the agreement and sets a password."""
+    inv = lifecycle.invitation_for(token)
+    if inv is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _protect()
+        password = request.form.get("password", "")
+        if password != request.form.get("password_confirm", ""):
+            errors["password_confirm"] = "两次输入的密码不一致"
+        else:
+            try:
+                lifecycle.accept(token=token, password=password,
+                                 accepted=request.form.get("accept") == "yes",
+                                 version=request.form.get("agreement_version"))
+            except ApplicationError as exc:
+                errors = exc.fields
+            else:
+                flash("机构已开通，请使用联系邮箱和刚设置的密码登录。", "success")
+                return redirect(url_for("security.login"))
+    return render_template("onboarding/invite.html", a=inv.application, errors=errors,
+                           agreement=agreement), (422 if errors else 200)
+
+
+@bp.route("/workspace")
+@auth_required("session")
+@permissions_accepted("institution.workspace")
+def workspace():
+    items = [a for a in service.list_(scope=current_scope())
+             if a.status in ("active", "suspended")]
+    app_ = items[0] if items and not current_scope().all else None
+    users = lifecycle.members(app_) if app_ and current_user.has_permission("org.manage") \
+        else []
+    return render_template("onboarding/workspace.html", a=app_, users=users)

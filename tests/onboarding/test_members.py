@@ -1,0 +1,48 @@
+"""The organisation administrator manages its own accounts, never another organisation's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.identity.models import User
+from tests.conftest import api_token
+
+
+def _admin(client, reference, onboard, **kw):
+    org, email, pw = onboard(**kw)
+    user = reference.session.scalar(select(User).where(User.email == email))
+    return org, user, api_token(client, user, password=pw)
+
+
+def test_org_admin_adds_and_disables_only_its_own_members(client, reference, onboard):
+    org_a, admin_a, h_a = _admin(client, reference, onboard, kind="exchange")
+    org_b, admin_b, h_b = _admin(client, reference, onboard, kind="research")
+    url = "/api/v1/onboarding/organisation/users"
+    r = client.post(url, json={"email": "bad", "password": "x"}, headers=h_a)
+    assert r.status_code == 422 and "email" in r.get_json()["error"]["fields"]
+    r = client.post(url, json={"email": "trader@exa.cecp", "password": "weak"}, headers=h_a)
+    assert r.status_code == 422 and "password" in r.get_json()["error"]["fields"]
+    r = client.post(url, json={"email": "trader@exa.cecp", "password": "Market#Key-2026zq",
+                               "display_name": "交易员"}, headers=h_a)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["roles"] == ["exchange"]
+    member_id = r.get_json()["id"]
+    member = reference.session.get(User, member_id)
+    assert [(s.kind, s.code) for s in member.scopes] == [("institution", org_a["uscc"])]
+    h_m = api_token(client, member, password="Market#Key-2026zq")
+    # a plain member cannot manage accounts
+    assert client.post(url, json={"email": "x@exa.cecp", "password": "Market#Key-2026zq"},
+                       headers=h_m).status_code == 403
+    # another organisation's administrator cannot touch this member, nor see it
+    assert client.post(f"{url}/{member_id}/disable", headers=h_b).status_code == 404
+    org = client.get("/api/v1/onboarding/organisation", headers=h_b).get_json()
+    assert "trader@exa.cecp" not in [u["email"] for u in org["users"]]
+    assert client.post(f"{url}/{admin_a.id}/disable", headers=h_a).status_code == 409
+    r = client.post(f"{url}/{member_id}/disable", headers=h_a)
+    assert r.status_code == 200 and r.get_json()["active"] is False
+    assert client.get("/api/v1/onboarding/organisation", headers=h_m).status_code == 401
+    r = client.post(f"{url}/{member_id}/enable", headers=h_a)
+    assert r.status_code == 200 and r.get_json()["active"] is True
+    org = client.get("/api/v1/onboarding/organisation", headers=h_a).get_json()
+    assert sorted(u["email"] for u in org["users"]) == sorted(
+        [admin_a.email, "trader@exa.cecp"])
