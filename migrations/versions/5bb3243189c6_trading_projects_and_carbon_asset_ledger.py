@@ -1,7 +1,7 @@
 """trading projects and carbon asset ledger
 
 Revision ID: 5bb3243189c6
-Revises: 5b4b1fbbd320
+Revises: f72dd28bf7f4
 Create Date: 2026-12-05 14:13:11.953117
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5bb3243189c6'
-down_revision = '5b4b1fbbd320'
+down_revision = 'f72dd28bf7f4'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """onboarding applications invitations and bank consent
 
 Revision ID: f4ae56a829af
-Revises: 5b4b1fbbd320
+Revises: 5bb3243189c6
 Create Date: 2026-12-05 14:19:50.567740
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f4ae56a829af'
-down_revision = '5b4b1fbbd320'
+down_revision = '5bb3243189c6'
 branch_labels = None
 depends_on = None
 
