@@ -21,7 +21,7 @@ MODEL_MODULES = (
 # Optional domain packages: each registers itself when present (`register(app)`).
 DOMAIN_PACKAGES = (
     "app.energy", "app.accounting", "app.monitoring", "app.workflow", "app.cases",
-    "app.factors", "app.trading", "app.onboarding",
+    "app.factors", "app.trading", "app.onboarding", "app.exchange",
 )
 
 

@@ -2,3 +2,9 @@
 
 Bulk file importers register through app.importers and run from `cecp import KIND FILE`.
 """
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Mount the adapters that have a web face (SOAP, file upload pages)."""

@@ -1,0 +1,23 @@
+"""Background jobs of the exchange: partitions ahead, retention, file imports, syncs."""
+
+from __future__ import annotations
+
+from app.jobs.periodic import every
+from app.jobs.registry import job
+from app.uow import commit
+
+
+@job("exchange.partitions")
+def maintain_partitions() -> dict:
+    """Create next months' reading partitions; drop those past the retention; trim the
+    hourly rollups past theirs (R-8.7 storage period per resolution)."""
+    from app.exchange import partitions, retention
+
+    made = partitions.ensure_ahead()
+    dropped = partitions.drop_expired()
+    trimmed = retention.trim_rollups()
+    commit()
+    return {"made": made, "dropped": dropped, "trimmed": trimmed}
+
+
+every(6 * 3600, "exchange.partitions")
