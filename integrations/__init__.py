@@ -8,3 +8,6 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Mount the adapters that have a web face (SOAP, file upload pages)."""
+    from integrations import soap
+
+    soap.init_app(app)
