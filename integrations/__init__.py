@@ -8,6 +8,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Mount the adapters that have a web face (SOAP, file upload pages)."""
-    from integrations import soap
+    from integrations import files_views, soap
 
     soap.init_app(app)
+    files_views.init_app(app)

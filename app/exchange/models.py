@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -94,6 +95,15 @@ class ExchangeBatch(db.Model):
     @property
     def status_label(self) -> str:
         return BATCH_STATUSES.get(self.status, self.status)
+
+
+class ExchangeUpload(db.Model):
+    """An uploaded file waiting for its import job (web nodes keep no local files)."""
+
+    __tablename__ = "exchange_upload"
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("exchange_batch.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
 class StagedRow(db.Model):

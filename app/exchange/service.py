@@ -62,6 +62,14 @@ def open_batch(*, kind: str, source: str, user, client: str | None, rows: int,
     return batch
 
 
+def _reuse(batch: ExchangeBatch | None, rows: int, mode: str) -> ExchangeBatch | None:
+    if batch is not None:
+        if mode not in ("all", "partial"):
+            raise BatchError("mode 须为 all（全部或全不）或 partial（部分入库）", "mode")
+        batch.row_count, batch.mode = rows, mode
+    return batch
+
+
 def _reject_rows(batch: ExchangeBatch, items: list, errors: dict[int, dict[str, str]]) -> None:
     if not errors:
         return
@@ -91,7 +99,8 @@ def _finish(batch: ExchangeBatch, *, accepted: int, rejected: int) -> None:
 def submit_readings(*, items: list, scope: DataScope, user, source: str,
                     client: str | None = None, idempotency_key: str | None = None,
                     mode: str = "all", filename: str | None = None,
-                    limit: int | None = MAX_ROWS) -> tuple[ExchangeBatch, bool]:
+                    limit: int | None = MAX_ROWS, batch: ExchangeBatch | None = None
+                    ) -> tuple[ExchangeBatch, bool]:
     """Returns (batch, replayed). Rows outside the caller's scope are refused (audited)."""
     first = find_replay(user=user, idempotency_key=idempotency_key)
     if first is not None:
@@ -101,9 +110,9 @@ def submit_readings(*, items: list, scope: DataScope, user, source: str,
     if limit and len(items) > limit:
         raise BatchError(f"单批最多 {limit} 条读数（当前 {len(items)} 条），请分批提交",
                          "readings")
-    batch = open_batch(kind="readings", source=source, user=user, client=client,
-                       rows=len(items), idempotency_key=idempotency_key, mode=mode,
-                       filename=filename)
+    batch = _reuse(batch, len(items), mode) or open_batch(
+        kind="readings", source=source, user=user, client=client, rows=len(items),
+        idempotency_key=idempotency_key, mode=mode, filename=filename)
     checked = readings.validate(items, scope=scope)
     if checked.outside:
         audit("exchange.scope_refused", object_type="exchange_batch", object_id=batch.id,
@@ -124,16 +133,17 @@ def submit_readings(*, items: list, scope: DataScope, user, source: str,
 
 def submit_records(*, items: list, scope: DataScope, user, source: str,
                    client: str | None = None, idempotency_key: str | None = None,
-                   mode: str = "all", filename: str | None = None) -> tuple[ExchangeBatch, bool]:
+                   mode: str = "all", filename: str | None = None,
+                   batch: ExchangeBatch | None = None) -> tuple[ExchangeBatch, bool]:
     """Monthly energy records through `app.energy.records` (the form's own validators)."""
     first = find_replay(user=user, idempotency_key=idempotency_key)
     if first is not None:
         return first, True
     if not isinstance(items, list) or not items:
         raise BatchError("请至少提交一条记录", "records")
-    batch = open_batch(kind="energy", source=source, user=user, client=client,
-                       rows=len(items), idempotency_key=idempotency_key, mode=mode,
-                       filename=filename)
+    batch = _reuse(batch, len(items), mode) or open_batch(
+        kind="energy", source=source, user=user, client=client, rows=len(items),
+        idempotency_key=idempotency_key, mode=mode, filename=filename)
     _, errors = records.validate_many(items, scope=scope, label="")
     by_row: dict[int, dict[str, str]] = {}
     for key, msg in errors.items():
@@ -154,9 +164,13 @@ def submit_records(*, items: list, scope: DataScope, user, source: str,
 
 def submit_meters(*, items: list, scope: DataScope, user, source: str,
                   client: str | None = None, mode: str = "all",
-                  filename: str | None = None) -> tuple[ExchangeBatch, bool]:
-    batch = open_batch(kind="meters", source=source, user=user, client=client,
-                       rows=len(items), mode=mode, filename=filename)
+                  filename: str | None = None, batch: ExchangeBatch | None = None
+                  ) -> tuple[ExchangeBatch, bool]:
+    if not isinstance(items, list) or not items:
+        raise BatchError("请至少提交一个计量表", "meters")
+    batch = _reuse(batch, len(items), mode) or open_batch(
+        kind="meters", source=source, user=user, client=client, rows=len(items), mode=mode,
+        filename=filename)
     errors: dict[int, dict[str, str]] = {}
     seen: set[str] = set()
     good = []

@@ -1,8 +1,12 @@
 """exchange: machine clients, batches, meters, partitioned readings
 
-Revision ID: 039325b5e978
+meter_reading is a natively partitioned parent (RANGE (ts)) on PostgreSQL; its monthly
+partitions are created at run time by app.exchange.partitions (periodic job
+exchange.partitions and on demand), never here, so that the models and migrations agree.
+
+Revision ID: da5ed245a925
 Revises: 5b4b1fbbd320
-Create Date: 2026-12-05 13:08:20.583937
+Create Date: 2026-12-05 13:48:08.521394
 
 """
 from alembic import op
@@ -11,7 +15,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '039325b5e978'
+revision = 'da5ed245a925'
 down_revision = '5b4b1fbbd320'
 branch_labels = None
 depends_on = None
@@ -141,6 +145,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_source_choice')),
     sa.UniqueConstraint('enterprise_id', 'item', name='uq_exchange_source_choice')
     )
+    op.create_table('exchange_upload',
+    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['exchange_batch.id'], name=op.f('fk_exchange_upload_batch_id_exchange_batch'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('batch_id', name=op.f('pk_exchange_upload'))
+    )
     op.create_table('meter',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -170,6 +180,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_meter_enterprise_id'))
 
     op.drop_table('meter')
+    op.drop_table('exchange_upload')
     op.drop_table('exchange_source_choice')
     with op.batch_alter_table('exchange_row', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_exchange_row_batch_id'))
