@@ -12,3 +12,8 @@ def register(app: Flask) -> None:
 
     soap.init_app(app)
     files_views.init_app(app)
+    from app.demo import DEMO_LOADERS
+    from integrations import demo, jobs  # noqa: F401  (jobs register themselves)
+
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
