@@ -226,6 +226,44 @@ def rejected_xlsx(batch_id):
         "Content-Disposition": f"attachment; filename=batch-{batch.id}-rejected.xlsx"})
 
 
+@blp.route("/enterprises/<string:uscc>/energy-sources", methods=["GET"])
+@auth_required("token", "session")
+def get_sources(uscc):
+    """Per energy item, which source wins in the monthly account: `form` or `meter`."""
+    from app.exchange import monthly
+    from app.identity.scope import get_scoped
+    from app.orgs.models import Enterprise
+
+    ent = get_scoped(Enterprise, uscc, by="uscc", scope=current_scope())
+    if ent is None:
+        return api_error(404, "企业不存在或不在您的数据范围内")
+    return {"enterprise": uscc, "sources": monthly.choices(enterprise_id=ent.id)}
+
+
+@blp.route("/enterprises/<string:uscc>/energy-sources", methods=["PUT"])
+@auth_required("token", "session")
+@permissions_accepted("energy.write", "admin.access")
+def put_source(uscc):
+    """`{"item": "electricity", "source": "meter"}`; re-derives this year's months."""
+    from app.exchange import monthly
+    from app.identity.scope import get_scoped
+    from app.orgs.models import Enterprise
+
+    ent = get_scoped(Enterprise, uscc, by="uscc", scope=current_scope())
+    if ent is None:
+        return api_error(404, "企业不存在或不在您的数据范围内")
+    body = request.get_json(silent=True) or {}
+    try:
+        monthly.set_choice(enterprise=ent, item=str(body.get("item") or ""),
+                           source=str(body.get("source") or ""))
+    except RecordError as exc:
+        return api_error(422, "数据校验失败", fields=exc.fields)
+    today = service.utcnow() + reading_service.BEIJING
+    for m in range(1, today.month + 1):
+        monthly.apply(enterprise_id=ent.id, year=today.year, month=m)
+    return {"enterprise": uscc, "sources": monthly.choices(enterprise_id=ent.id)}
+
+
 @blp.route("/exchange/realtime", methods=["GET"])
 @auth_required("token", "session")
 def get_realtime():

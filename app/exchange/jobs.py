@@ -20,4 +20,17 @@ def maintain_partitions() -> dict:
     return {"made": made, "dropped": dropped, "trimmed": trimmed}
 
 
+@job("exchange.monthly_lines")
+def monthly_lines(*, items: list[dict]) -> int:
+    """Re-derive the meter-sourced monthly energy lines of these enterprise-months."""
+    from app.exchange import monthly
+
+    n = 0
+    for it in items:
+        n += monthly.apply(enterprise_id=int(it["enterprise_id"]), year=int(it["year"]),
+                           month=int(it["month"])) is not None
+    commit()
+    return n
+
+
 every(6 * 3600, "exchange.partitions")

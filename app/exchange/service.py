@@ -128,7 +128,19 @@ def submit_readings(*, items: list, scope: DataScope, user, source: str,
                                                         stored.unchanged)
     _finish(batch, accepted=len(checked.rows), rejected=len(checked.errors))
     realtime.after_store({mid for mid, _, _ in checked.rows})
+    _derive_monthly(checked.rows)
     return batch, False
+
+
+def _derive_monthly(rows: list) -> None:
+    """Meter-sourced monthly lines are re-derived by a job for enterprises that chose them."""
+    from app.exchange import monthly
+    from app.jobs.outbox import enqueue
+
+    months = {(b.year, b.month) for b in {readings.bucket_of(ts, "month") for _, ts, _ in rows}}
+    todo = monthly.affected({mid for mid, _, _ in rows}, months)
+    if todo:
+        enqueue("exchange.monthly_lines", items=todo)
 
 
 def submit_records(*, items: list, scope: DataScope, user, source: str,
