@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from app.db import utcnow
-from app.energy.records import parse_decimal
+from app.energy.records import MAX_AMOUNT, parse_decimal
 from app.exchange import meters as meter_service
 from app.exchange import partitions
 from app.exchange.models import Meter, MeterReading, MeterRollup, ReadingCorrection
@@ -60,6 +60,8 @@ def validate(items: list, *, scope: DataScope, now: datetime | None = None) -> C
     found, outside = meter_service.by_external_ids(ids, scope=scope)
     types = {t.code: t for t in db.session.scalars(select(EnergyType))}
     bounds = {m.id: bound_for(m, types) for m in found.values()}
+    facts = {ext: (m, m.id, m.installed_at, m.unit, bounds[m.id]) for ext, m in found.items()}
+    ts_memo: dict[str, datetime] = {}
     rows: list[tuple[int, datetime, Decimal]] = []
     errors: dict[int, dict[str, str]] = {}
     seen: dict[tuple[int, datetime], tuple[int, Decimal]] = {}
@@ -69,27 +71,35 @@ def validate(items: list, *, scope: DataScope, now: datetime | None = None) -> C
             errors[i] = {"row": "格式不正确，应为 {meter, ts, value}"}
             continue
         ext = str(it.get("meter") or "").strip()
-        meter = found.get(ext)
+        fact = facts.get(ext)
+        meter = fact[0] if fact else None
         if not ext:
             err["meter"] = "请填写计量表编号"
         elif meter is None:
             err["meter"] = f"计量表“{ext}”不存在或不在您的数据范围内"
-        ts = meter_service.parse_ts(it.get("ts"), "ts", err)
-        value = parse_decimal(it.get("value"), "value", err, "读数", required=True)
+        raw_ts = it.get("ts")
+        ts = ts_memo.get(raw_ts) if isinstance(raw_ts, str) else None
+        if ts is None:
+            ts = meter_service.parse_ts(raw_ts, "ts", err)
+            if ts is not None and isinstance(raw_ts, str) and len(ts_memo) < 100_000:
+                ts_memo[raw_ts] = ts
+        value = _fast_decimal(it.get("value"))
+        if value is None:
+            value = parse_decimal(it.get("value"), "value", err, "读数", required=True)
         if ts is not None and ts > latest:
             err["ts"] = "时间不能晚于当前时间"
-        if meter is not None:
-            if ts is not None and meter.installed_at and ts < meter.installed_at:
+        if fact is not None:
+            _, mid, installed, munit, ceiling = fact
+            if ts is not None and installed and ts < installed:
                 err["ts"] = "时间早于该计量表的启用时间"
-            unit = str(it.get("unit") or "").strip()
-            if unit and unit != meter.unit:
-                err["unit"] = f"单位与计量表不一致：应为 {meter.unit}（当前“{unit}”）"
-            ceiling = bounds.get(meter.id)
+            unit = it.get("unit")
+            if unit and str(unit).strip() != munit:
+                err["unit"] = f"单位与计量表不一致：应为 {munit}（当前“{str(unit).strip()}”）"
             if value is not None and ceiling is not None and value > ceiling:
                 err["value"] = (f"读数超出合理范围（该表单次读数上限约 "
-                                f"{ceiling.quantize(Decimal('0.01'))} {meter.unit}）")
+                                f"{ceiling.quantize(Decimal('0.01'))} {munit}）")
         if not err and meter is not None:
-            key = (meter.id, ts)
+            key = (fact[1], ts)
             if key in seen:
                 first, v = seen[key]
                 if v != value:
@@ -101,8 +111,20 @@ def validate(items: list, *, scope: DataScope, now: datetime | None = None) -> C
         if err:
             errors[i] = err
         else:
-            rows.append((meter.id, ts, value))
+            rows.append((fact[1], ts, value))
     return Checked(rows, errors, outside & ids)
+
+
+def _fast_decimal(raw) -> Decimal | None:
+    """The common case (a plain non-negative number as text) without the full parser;
+    anything else (and every error message) goes through `records.parse_decimal`."""
+    if type(raw) is not str:
+        return None
+    try:
+        v = Decimal(raw)
+    except ArithmeticError:
+        return None
+    return v if v.is_finite() and Decimal(0) <= v <= MAX_AMOUNT else None
 
 
 @dataclass
@@ -160,10 +182,14 @@ def _store_pg(rows, batch_id) -> Stored:
         "batch_id = EXCLUDED.batch_id"), params)
     conn.execute(text(
         "INSERT INTO meter_rollup (meter_id, resolution, bucket, total, count, last_ts) "
-        "SELECT d.meter_id, res.r, date_trunc(res.r, d.ts + interval '8 hours'), "
-        "sum(d.delta * m.multiplier), sum(d.is_new), max(d.ts) "
-        "FROM tmp_delta d JOIN meter m ON m.id = d.meter_id "
-        "CROSS JOIN (VALUES ('hour'), ('day'), ('month')) AS res(r) GROUP BY 1, 2, 3 "
+        "WITH h AS (SELECT d.meter_id, date_trunc('hour', d.ts + interval '8 hours') AS b, "
+        "sum(d.delta * m.multiplier) AS t, sum(d.is_new) AS c, max(d.ts) AS l "
+        "FROM tmp_delta d JOIN meter m ON m.id = d.meter_id GROUP BY 1, 2) "
+        "SELECT meter_id, 'hour', b, t, c, l FROM h UNION ALL "
+        "SELECT meter_id, 'day', date_trunc('day', b), sum(t), sum(c), max(l) FROM h "
+        "GROUP BY 1, 3 UNION ALL "
+        "SELECT meter_id, 'month', date_trunc('month', b), sum(t), sum(c), max(l) FROM h "
+        "GROUP BY 1, 3 "
         "ON CONFLICT (meter_id, resolution, bucket) DO UPDATE SET "
         "total = meter_rollup.total + EXCLUDED.total, "
         "count = meter_rollup.count + EXCLUDED.count, "
