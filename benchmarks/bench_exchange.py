@@ -6,7 +6,8 @@ Measures, in one run on its own database:
     a raw COPY of the same number of rows into the same partitioned table (baseline);
   * the store step alone (no validation), same baseline;
   * REST JSON batches of 10,000 readings through the WSGI app with an X-API-Key (one
-    process, Flask's test client: no network, no second server process).
+    process, Flask's test client: no network, no second server process);
+  * SOAP SubmitReadings through zeep and a local HTTP server.
 
 Environment: CECP_BENCH_DATABASE_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/cecp_bench_exchange; created and dropped),
@@ -146,10 +147,41 @@ def _measure(url: str, n: int) -> list[dict]:
                 "value": batches * size / rest_s, "unit": "readings/s",
                 "baseline": "bulk path (same run)", "baseline_value": n / bulk_s,
                 "note": "one process, test client; goal ≥ 50,000/s with 2 server processes"})
+    out.append(_soap(app, ids, key))
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
     return out
+
+
+def _soap(app, ids: list[str], key: str) -> dict:
+    """zeep from the published WSDL against a local werkzeug server (same process)."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from zeep import Client
+    from zeep.wsse.username import UsernameToken
+
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        c = Client(f"http://127.0.0.1:{srv.server_port}/ws/exchange?wsdl",
+                   wsse=UsernameToken("bench", key))
+        batches, size = 5, 2_000
+        bodies = [_rows(ids, size, datetime(2026, 2, 1) + timedelta(days=2 * b))
+                  for b in range(batches)]
+        t0 = time.perf_counter()
+        for rows in bodies:
+            res = c.service.SubmitReadings(readings={"Reading": rows})
+            assert res.inserted == size, res
+        secs = time.perf_counter() - t0
+    finally:
+        srv.shutdown()
+        th.join(timeout=5)
+    return {"measure": f"SOAP SubmitReadings, {batches} × {size:,} (zeep, WS-Security)",
+            "value": batches * size / secs, "unit": "readings/s",
+            "note": "client and server share the process and the 2 cores; goal ≥ 5,000/s"}
 
 
 if __name__ == "__main__":

@@ -15,8 +15,3 @@ def register(app: Flask) -> None:
     smorest.register_blueprint(api.blp)
     app.register_blueprint(views.bp)
     views.register_nav()
-    try:
-        from integrations import register as register_integrations
-    except ModuleNotFoundError:  # pragma: no cover - a trimmed deployment
-        return
-    register_integrations(app)
