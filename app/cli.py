@@ -142,7 +142,9 @@ def _add_optional_groups() -> None:
 
     for module, attr in (("app.crypto.cli", "keys_cli"),
                          ("app.workflow.cli", "processes_group"),
-                         ("app.accounting.cli", "accounting_cli")):
+                         ("app.accounting.cli", "accounting_cli"),
+                         ("app.exchange.cli", "clients_cli"),
+                         ("integrations.cli", "exchange_cli")):
         try:
             cli.add_command(getattr(importlib.import_module(module), attr))
         except ModuleNotFoundError:
