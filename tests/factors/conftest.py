@@ -6,34 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-
-@pytest.fixture()
-def energy_ref(reference):
-    from app.energy.service import load_reference
-
-    load_reference()
-    reference.session.commit()
-    return reference
+from tests.accounting.conftest import energy_ref, make_ent  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture()
-def make_ent(energy_ref):
-    from app.orgs.models import Enterprise
-    from app.refdata.uscc import make_uscc
-
-    def _make(n: int, *, region: str = "330522", industry: str | None = "3011",
-              name: str | None = None) -> Enterprise:
-        ent = Enterprise(uscc=make_uscc(f"91{region}MA3{n:06d}"), name=name or f"测试企业{n}",
-                         region_code=region, industry_code=industry, scale="规上")
-        energy_ref.session.add(ent)
-        energy_ref.session.commit()
-        return ent
-
-    return _make
-
-
-@pytest.fixture()
-def history(energy_ref):
+def history(energy_ref):  # noqa: F811  (the imported fixture)
     """history(ent, months=24, coal_per_mwh=0.5, seed=1, elec_only=()) writes the records
     (2023-01 onwards) and accounts them; `elec_only` months carry electricity alone."""
     from app.energy import records
