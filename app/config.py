@@ -73,6 +73,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_TOTP_SECRETS": {"1": env.get("CECP_TOTP_SECRET")
                                   or _instance_secret(instance, "totp_secret", 32)},
         "SECURITY_MULTI_FACTOR_RECOVERY_CODES": True,
+        # after TOTP enrolment, offer the recovery codes at once
+        "SECURITY_TWO_FACTOR_POST_SETUP_VIEW": "/auth/mf-recovery-codes",
         "SECURITY_MULTI_FACTOR_RECOVERY_CODES_KEYS": None,
         "SECURITY_WEBAUTHN": True,
         "SECURITY_WAN_ALLOW_AS_FIRST_FACTOR": False,
