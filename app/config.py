@@ -72,6 +72,12 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_TOTP_ISSUER": "cecp",
         "SECURITY_TOTP_SECRETS": {"1": env.get("CECP_TOTP_SECRET")
                                   or _instance_secret(instance, "totp_secret", 32)},
+        "CECP_SMTP_HOST": env.get("CECP_SMTP_HOST"),
+        "CECP_SMTP_PORT": int(env.get("CECP_SMTP_PORT", 25)),
+        "CECP_SMTP_FROM": env.get("CECP_SMTP_FROM", "cecp@localhost"),
+        "CECP_SMTP_USER": env.get("CECP_SMTP_USER"),
+        "CECP_SMTP_PASSWORD": env.get("CECP_SMTP_PASSWORD"),
+        "CECP_SMTP_STARTTLS": env.get("CECP_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
         "SECURITY_MULTI_FACTOR_RECOVERY_CODES": True,
         # after TOTP enrolment, offer the recovery codes at once
         "SECURITY_TWO_FACTOR_POST_SETUP_VIEW": "/auth/mf-recovery-codes",

@@ -17,7 +17,8 @@ from sqlalchemy import bindparam, insert, select, update
 
 from app.accounting.service import current_figures
 from app.cases import selfcheck
-from app.cases.models import Notification, ReportPublication
+from app.cases.models import ReportPublication
+from app.cases.notifications import notify
 from app.db import utcnow
 from app.extensions import db
 from app.orgs.models import Enterprise
@@ -131,10 +132,8 @@ def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
             if task.assignee_id is not None:
                 users = [u for u in users if u.id == task.assignee_id] or users
             for user in users:
-                db.session.add(Notification(
-                    user_id=user.id, instance_id=instance_id, kind="reminder",
-                    message=f"「{task.title}」的{task.label}即将到期，请及时办理。"[:500]))
-                sent += 1
+                sent += notify(user=user, kind="reminder", instance_id=instance_id,
+                               message=f"「{task.title}」的{task.label}即将到期，请及时办理。")
         context.audit("case.remind", object_type="workflow_instance", object_id=instance_id,
                       email="system", summary={"stage": stage, "notified": sent})
 

@@ -27,7 +27,7 @@ UNIT_DECIMALS = {
     "t": 2, "tCO2": 2, "tco2": 2, "tCO2e": 2, "万吨": 2, "万tCO2": 2, "tce": 2, "万tce": 2,
     "%": 1, "tCO2/万元": 3, "tCO2/万元增加值": 3, "tce/万元": 3, "tce/万元产值": 3,
     "kWh": 0, "MWh": 1, "万kWh": 2, "万元": 1, "家": 0, "个": 0, "条": 0, "件": 0,
-    "Mt CO2": 1, "MtCO2": 1, "K": 3,
+    "Mt CO2": 1, "MtCO2": 1, "K": 3, "万吨CO2": 2, "万吨标准煤": 2, "％": 1,
 }
 
 USER_CLASS_EN = {"internal": "Internal", "government": "Government", "enterprise": "Enterprise",
@@ -77,6 +77,10 @@ OBJECT_TYPES = {"user": "用户", "role": "角色", "enterprise": "企业", "reg
                 "country_emission": "国家排放数据", "institution": "机构",
                 "verification_body": "核查机构", "service_node": "服务节点"}
 _LIST_SHOWN = 8
+SUMMARY_VALUES = {"password": "密码", "authenticator": "身份验证器", "webauthn": "安全密钥",
+                  "set": "批量", "row": "逐行", "demo": "演示数据", "approve": "通过",
+                  "return": "退回", "province": "省级", "city": "地市级",
+                  "division": "行业大类", "group": "行业中类"}
 
 
 def role_label(name: str | None) -> str:
@@ -113,6 +117,26 @@ def industry_name(code: str | None) -> str:
     from app.orgs.models import Industry
 
     return _lookup("cecp_industry_names", select(Industry.code, Industry.name)).get(code, code)
+
+
+def item_name(code: str | None) -> str:
+    """An energy item or process factor by name: 原煤, 水泥熟料 cement clinker (Tier 1)."""
+    if not code:
+        return ""
+    from app.energy.models import EmissionFactor, EnergyType
+
+    types = _lookup("cecp_energy_names", select(EnergyType.code, EnergyType.name))
+    if code in types:
+        return types[code]
+    factors = _lookup("cecp_factor_names", select(EmissionFactor.code, EmissionFactor.name)
+                      .where(EmissionFactor.name.is_not(None)))
+    return factors.get(code) or code
+
+
+def bucket_label(code: str | None) -> str:
+    from app.accounting.engine import BUCKETS
+
+    return BUCKETS.get(code or "", code or "")
 
 
 def user_name(user_or_id: Any) -> str:
@@ -176,6 +200,13 @@ def qty(value: Any, unit: str = "", decimals: int | None = None) -> str:
     return f"{text} {unit}".rstrip() if text != "—" else text
 
 
+def unum(value: Any, unit: str = "") -> str:
+    """A figure's number alone, with the decimals its unit deserves (the unit shown apart)."""
+    if not isinstance(value, int | float | Decimal):
+        return "" if value is None else str(value)
+    return num(value, UNIT_DECIMALS.get(unit, 0 if isinstance(value, int) else 2))
+
+
 def pct(value: Any, decimals: int = 1, signed: bool = False) -> str:
     d = _to_decimal(value)
     if d is None:
@@ -221,8 +252,14 @@ def summary_fields(raw: Any) -> Markup:
         if isinstance(value, dict):
             value = "；".join(f"{SUMMARY_KEYS.get(k, k)}={_short(v)}"
                              for k, v in value.items()) or "—"
+        elif key in ("role", "roles"):
+            value = "、".join(role_label(r) for r in (value if isinstance(value, list)
+                                                      else [value])) or "—"
+        elif key == "class":
+            value = user_class_label(value)
         else:
-            value = _short(value)
+            value = _short(SUMMARY_VALUES.get(value, value) if isinstance(value, str)
+                           else value)
         parts.append(Markup('<span class="kv"><span class="k">{}</span> {}</span>').format(
             SUMMARY_KEYS.get(key, key), value))
     return Markup(" ").join(parts)
@@ -256,7 +293,8 @@ def _english() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    for fn in (role_label, user_class_label, region_name, industry_name, user_name,
-               scope_label, audit_action, object_type_label, num, qty, pct, bjtime, bjdate,
+    for fn in (role_label, user_class_label, region_name, industry_name, user_name, item_name,
+               bucket_label,
+               scope_label, audit_action, object_type_label, num, unum, qty, pct, bjtime, bjdate,
                summary_fields):
         app.add_template_filter(fn)

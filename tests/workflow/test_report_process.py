@@ -98,7 +98,7 @@ def test_deadline_path_reminds_then_escalates(world, app):
     commit()
     assert sweep() == 1
     commit()
-    notes = db.session.scalars(select(Notification)).all()
+    notes = db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all()
     assert [n.user_id for n in notes] == [world.reviewer.id]  # not reviewer_b (city B)
     assert world.only_task(inst).name == "initial_review"  # non-interrupting
     events.move_timers(instance_id=inst.id, fire_at=past, user=world.admin,

@@ -51,11 +51,11 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     assert first >= soon.timestamp()
     SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     if datetime.now(UTC) < soon.replace(microsecond=0):  # (a very slow host may be past it)
-        assert db.session.scalars(select(Notification)).all() == []  # not due: nothing ran
+        assert db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all() == []  # not due: nothing ran
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 1.2)
     SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     db.session.expire_all()
-    notes = db.session.scalars(select(Notification)).all()
+    notes = db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all()
     assert [n.user_id for n in notes] == [world.reviewer.id]
     assert "初审提醒" in [h.label for h in service.history(inst=inst) if h.action == "timer"]
     assert world.only_task(inst).name == "initial_review"
@@ -92,4 +92,4 @@ def test_cli_sweep(app, world):
     commit()
     result = app.test_cli_runner().invoke(processes_group, ["sweep"])
     assert result.exit_code == 0 and "1" in result.output, result.output
-    assert db.session.scalars(select(Notification)).all()
+    assert db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all()
