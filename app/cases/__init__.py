@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cases import dashboard, jobs, notifications, services, views  # noqa: F401
+    from app.cases import dashboard, jobs, notifications, review, services, views  # noqa: F401
     from app.web.home import PANELS
     from app.web.navigation import BADGES
     from app.workflow.persistence import TASK_LISTENERS

@@ -41,7 +41,7 @@ def notify_case(instance_id: int, status: str, tasks: list[dict[str, Any]]) -> i
     from app.workflow.service import task_data
 
     inst = db.session.get(ProcessInstance, instance_id)
-    if inst is None:
+    if inst is None or inst.status == "withdrawn":
         return 0
     data = task_data(inst)
     title = inst.title

@@ -25,7 +25,7 @@ from app.orgs.models import Enterprise
 from app.orgs.service import enterprise_by_uscc
 from app.workflow import context, hooks
 from app.workflow.engine import ServiceError, register_service
-from app.workflow.errors import Invalid
+from app.workflow.errors import Conflict, Invalid
 
 REPORT = "enterprise_report"
 
@@ -175,7 +175,24 @@ def report_start(data: dict[str, Any], enterprise: Enterprise | None) -> dict[st
         month = None
     if errors:
         raise Invalid("发起数据校验未通过", fields=errors)
-    return {**data, "year": year, "month": month}
+    out = {**data, "year": year, "month": month}
+    _refuse_second_open_case(enterprise, out)
+    return out
+
+
+def _refuse_second_open_case(enterprise: Enterprise, data: dict[str, Any]) -> None:
+    """One open report case per enterprise and period: a second start names the open one."""
+    from app.workflow.models import ProcessInstance
+
+    open_id = db.session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.process_key == REPORT,
+        ProcessInstance.enterprise_uscc == enterprise.uscc,
+        ProcessInstance.status.in_(("running", "error")),
+        ProcessInstance.title == report_title(data, enterprise)).limit(1))
+    if open_id is not None:
+        raise Conflict(f"该企业本期已有进行中的报告案件（案件 #{open_id}），请在该案件中继续办理",
+                       fields={"open_case": open_id, "year": "本期已有进行中的报告案件"},
+                       code="case_open")
 
 
 @hooks.title(REPORT)

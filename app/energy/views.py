@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user, permissions_accepted
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.energy import records, service
 from app.energy.models import FLOWS, EnergyRecord
@@ -18,6 +18,9 @@ bp = Blueprint("energy", __name__, url_prefix="/energy")
 LINE_FIELDS = ("item", "flow", "amount", "unit", "ncv", "carbon_content", "oxidation_rate",
                "factor_value", "note")
 FORM_ROWS = 8
+
+
+FACTORS_PER_PAGE = 50
 
 
 def _next_missing(ent: Enterprise | None) -> tuple[int, int]:
@@ -144,8 +147,15 @@ def factors():
     kind = request.args.get("kind") or None
     q = request.args.get("q") or None
     status = request.args.get("status", "active") or None
-    rows = db.session.scalars(service.get_all(kind=kind, q=q, status=status).limit(500)).all()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = service.get_all(kind=kind, q=q, status=status)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pages = max((total + FACTORS_PER_PAGE - 1) // FACTORS_PER_PAGE, 1)
+    page = min(page, pages)
+    rows = db.session.scalars(stmt.limit(FACTORS_PER_PAGE)
+                              .offset((page - 1) * FACTORS_PER_PAGE)).all()
     return render_template("energy/factors.html", rows=rows, kind=kind, q=q, status=status,
+                           page=page, pages=pages, total=total,
                            types=service.get_energy_types(), counts=service.factor_counts())
 
 

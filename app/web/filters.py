@@ -56,7 +56,8 @@ _AUDIT_OBJECTS = {"user": "用户", "role": "角色", "energy_record": "能耗�
 _AUDIT_VERBS = {"create": "新建", "update": "修改", "delete": "删除", "enable": "启用",
                 "disable": "停用", "refused": "拒绝", "refuse": "拒绝", "read": "读取",
                 "export": "导出", "import": "导入", "start": "发起", "complete": "完成",
-                "withdraw": "撤回", "publish": "公示", "approve": "批准", "return": "退回"}
+                "withdraw": "撤回", "retry": "重试", "publish": "公示", "approve": "批准",
+                "return": "退回"}
 SUMMARY_KEYS = {"via": "方式", "method": "方法", "count": "数量", "changes": "变更",
                 "label": "名称", "filters": "筛选条件", "rows": "行数", "args": "参数",
                 "reason": "原因", "roles": "角色", "scopes": "数据范围", "email": "邮箱",
@@ -131,6 +132,17 @@ def item_name(code: str | None) -> str:
     factors = _lookup("cecp_factor_names", select(EmissionFactor.code, EmissionFactor.name)
                       .where(EmissionFactor.name.is_not(None)))
     return factors.get(code) or code
+
+
+FACTOR_KINDS = {"combustion": "燃料燃烧", "grid_electricity": "电网平均排放因子",
+                "grid_electricity_ets": "电网排放因子（碳市场）",
+                "grid_electricity_fossil": "化石能源电力排放因子",
+                "grid_electricity_residual": "剩余电力排放因子", "heat": "热力",
+                "process": "工业过程"}
+
+
+def factor_kind(code: str | None) -> str:
+    return FACTOR_KINDS.get(code or "", code or "")
 
 
 def bucket_label(code: str | None) -> str:
@@ -294,7 +306,7 @@ def _english() -> bool:
 
 def init_app(app: Flask) -> None:
     for fn in (role_label, user_class_label, region_name, industry_name, user_name, item_name,
-               bucket_label,
+               bucket_label, factor_kind,
                scope_label, audit_action, object_type_label, num, unum, qty, pct, bjtime, bjdate,
                summary_fields):
         app.add_template_filter(fn)

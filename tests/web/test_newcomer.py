@@ -69,3 +69,20 @@ def test_docs_exist_and_readme_links_them():
     dev = (ROOT / "docs/development.md").read_text(encoding="utf-8")
     for topic in ("ruff check", "make-migration.sh", "pytest", "benchmarks"):
         assert topic in dev
+
+
+def test_factor_library_is_paged_and_searchable(client, make_user, reference):
+    from app.energy import service as energy
+    from tests.conftest import login
+
+    energy.load_reference()
+    reference.session.commit()
+    login(client, make_user("enterprise"))
+    first = client.get("/energy/factors?status=").get_data(as_text=True)
+    assert 'id="factor-pages"' in first and "第 1 / " in first
+    second = client.get("/energy/factors?status=&page=2").get_data(as_text=True)
+    assert "第 2 / " in second and 'aria-current="page">2<' in second
+    found = client.get("/energy/factors?q=clinker").get_data(as_text=True)
+    assert "process_clinker_ipcc" in found and "共 1 条" in found
+    assert "电网平均排放因子" in first  # kinds in words
+    assert client.get("/energy/factors?page=abc").status_code == 200  # bad input: no 500
