@@ -51,7 +51,8 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     assert first >= soon.timestamp()
     SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     if datetime.now(UTC) < soon.replace(microsecond=0):  # (a very slow host may be past it)
-        assert db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all() == []  # not due: nothing ran
+        reminders = select(Notification).where(Notification.kind == "reminder")
+        assert db.session.scalars(reminders).all() == []  # not due: nothing ran
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 1.2)
     SimpleWorker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     db.session.expire_all()
