@@ -109,8 +109,14 @@ def institution_view(*, scope: DataScope | None, year: int | None, public: bool)
         months = dict(db.session.execute(
             select(InstitutionEnergy.year, func.count(func.distinct(InstitutionEnergy.month)))
             .where(*rows_filter).group_by(InstitutionEnergy.year)).all()) if ids else {}
-        complete = [y for y in years if months.get(y) == 12]
-        year = complete[-1] if complete else (years[-1] if years else None)
+        # the latest complete year after the base years; failing that the latest year,
+        # compared month for month (a base year compared with itself says nothing)
+        bases = [i.base_year for i in insts if i.base_year]
+        after = max(bases) if bases else 0
+        complete = [y for y in years if months.get(y) == 12 and y > after]
+        later = [y for y in years if y > after]
+        year = complete[-1] if complete else (later[-1] if later else
+                                              (years[-1] if years else None))
     rows, partial = [], False
     for inst in insts:
         cur = annual.get((inst.id, year), (None, None))
