@@ -9,21 +9,18 @@ from typing import Any
 from app.db import utcnow
 from app.extensions import db
 from app.jobs.registry import job
-from app.write_batch import defer_insert
 
 _ENTERPRISE_LANES = (None, "enterprise")
 
 
-def on_tasks(inst: Any, created: list[dict], status: str) -> None:
-    """Workflow listener: new ready tasks or a finished instance -> one notify job, its
-    outbox row deferred into the action's batched statement (no extra round trip)."""
+def on_tasks(inst: Any, created: list[dict], status: str) -> list[dict]:
+    """Workflow listener: new ready tasks or a finished instance -> one notify job (an outbox
+    row that persistence writes in the action's batched statement: no extra round trip)."""
     payload = {"instance_id": inst.id, "status": status,
                "tasks": [{k: row[k] for k in ("id", "name", "label", "lane")}
                          for row in created]}
-    defer_insert(db.session.connection(), "outbox_job", [{
-        "name": "cases.notify", "payload": json.dumps(payload, ensure_ascii=False),
-        "queue": "default", "status": "pending", "attempts": 0, "created_at": utcnow()}])
-    db.session.info["cecp_jobs"] = True  # dispatched after the commit
+    return [{"name": "cases.notify", "payload": json.dumps(payload, ensure_ascii=False),
+             "queue": "default", "status": "pending", "attempts": 0, "created_at": utcnow()}]
 
 
 def _initiator(inst: Any) -> list:

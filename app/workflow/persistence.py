@@ -170,8 +170,11 @@ def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx:
     after = derive(wf, status, loaded)
     created = _sync_tasks(inst, before, after)
     if TASK_LISTENERS and (created or (status != "running" and before is not NOTHING)):
-        for listener in TASK_LISTENERS:
-            listener(inst, created, status)
+        jobs = [row for listener in TASK_LISTENERS
+                for row in (listener(inst, created, status) or [])]
+        if jobs:  # outbox rows the listeners asked for, in the action's batched statement
+            defer_insert(db.session.connection(), "outbox_job", jobs)
+            db.session.info["cecp_jobs"] = True  # dispatched after the commit
     _sync_timers(inst, wf, before, after)
     if before.messages or after.messages:
         _sync_messages(inst, before, after)
@@ -198,7 +201,8 @@ def _due_dates(wf: BpmnWorkflow, ready: list[engine.HumanTask],
     return out
 
 
-#: fn(inst, new task rows, status) after a save: the domain side (notifications) listens.
+#: fn(inst, new task rows, status) -> outbox rows (dicts) after a save: the domain side
+#: (notifications) listens; persistence writes the rows with the step's deferred writes.
 TASK_LISTENERS: list[Any] = []
 
 
