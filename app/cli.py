@@ -85,16 +85,33 @@ def users_create(email, roles, regions, enterprises, institutions, vbodies, disp
     click.echo(f"已创建账户 {user.email} (id={user.id})，角色: {', '.join(roles)}")
 
 
-@cli.command("import")
+def _import_kinds(ctx: click.Context | None = None) -> list[str]:
+    """Kinds registered by the domain packages of this install (they register on app load)."""
+    from flask.cli import ScriptInfo
+
+    info = ctx.find_object(ScriptInfo) if ctx is not None else None
+    if info is not None:
+        info.load_app()
+    return sorted(IMPORTERS)
+
+
+class _ImportCommand(click.Command):
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_paragraph()
+        kinds = ", ".join(_import_kinds(ctx))
+        formatter.write_text(f"批量导入，逐行校验，全部有效才写入。KIND: {kinds}")
+
+
+@cli.command("import", cls=_ImportCommand)
 @click.argument("kind")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_cmd(kind: str, file: Path) -> None:
-    """批量导入 (KIND: regions, industries, energy, countries ...)，逐行报告。"""
+    """批量导入，逐行报告。"""
     fn = IMPORTERS.get(kind)
     if fn is None:
         raise click.UsageError(
-            f"未知导入类型 {kind!r}；可用: {', '.join(sorted(IMPORTERS)) or '无'}")
+            f"未知导入类型 {kind!r}；可用: {', '.join(_import_kinds()) or '无'}")
     report = fn(file)
     for err in report.get("errors", [])[:200]:
         click.echo(f"第 {err.get('row')} 行 {err.get('field', '')}: {err.get('message')}",

@@ -61,6 +61,12 @@ def demo_accounts() -> list[tuple[str, str, list[tuple[str, str]], str]]:
     ]
 
 
+#: people's names for the demo accounts (pages show names, never e-mail prefixes)
+DEMO_NAMES = {"admin": "陈静（平台管理员）", "reviewer": "王磊（湖州市经信局）",
+              "approver": "李娜（浙江省经信厅）", "enterprise": "张伟（湖州示范水泥）",
+              "verifier": "刘洋（浙江核查中心）", "designer": "赵敏（流程设计）"}
+
+
 def load_demo(*, enterprises: int = 40, months: int = 12) -> list[tuple[str, str, str]]:
     from app.orgs.reference import load_reference
 
@@ -72,7 +78,8 @@ def load_demo(*, enterprises: int = 40, months: int = 12) -> list[tuple[str, str
     for email, role, scopes, scope_label in demo_accounts():
         if accounts.get_by_email(email=email) is None:
             accounts.create(email=email, password=password, roles=[role], scopes=scopes,
-                            display_name=email.split("@")[0], check_policy=False)
+                            display_name=DEMO_NAMES.get(role, email.split("@")[0]),
+                            check_policy=False)
         printed.append((email, role, scope_label))
     for loader in DEMO_LOADERS:
         loader(enterprises, months)

@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> None:
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)])
                    if m.name.startswith("bench_"))
     if args.only:
+        known = {n.removeprefix("bench_") for n in names}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            parser.error(f"unknown --only {', '.join(unknown)}; "
+                         f"choose from {', '.join(sorted(known))}")
         names = [n for n in names if n.removeprefix("bench_") in args.only]
     rows: list[tuple[str, dict]] = []
     failed = False

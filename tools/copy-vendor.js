@@ -13,6 +13,9 @@ const copies = [
   ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
   ["swagger-ui-dist/swagger-ui-standalone-preset.js", "swagger-ui/swagger-ui-standalone-preset.js"],
+  // accessibility checks of the browser tests (injected by tests/e2e, never by a page)
+  ["axe-core/axe.min.js", "axe-core/axe.min.js"],
+  ["axe-core/LICENSE", "axe-core/LICENSE"],
 ];
 for (const [from, to] of copies) {
   const src = path.join(root, "node_modules", from);

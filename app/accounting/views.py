@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.accounting import account as acct
 from app.accounting import codes, indicators, periods, service
-from app.accounting.models import CarbonCode
+from app.accounting.models import CarbonAccount, CarbonCode
 from app.extensions import db
 from app.identity.scope import DataScope, current_scope, get_scoped_or_404, scoped
 from app.orgs.models import Enterprise
@@ -118,9 +118,12 @@ def home_figures(scope: DataScope) -> list[dict]:
         CarbonCode.period_key == str(year), CarbonCode.is_current.is_(True),
         CarbonCode.graded.is_(True), CarbonCode.scheme_id == codes.DEFAULT_SCHEMES[0])).one()
     share = round(100 * graded[1] / graded[0], 1) if graded[0] else 0
+    last = db.session.scalar(scoped(select(func.max(CarbonAccount.month)), CarbonAccount, scope)
+                             .where(CarbonAccount.year == year)) or 12
+    span = f"{year} 年" if last == 12 else f"{year} 年 1–{last} 月（未满全年）"
     return [
-        {"label": f"{year} 年碳排放", "value": f"{(s['co2'] / 10000):,.2f}", "unit": "万吨CO2"},
-        {"label": f"{year} 年综合能耗", "value": f"{(s['energy_tce'] / 10000):,.2f}",
+        {"label": f"{span}碳排放", "value": f"{(s['co2'] / 10000):,.2f}", "unit": "万吨CO2"},
+        {"label": f"{span}综合能耗", "value": f"{(s['energy_tce'] / 10000):,.2f}",
          "unit": "万吨标准煤"},
         {"label": "碳效一、二级企业占比", "value": share, "unit": "％"},
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC
 from typing import Any
 
 from flask import Flask, Response, abort, redirect, request, url_for
@@ -12,7 +13,9 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_admin.theme import Bootstrap4Theme
 from flask_security import current_user
+from markupsafe import Markup
 from wtforms import PasswordField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from app.admin.outbox import JobsView
 from app.audit import service as audit
@@ -22,6 +25,30 @@ from app.identity import service as accounts
 from app.identity.models import Role, User
 from app.identity.roles import ROLE_NAMES
 from app.orgs.models import Enterprise, Institution, Region, VerificationBody
+from app.web import filters as fmt
+
+
+def _fmt(fn):
+    """A Flask-Admin column formatter from a one-argument filter."""
+    return lambda view, context, model, name: fn(getattr(model, name))
+
+
+def _roles(view, context, model, name) -> str:
+    return "、".join(fmt.role_label(r.name) for r in model.roles) or "—"
+
+
+def _tf(view, context, model, name) -> str:
+    return "身份验证器 (TOTP)" if model.tf_primary_method == "authenticator" else (
+        model.tf_primary_method or "未启用")
+
+
+def _code_and_name(fn):
+    def render(view, context, model, name):
+        code = getattr(model, name)
+        if not code:
+            return ""
+        return Markup('{} <span class="text-muted small">{}</span>').format(fn(code), code)
+    return render
 
 
 def _allowed() -> bool:
@@ -68,11 +95,16 @@ class UserView(AuditedModelView):
     column_filters = ("user_class", "active")
     column_labels = {"email": "邮箱", "display_name": "姓名", "user_class": "用户类别",
                      "roles": "角色", "active": "启用", "deleted_at": "删除时间",
-                     "last_login_at": "最近登录", "tf_primary_method": "双因素"}
+                     "last_login_at": "最近登录（北京时间）", "tf_primary_method": "双因素认证",
+                     "password": "密码", "locale": "语言"}
+    column_formatters = {"roles": _roles, "user_class": _fmt(fmt.user_class_label),
+                         "last_login_at": _fmt(fmt.bjtime), "deleted_at": _fmt(fmt.bjtime),
+                         "tf_primary_method": _tf}
     form_columns = ("email", "display_name", "user_class", "active", "role_names", "scope_text",
                     "new_password")
     form_extra_fields = {
-        "role_names": SelectMultipleField("角色", choices=sorted(ROLE_NAMES)),
+        "role_names": SelectMultipleField("角色", choices=[
+            SelectChoice(n, fmt.role_label(n)) for n in sorted(ROLE_NAMES)]),
         "scope_text": StringField("数据范围 (kind:code，逗号分隔)"),
         "new_password": PasswordField("新密码 (留空不修改)"),
     }
@@ -119,13 +151,21 @@ class UserView(AuditedModelView):
 class RoleView(AuditedModelView):
     column_list = ("name", "label", "permissions")
     form_columns = ("name", "label", "description", "permissions")
-    column_labels = {"name": "角色", "label": "名称", "permissions": "权限"}
+    column_labels = {"name": "角色代码", "label": "名称", "permissions": "权限",
+                     "description": "说明"}
+    column_formatters = {"permissions": lambda v, c, m, n: "、".join(
+        str(p) for p in (m.permissions or [])) or "—"}
 
 
 class RegionView(AuditedModelView):
     column_list = ("code", "name", "level", "parent_code")
     column_searchable_list = ("code", "name")
     form_columns = ("code", "name", "name_en", "level", "parent_code")
+    column_labels = {"code": "代码", "name": "名称", "name_en": "英文名称", "level": "级别",
+                     "parent_code": "上级"}
+    column_formatters = {"parent_code": _code_and_name(fmt.region_name),
+                         "level": lambda v, c, m, n: {"province": "省级", "city": "地市级",
+                                                      "county": "区县级"}.get(m.level, m.level)}
 
 
 class EnterpriseView(AuditedModelView):
@@ -135,16 +175,27 @@ class EnterpriseView(AuditedModelView):
     form_columns = ("uscc", "name", "region_code", "industry_code", "scale", "key_emitter",
                     "address", "active")
     column_exclude_list = ("contact_name_enc", "contact_phone_enc", "legal_id_number_enc")
+    column_labels = {"uscc": "统一社会信用代码", "name": "企业名称", "region_code": "地区",
+                     "industry_code": "行业", "scale": "规模", "key_emitter": "重点控排",
+                     "address": "地址", "active": "启用"}
+    column_formatters = {"region_code": _code_and_name(fmt.region_name),
+                         "industry_code": _code_and_name(fmt.industry_name)}
 
 
 class InstitutionView(AuditedModelView):
     column_list = ("code", "name", "kind", "region_code", "base_year", "published")
     form_columns = ("code", "name", "kind", "region_code", "base_year", "published")
+    column_labels = {"code": "代码", "name": "名称", "kind": "类型", "region_code": "地区",
+                     "base_year": "基准年", "published": "公示"}
+    column_formatters = {"region_code": _code_and_name(fmt.region_name)}
 
 
 class VerificationBodyView(AuditedModelView):
     column_list = ("code", "name", "region_code", "accreditation")
     form_columns = ("code", "name", "region_code", "accreditation")
+    column_labels = {"code": "代码", "name": "名称", "region_code": "地区",
+                     "accreditation": "资质"}
+    column_formatters = {"region_code": _code_and_name(fmt.region_name)}
 
 
 class AuditView(GuardMixin, ModelView):
@@ -159,9 +210,18 @@ class AuditView(GuardMixin, ModelView):
                    "summary")
     column_searchable_list = ("user_email", "action", "object_type", "object_id")
     column_filters = ("user_email", "action", "object_type", "object_id", "ts")
-    column_labels = {"seq": "序号", "ts": "时间 (UTC)", "user_email": "用户", "ip": "IP",
+    column_labels = {"seq": "序号", "ts": "时间（北京时间）", "user_email": "用户", "ip": "IP",
                      "action": "操作", "object_type": "对象类型", "object_id": "对象",
                      "summary": "摘要"}
+    column_formatters = {
+        "ts": lambda v, c, m, n: fmt.bjtime(m.ts, "%Y-%m-%d %H:%M:%S"),
+        "user_email": lambda v, c, m, n: Markup('{}<div class="small text-muted">{}</div>')
+        .format(fmt.user_name(m.user_email), m.user_email) if m.user_email else "系统",
+        "action": lambda v, c, m, n: Markup('{}<div class="small text-muted">{}</div>')
+        .format(fmt.audit_action(m.action), m.action),
+        "summary": lambda v, c, m, n: fmt.summary_fields(m.summary),
+        "object_type": lambda v, c, m, n: fmt.object_type_label(m.object_type)}
+    column_formatters_export = {}
 
     def is_accessible(self) -> bool:
         return _allowed() and current_user.has_permission("audit.read")
@@ -184,8 +244,17 @@ class AuditSearchView(GuardMixin, BaseView):
         args = request.args
 
         def when(name: str):
+            """The form's times are Beijing time; the log stores naive UTC."""
             raw = args.get(name)
-            return datetime.fromisoformat(raw) if raw else None
+            if not raw:
+                return None
+            try:
+                local = datetime.fromisoformat(raw)
+            except ValueError:
+                return None
+            if local.tzinfo is None:
+                local = local.replace(tzinfo=fmt.BEIJING)
+            return local.astimezone(UTC).replace(tzinfo=None)
 
         stmt = audit.search(user=args.get("user"), action=args.get("action"),
                             object_type=args.get("object_type"),
@@ -245,8 +314,9 @@ class GuardedJobsView(GuardMixin, JobsView):
 
 
 def build_admin(app: Flask) -> Admin:
-    admin = Admin(app, name="cecp 系统管理", theme=Bootstrap4Theme(),
-                  index_view=SecureIndex(url="/admin"))
+    admin = Admin(app, name="系统管理",
+                  theme=Bootstrap4Theme(fluid=True, base_template="admin/cecp_base.html"),
+                  index_view=SecureIndex(name="概览", url="/admin"))
     admin.add_view(UserView(User, db, name="用户", endpoint="users"))
     admin.add_view(RoleView(Role, db, name="角色与权限", endpoint="roles"))
     admin.add_view(RegionView(Region, db, name="行政区划", endpoint="regions"))

@@ -6,8 +6,14 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cases import notifications, services, views  # noqa: F401  (services register)
+    from app.cases import dashboard, jobs, notifications, review, services, views  # noqa: F401
+    from app.web.home import PANELS
     from app.web.navigation import BADGES
+    from app.workflow.persistence import TASK_LISTENERS
 
+    if dashboard.panels not in PANELS:
+        PANELS.append(dashboard.panels)
+    if jobs.on_tasks not in TASK_LISTENERS:
+        TASK_LISTENERS.append(jobs.on_tasks)
     app.register_blueprint(views.bp)
     BADGES["cases.notifications_page"] = notifications.unread_count

@@ -55,3 +55,15 @@ class Notification(db.Model):
     message: Mapped[str] = mapped_column(String(500), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class NotificationPreference(db.Model):
+    """What a user wants to hear about and how (no row: every kind in the platform, no
+    e-mail)."""
+
+    __tablename__ = "case_notification_preference"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    email_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    muted_kinds: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

@@ -1,4 +1,6 @@
-"""A user's messages (reminders, escalations): list, count unread, mark read."""
+"""A user's messages: written for every event that concerns the user (assigned, returned
+with the comments, approved, published, deadline near, overdue), counted unread for the
+navigation badge, marked read; per-user preferences (muted kinds, e-mail copy)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from app.audit import service as audit
-from app.cases.models import Notification
+from app.cases.models import Notification, NotificationPreference
 from app.db import utcnow
 from app.extensions import db
+
+#: kind -> label (the preferences page lists them in this order)
+KINDS = {
+    "assigned": "新待办", "returned": "被退回", "approved": "审核通过", "published": "已发布",
+    "reminder": "到期提醒", "overdue": "已超期", "escalation": "超期升级",
+}
 
 
 def unread_count(user: Any) -> int:
@@ -32,3 +40,40 @@ def mark_all_read(*, user: Any) -> int:
         audit.record("notification.read", object_type="user", object_id=user.id,
                      summary={"count": n})
     return n
+
+
+def get_preferences(*, user_id: int) -> NotificationPreference:
+    """The user's preferences (a transient default when none were saved)."""
+    pref = db.session.get(NotificationPreference, user_id)
+    return pref or NotificationPreference(user_id=user_id, email_enabled=False, muted_kinds="")
+
+
+def update_preferences(*, user: Any, email_enabled: bool, muted: list[str]) -> None:
+    unknown = sorted(set(muted) - set(KINDS))
+    if unknown:
+        raise ValueError(f"未知的消息类型: {', '.join(unknown)}")
+    pref = db.session.get(NotificationPreference, user.id)
+    if pref is None:
+        pref = NotificationPreference(user_id=user.id)
+        db.session.add(pref)
+    pref.email_enabled = bool(email_enabled)
+    pref.muted_kinds = ",".join(sorted(set(muted)))
+    pref.updated_at = utcnow()
+    audit.record("notification.preferences", object_type="user", object_id=user.id,
+                 summary={"email": pref.email_enabled, "muted": sorted(set(muted))})
+
+
+def notify(*, user: Any, kind: str, message: str, instance_id: int | None = None) -> bool:
+    """One message to one user unless the user muted the kind; an e-mail copy when the user
+    asked for it and an SMTP server is configured. Returns whether a message was written."""
+    pref = get_preferences(user_id=user.id)
+    if kind in (pref.muted_kinds or "").split(","):
+        return False
+    db.session.add(Notification(user_id=user.id, instance_id=instance_id, kind=kind,
+                                message=message[:500]))
+    if pref.email_enabled and user.email:
+        from app.cases import mailer
+
+        mailer.send(to=user.email, subject=f"[工业碳效码平台] {KINDS.get(kind, '消息')}",
+                    body=message)
+    return True

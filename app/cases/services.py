@@ -18,14 +18,15 @@ from sqlalchemy import bindparam, insert, select, update
 from app.accounting import service as accounting
 from app.accounting.service import current_figures
 from app.cases import selfcheck
-from app.cases.models import Notification, ReportPublication
+from app.cases.models import ReportPublication
+from app.cases.notifications import notify
 from app.db import utcnow
 from app.extensions import db
 from app.orgs.models import Enterprise
 from app.orgs.service import enterprise_by_uscc
 from app.workflow import context, hooks
 from app.workflow.engine import ServiceError, register_service
-from app.workflow.errors import Invalid
+from app.workflow.errors import Conflict, Invalid
 
 REPORT = "enterprise_report"
 
@@ -137,10 +138,8 @@ def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
             if task.assignee_id is not None:
                 users = [u for u in users if u.id == task.assignee_id] or users
             for user in users:
-                db.session.add(Notification(
-                    user_id=user.id, instance_id=instance_id, kind="reminder",
-                    message=f"「{task.title}」的{task.label}即将到期，请及时办理。"[:500]))
-                sent += 1
+                sent += notify(user=user, kind="reminder", instance_id=instance_id,
+                               message=f"「{task.title}」的{task.label}即将到期，请及时办理。")
         context.audit("case.remind", object_type="workflow_instance", object_id=instance_id,
                       email="system", summary={"stage": stage, "notified": sent})
 
@@ -182,7 +181,24 @@ def report_start(data: dict[str, Any], enterprise: Enterprise | None) -> dict[st
         month = None
     if errors:
         raise Invalid("发起数据校验未通过", fields=errors)
-    return {**data, "year": year, "month": month}
+    out = {**data, "year": year, "month": month}
+    _refuse_second_open_case(enterprise, out)
+    return out
+
+
+def _refuse_second_open_case(enterprise: Enterprise, data: dict[str, Any]) -> None:
+    """One open report case per enterprise and period: a second start names the open one."""
+    from app.workflow.models import ProcessInstance
+
+    open_id = db.session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.process_key == REPORT,
+        ProcessInstance.enterprise_uscc == enterprise.uscc,
+        ProcessInstance.status.in_(("running", "error")),
+        ProcessInstance.title == report_title(data, enterprise)).limit(1))
+    if open_id is not None:
+        raise Conflict(f"该企业本期已有进行中的报告案件（案件 #{open_id}），请在该案件中继续办理",
+                       fields={"open_case": open_id, "year": "本期已有进行中的报告案件"},
+                       code="case_open")
 
 
 @hooks.title(REPORT)

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user, permissions_accepted
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.energy import records, service
 from app.energy.models import FLOWS, EnergyRecord
@@ -20,6 +20,26 @@ LINE_FIELDS = ("item", "flow", "amount", "unit", "ncv", "carbon_content", "oxida
 FORM_ROWS = 8
 
 
+FACTORS_PER_PAGE = 50
+
+
+def _next_missing(ent: Enterprise | None) -> tuple[int, int]:
+    """The month a new record defaults to: the first month not yet filed in the last twelve
+    (the previous month when all are filed or the enterprise is not known)."""
+    today = date.today()
+    months = []
+    y, m = today.year, today.month
+    for _ in range(12):
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+        months.append((y, m))
+    if ent is None:
+        return months[0]
+    filed = set(db.session.execute(select(EnergyRecord.year, EnergyRecord.month).where(
+        EnergyRecord.enterprise_id == ent.id, EnergyRecord.period >= months[-1][0] * 100
+        + months[-1][1])).all())
+    return next((p for p in reversed(months) if p not in filed), months[0])
+
+
 def _enterprises() -> list[Enterprise]:
     return list(db.session.scalars(scoped(select(Enterprise), Enterprise).order_by(
         Enterprise.name).limit(500)))
@@ -31,7 +51,11 @@ def _form_data() -> tuple[dict, list[int]]:
     data = {k: f.get(k) for k in ("uscc", "year", "month", "gross_output", "value_added",
                                   "note")}
     lines, rows = [], []
-    for i in range(int(f.get("rows", FORM_ROWS))):
+    try:  # the number of form rows (rows are added in the browser), bounded
+        n_rows = min(max(int(f.get("rows", FORM_ROWS)), 0), 200)
+    except ValueError:
+        n_rows = FORM_ROWS
+    for i in range(n_rows):
         line = {k: f.get(f"line-{i}-{k}", "").strip() or None for k in LINE_FIELDS}
         if not line["item"] and not line["amount"]:
             continue
@@ -78,10 +102,11 @@ def records_page():
 def new_record():
     if request.method == "GET":
         ents = _enterprises()
-        today = date.today()
-        y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        y, m = _next_missing(ents[0] if len(ents) == 1 else None)
+        y = request.args.get("year", type=int) or y
+        m = request.args.get("month", type=int) or m
         return _render_form({"uscc": ents[0].uscc if len(ents) == 1 else "", "year": y,
-                             "month": m}, {})
+                             "month": m if 1 <= m <= 12 else 1}, {})
     data, rows = _form_data()
     try:
         rec = records.create(data=data, scope=current_scope(), source="form",
@@ -122,8 +147,15 @@ def factors():
     kind = request.args.get("kind") or None
     q = request.args.get("q") or None
     status = request.args.get("status", "active") or None
-    rows = db.session.scalars(service.get_all(kind=kind, q=q, status=status).limit(500)).all()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = service.get_all(kind=kind, q=q, status=status)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pages = max((total + FACTORS_PER_PAGE - 1) // FACTORS_PER_PAGE, 1)
+    page = min(page, pages)
+    rows = db.session.scalars(stmt.limit(FACTORS_PER_PAGE)
+                              .offset((page - 1) * FACTORS_PER_PAGE)).all()
     return render_template("energy/factors.html", rows=rows, kind=kind, q=q, status=status,
+                           page=page, pages=pages, total=total,
                            types=service.get_energy_types(), counts=service.factor_counts())
 
 

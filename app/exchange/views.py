@@ -27,7 +27,7 @@ def beijing(value: datetime | None) -> str:
     return (value + BEIJING).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-@bp.app_template_filter("num")
+@bp.app_template_filter("reading_num")
 def number(value: Decimal | None) -> str:
     if value is None:
         return "—"

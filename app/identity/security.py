@@ -13,6 +13,7 @@ from flask_security import (
     current_user,
     logout_user,
     password_changed,
+    tf_code_confirmed,
     tf_profile_changed,
     user_authenticated,
 )
@@ -89,6 +90,7 @@ def init_security(app: Flask) -> None:
     user_logged_out.connect(_on_logout, app)
     password_changed.connect(_on_password_changed, app)
     tf_profile_changed.connect(_on_tf_changed, app)
+    tf_code_confirmed.connect(_on_tf_code_confirmed, app)
     app.before_request(_enforce_session_policy)
 
 
@@ -108,6 +110,12 @@ def _on_logout(sender: Any, user: User, **_: Any) -> None:
 def _on_password_changed(sender: Any, user: User, **_: Any) -> None:
     password_policy.remember(user)
     audit.record("password.change", object_type="user", object_id=user.id, user=user)
+
+
+def _on_tf_code_confirmed(sender: Any, user: User, method: str | None = None, **_: Any) -> None:
+    """A code confirmed while enrolling at login: the next page offers the recovery codes."""
+    if session.get("tf_state") == "validating_profile" and not user.mf_recovery_codes:
+        session["cecp_offer_recovery"] = True
 
 
 def _on_tf_changed(sender: Any, user: User, method: str | None = None, **_: Any) -> None:
@@ -156,4 +164,6 @@ def _enforce_session_policy():
                                   "message": "该角色必须先启用双因素认证"}), 403
         flash("您的角色要求启用双因素认证（TOTP），请先完成绑定。", "warning")
         return redirect(url_for("security.two_factor_setup"))
+    if session.pop("cecp_offer_recovery", False) and not _wants_json():
+        return redirect(url_for("security.mf_recovery_codes"))
     return None

@@ -23,6 +23,8 @@ from app.monitoring.datasets import Column, Dataset, pct, rnd
 from app.monitoring.models import Country, CountryEmission
 
 MAPPING_FILE = Path(__file__).resolve().parent / "data" / "cdiac_countries.csv"
+# The data set itself, shipped with cecp (public domain, PDDL; see data/README.md).
+CDIAC_FILE = Path(__file__).resolve().parent / "data" / "cdiac-fossil-co2-by-nation-1751-2020.csv"
 SOURCE = ("Hefner, M. & Marland, G. (2023) Global, Regional, and National Fossil-Fuel CO2 "
           "Emissions: 1751-2020, CDIAC-FF, Appalachian State University (PDDL)")
 KT_C_TO_MT_CO2 = Decimal(44) / Decimal(12) / Decimal(1000)

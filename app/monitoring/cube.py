@@ -85,9 +85,15 @@ def summary(scope: DataScope, f: Filters) -> dict:
         enterprises = ents or 0
     else:  # a year sums 12 months of enterprise rows; count distinct from the facts
         enterprises = _distinct_enterprises(scope, f)
+    from app.monitoring.filters import is_complete
+
+    complete = is_complete(scope, f)
+    # an incomplete period is shown but never compared: its change would be an artefact
     return {"value": scaled(cur, div), "unit": unit, "label": label,
-            "co2": scaled(co2, WAN), "tce": scaled(tce, WAN), "yoy": change(cur, yoy_base),
-            "mom": change(cur, mom_base), "enterprises": enterprises}
+            "co2": scaled(co2, WAN), "tce": scaled(tce, WAN),
+            "yoy": change(cur, yoy_base) if complete else None,
+            "mom": change(cur, mom_base) if complete else None, "enterprises": enterprises,
+            "complete": complete}
 
 
 def _distinct_enterprises(scope: DataScope, f: Filters) -> int:

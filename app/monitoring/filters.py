@@ -129,20 +129,70 @@ def where(model, scope: DataScope, f: Filters, *, item: str | None = None,
     return clauses
 
 
+#: a month counts as complete when it is over (Beijing calendar) and at least this share of
+#: the enterprises that reported in the busiest of the twelve months before it reported too
+COMPLETE_SHARE = 0.9
+
+
+def _this_month() -> int:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    return now.year * 100 + now.month
+
+
+def reporting(scope: DataScope, f: Filters) -> dict[int, int]:
+    """{period: reporting enterprises} of the caller's view (every month with data)."""
+    model = source(scope)
+    count = func.sum(model.enterprises) if model is MonitoringCube else func.count()
+    stmt = (select(model.period, count).where(*where(model, scope, f, item=TOTAL))
+            .group_by(model.period))
+    return {int(p): int(n or 0) for p, n in db.session.execute(stmt)}
+
+
+def complete_months(counts: dict[int, int]) -> set[int]:
+    """The months of `counts` that are complete (see COMPLETE_SHARE)."""
+    current = _this_month()
+    periods = sorted(counts)
+    out = set()
+    for i, p in enumerate(periods):
+        if p >= current:
+            continue
+        before = [counts[q] for q in periods[max(0, i - 12):i]]
+        if not before or counts[p] >= COMPLETE_SHARE * max(before):
+            out.add(p)
+    return out
+
+
+def is_complete(scope: DataScope, f: Filters) -> bool:
+    """Whether the window of `f` (a month, or a whole year) is complete."""
+    counts = reporting(scope, f)
+    done = complete_months(counts)
+    if f.grain == "year" or not f.month:
+        return all(f.year * 100 + m in done for m in range(1, 13))
+    return f.period in done
+
+
 def with_defaults(f: Filters, scope: DataScope) -> Filters:
-    """Fill year / month with the latest month that has data in the caller's view."""
+    """Fill year / month with the latest COMPLETE period that has data in the caller's view
+    (the latest month with data when no month is complete)."""
     if f.year and (f.month or f.grain == "year"):
         return f
-    model = source(scope)
-    stmt = select(func.max(model.period)).where(*where(model, scope, f, item=TOTAL))
+    counts = reporting(scope, f)
     if f.year:
-        stmt = stmt.where(model.year == f.year)
-    latest = db.session.scalar(stmt)
-    if latest is None:
+        counts = {p: n for p, n in counts.items() if p // 100 == f.year}
+    if not counts:
         from datetime import date
 
         today = date.today()
         return replace(f, year=f.year or today.year, month=f.month or today.month)
+    done = complete_months(counts)
+    if f.grain == "year" and not f.year:
+        years = sorted({p // 100 for p in counts}, reverse=True)
+        full = [y for y in years if all(y * 100 + m in done for m in range(1, 13))]
+        return replace(f, year=full[0] if full else years[0])
+    latest = max(done) if done else max(counts)
     year, month = divmod(latest, 100)
     return replace(f, year=f.year or year, month=f.month or month)
 

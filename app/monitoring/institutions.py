@@ -81,11 +81,24 @@ def institution_view(*, scope: DataScope | None, year: int | None, public: bool)
     rows_filter = [InstitutionEnergy.institution_id.in_(ids)]
     if public:
         rows_filter.append(InstitutionEnergy.published.is_(True))
-    annual = {(iid, y): (co2, tce) for iid, y, co2, tce in db.session.execute(
-        select(InstitutionEnergy.institution_id, InstitutionEnergy.year,
-               func.sum(InstitutionEnergy.co2), func.sum(InstitutionEnergy.tce))
-        .where(*rows_filter).group_by(InstitutionEnergy.institution_id,
-                                      InstitutionEnergy.year))} if ids else {}
+    by_month: dict[tuple[int, int], dict[int, tuple]] = {}
+    for iid, y, m, co2, tce in (db.session.execute(
+            select(InstitutionEnergy.institution_id, InstitutionEnergy.year,
+                   InstitutionEnergy.month, func.sum(InstitutionEnergy.co2),
+                   func.sum(InstitutionEnergy.tce))
+            .where(*rows_filter).group_by(InstitutionEnergy.institution_id,
+                                          InstitutionEnergy.year, InstitutionEnergy.month))
+            if ids else []):
+        by_month.setdefault((iid, y), {})[m] = (co2, tce)
+
+    def _sum(key: tuple[int, int], months: set[int] | None = None) -> tuple:
+        cells = [v for m, v in by_month.get(key, {}).items() if months is None or m in months]
+        if not cells:
+            return None, None
+        return (sum((c for c, _ in cells if c is not None), start=type(cells[0][0])(0)),
+                sum((t for _, t in cells if t is not None), start=type(cells[0][1])(0)))
+
+    annual = {key: _sum(key) for key in by_month}
     verified = {(iid, y): bool(v) for iid, y, v in db.session.execute(
         select(InstitutionEnergy.institution_id, InstitutionEnergy.year,
                func.min(func.cast(InstitutionEnergy.verified, db.Integer)))
@@ -96,13 +109,23 @@ def institution_view(*, scope: DataScope | None, year: int | None, public: bool)
         months = dict(db.session.execute(
             select(InstitutionEnergy.year, func.count(func.distinct(InstitutionEnergy.month)))
             .where(*rows_filter).group_by(InstitutionEnergy.year)).all()) if ids else {}
-        complete = [y for y in years if months.get(y) == 12]
-        year = complete[-1] if complete else (years[-1] if years else None)
-    rows = []
+        # the latest complete year after the base years; failing that the latest year,
+        # compared month for month (a base year compared with itself says nothing)
+        bases = [i.base_year for i in insts if i.base_year]
+        after = max(bases) if bases else 0
+        complete = [y for y in years if months.get(y) == 12 and y > after]
+        later = [y for y in years if y > after]
+        year = complete[-1] if complete else (later[-1] if later else
+                                              (years[-1] if years else None))
+    rows, partial = [], False
     for inst in insts:
         cur = annual.get((inst.id, year), (None, None))
-        base = annual.get((inst.id, inst.base_year), (None, None)) if inst.base_year else \
-            (None, None)
+        months = set(by_month.get((inst.id, year), {}))
+        # like with like: a year not yet complete is compared with the same months of the
+        # base year, never with a whole base year
+        same = months if months and len(months) < 12 else None
+        partial = partial or same is not None
+        base = _sum((inst.id, inst.base_year), same) if inst.base_year else (None, None)
         reduction = None if cur[0] is None or base[0] is None else base[0] - cur[0]
         rows.append([inst.code, inst.name, inst.region.name if inst.region else "",
                      str(inst.base_year or "—"), rnd(base[0], 3), rnd(cur[0], 3),
@@ -117,7 +140,8 @@ def institution_view(*, scope: DataScope | None, year: int | None, public: bool)
          Column("reduction_pct", "减排率", "%"), Column("verified", "核查状态", kind="text")],
         rows, {"type": "bar", "x": "name", "series": ["base_co2", "co2"],
                "y_name": "CO2 排放量（吨 CO2）", "x_name": "机构"},
-        "减排量 = 基准年排放 − 当年排放（正值为减排）；核算依据 GB/T 32150-2015，"
+        ("本年数据不满 12 个月的机构，基准年取相同月份对比；" if partial else "全年对全年对比；")
+        + "减排量 = 基准年排放 − 当年排放（正值为减排）；核算依据 GB/T 32150-2015，"
         "清单边界按 ISO 14064-1（范围一：化石燃料燃烧；范围二：外购电力、热力）")
     monthly = dict(db.session.execute(
         select(InstitutionEnergy.period, func.sum(InstitutionEnergy.co2))

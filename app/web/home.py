@@ -12,6 +12,8 @@ from app.orgs.models import Enterprise, Institution
 
 #: extra figure providers registered by domain packages: fn(scope) -> list[(label, value, unit)]
 PROVIDERS: list[Callable] = []
+#: dashboard panels by role, registered by domain packages: fn(user, scope) -> list[dict]
+PANELS: list[Callable] = []
 
 
 def _count(model) -> int:
@@ -37,3 +39,11 @@ def public_figures() -> list[dict]:
     return [{"label": "公示公共机构", "value": db.session.scalar(
         select(func.count()).select_from(Institution).where(Institution.published.is_(True)))
         or 0, "unit": "家"}]
+
+
+def panels(user) -> list[dict]:
+    scope = current_scope()
+    out: list[dict] = []
+    for provider in PANELS:
+        out.extend(provider(user, scope))
+    return out

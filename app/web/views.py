@@ -12,8 +12,10 @@ bp = Blueprint("web", __name__)
 
 @bp.route("/")
 def index():
-    figures = home.figures() if current_user.is_authenticated else home.public_figures()
-    return render_template("index.html", figures=figures)
+    if not current_user.is_authenticated:
+        return render_template("index.html", figures=home.public_figures(), panels=[])
+    return render_template("index.html", figures=home.figures(),
+                           panels=home.panels(current_user))
 
 
 @bp.route("/favicon.ico")

@@ -6,6 +6,9 @@
   field errors beyond the JSON Schema (e.g. "warnings need an explanation") and extra data
   to store with the submission (e.g. a fresh self-check).
 - title hooks: ``fn(data, enterprise) -> str``.
+- context hooks: ``fn(inst, data) -> dict | None``: what a reviewer needs beside the task
+  (the report's figures, a link to the account, previous returns and answers), rendered by
+  the template the dict names (``template``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ SubmitHook = Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, str], di
 START: dict[str, StartHook] = {}
 SUBMIT: dict[tuple[str, str], SubmitHook] = {}
 TITLE: dict[str, Callable[[dict[str, Any], Any], str]] = {}
+CONTEXT: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any] | None]] = {}
+
+
+def context(process_key: str) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        CONTEXT[process_key] = fn
+        return fn
+    return register
 
 
 def on_start(process_key: str) -> Callable[[StartHook], StartHook]:

@@ -30,7 +30,7 @@ from app.extensions import db
 from app.identity.scope import ScopeRule
 
 CASE_SCOPE = ScopeRule(region="region_code", enterprise="enterprise_uscc")
-STATUSES = {"running": "进行中", "completed": "已完成", "error": "异常"}
+STATUSES = {"running": "进行中", "completed": "已完成", "error": "异常", "withdrawn": "已撤回"}
 
 
 class ProcessModel(db.Model):

@@ -168,7 +168,13 @@ def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx:
     for fn in deferred:
         fn(inst.id)
     after = derive(wf, status, loaded)
-    _sync_tasks(inst, before, after)
+    created = _sync_tasks(inst, before, after)
+    if TASK_LISTENERS and (created or (status != "running" and before is not NOTHING)):
+        jobs = [row for listener in TASK_LISTENERS
+                for row in (listener(inst, created, status) or [])]
+        if jobs:  # outbox rows the listeners asked for, in the action's batched statement
+            defer_insert(db.session.connection(), "outbox_job", jobs)
+            db.session.info["cecp_jobs"] = True  # dispatched after the commit
     _sync_timers(inst, wf, before, after)
     if before.messages or after.messages:
         _sync_messages(inst, before, after)
@@ -195,7 +201,12 @@ def _due_dates(wf: BpmnWorkflow, ready: list[engine.HumanTask],
     return out
 
 
-def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> None:
+#: fn(inst, new task rows, status) -> outbox rows (dicts) after a save: the domain side
+#: (notifications) listens; persistence writes the rows with the step's deferred writes.
+TASK_LISTENERS: list[Any] = []
+
+
+def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> list[dict]:
     conn = db.session.connection()
     gone = before.tasks.keys() - after.tasks.keys()
     if gone:  # everything of the instance not ready now (stale rows included)
@@ -222,6 +233,7 @@ def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> None:
             if obj is not None:
                 set_committed_value(obj, "due_at", due)
     defer_insert(conn, "workflow_task", rows)
+    return rows
 
 
 def _sync_timers(inst: ProcessInstance, wf: BpmnWorkflow, before: Derived,

@@ -304,6 +304,43 @@ def retry(*, instance_id: int, user: Any) -> ProcessInstance:
     return inst
 
 
+def withdrawable(*, inst: ProcessInstance, user: Any) -> bool:
+    """The initiator may take a case back while nobody has worked on it since it came to
+    the reviewers: every open task is in a reviewing lane and unclaimed, and the last
+    step on the timeline is the initiator's own."""
+    if inst.status != "running" or inst.initiator_id != getattr(user, "id", None):
+        return False
+    tasks = current_tasks(inst=inst)
+    if not tasks or any(t.lane in (None, "enterprise") or t.assignee_id for t in tasks):
+        return False
+    last = db.session.scalars(select(TaskHistory).where(TaskHistory.instance_id == inst.id)
+                              .order_by(TaskHistory.id.desc()).limit(1)).first()
+    return last is not None and last.user_id == user.id
+
+
+def withdraw(*, instance_id: int, user: Any, reason: str = "") -> ProcessInstance:
+    """撤回: the case ends as withdrawn before review starts (a new one may be started)."""
+    inst = get_instance(instance_id=instance_id, user=user)
+    check_running(inst)
+    if not withdrawable(inst=inst, user=user):
+        raise Conflict("审核已经开始（或您不是发起人），不能撤回。", code="not_withdrawable")
+    opened = persistence.open_instance(inst)
+    ctx = CaseContext.of(inst, user)
+    with case(ctx):
+        opened.wf.cancel()
+        persistence.save(inst=inst, wf=opened.wf, loaded=opened.loaded, ctx=ctx,
+                         before=opened.before)
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == inst.id)
+                       .values(status="withdrawn"))
+    set_committed_value(inst, "status", "withdrawn")
+    ctx.journal.history(instance_id=inst.id, action="withdraw", user=user,
+                        comment=reason or None)
+    ctx.journal.audit("workflow.instance.withdraw", object_type="workflow_instance",
+                      object_id=inst.id, user=user, summary={"reason": reason or None})
+    ctx.journal.write()
+    return inst
+
+
 # ---- reading ---------------------------------------------------------------------------
 
 def history(*, inst: ProcessInstance) -> list[TaskHistory]:

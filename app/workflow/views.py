@@ -25,14 +25,14 @@ from flask_security import auth_required, current_user, permissions_required
 from sqlalchemy import select
 
 from app.extensions import db
-from app.workflow import assignment, attachments, deploy, forms_html, service
+from app.workflow import assignment, attachments, deploy, forms_html, hooks, service
 from app.workflow.errors import Invalid, WorkflowError
 from app.workflow.models import STATUSES, ProcessModel
 
 bp = Blueprint("workflow", __name__)
 ACTIONS = {"start": "发起", "claim": "认领", "release": "释放", "complete": "办理",
            "return": "退回", "timer": "定时器触发", "error": "自动步骤出错", "retry": "管理员重试",
-           "message": "收到消息"}
+           "message": "收到消息", "withdraw": "撤回"}
 BOXES = {"mine": "我的待办", "claimable": "可认领", "done": "已办"}
 
 
@@ -80,8 +80,10 @@ def _task_page(task, *, values: dict | None = None, errors: dict | None = None,
     inst = task.instance
     form = service.task_form(task)
     data = service.task_data(inst, task.id)
+    review = hooks.CONTEXT.get(inst.process_key)
     return render_template(
         "workflow/task.html", task=task, inst=inst, data=data,
+        review=review(inst, data) if review is not None else None,
         fields=forms_html.fields(form, values if values is not None else {}, errors,
                                  english=_english()),
         form_error=(errors or {}).get("_form"), can_work=assignment.can_work(current_user, task),
@@ -142,7 +144,20 @@ def instance_page(instance_id: int):
         history=service.history(inst=inst), tasks=service.current_tasks(inst=inst),
         actions=ACTIONS, files=attachments.for_instance(inst=inst),
         may_upload=attachments.may_upload(current_user, inst),
-        is_admin=current_user.has_permission("case.admin"), user_error=service.USER_ERROR_MESSAGE)
+        is_admin=current_user.has_permission("case.admin"), user_error=service.USER_ERROR_MESSAGE,
+        may_withdraw=service.withdrawable(inst=inst, user=current_user))
+
+
+@bp.route("/workflow/instances/<int:instance_id>/withdraw", methods=["POST"])
+@auth_required("session")
+def withdraw(instance_id: int):
+    try:
+        service.withdraw(instance_id=instance_id, user=current_user,
+                         reason=(request.form.get("reason") or "").strip()[:500])
+        flash("案件已撤回，可修改数据后重新发起。", "success")
+    except WorkflowError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("workflow.instance_page", instance_id=instance_id))
 
 
 @bp.route("/workflow/instances/<int:instance_id>/attachments", methods=["POST"])
@@ -191,8 +206,9 @@ def start_page():
             flash(f"已发起：{inst.title}", "success")
             return redirect(url_for("workflow.instance_page", instance_id=inst.id))
         except WorkflowError as exc:
-            flash(exc.message, "danger")
             errors = exc.fields or {}
+            if not errors.get("open_case"):  # the page shows that one with its link
+                flash(exc.message, "danger")
     return render_template("workflow/start.html", models=models, errors=errors,
                            form=request.form, year=datetime.now().year - 1)
 

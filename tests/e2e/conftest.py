@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from app.monitoring.countries import CDIAC_FILE as CDIAC
 from tests.conftest import CI
 
 CHROMIUM = os.environ.get("CECP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CDIAC = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-         / "cdiac-fossil-co2-by-nation-1751-2020.csv")
 
 
 def _missing(what: str):

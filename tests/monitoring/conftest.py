@@ -3,12 +3,9 @@ accounting services, then the monitoring facts."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CDIAC = SHARED_DATA / "cdiac-fossil-co2-by-nation-1751-2020.csv"
+from app.monitoring.countries import CDIAC_FILE as CDIAC
 
 
 @pytest.fixture()

@@ -93,3 +93,25 @@ def test_export_of_public_disclosure_needs_no_login(client, institutions):
     assert r.status_code == 200
     text = r.get_data(as_text=True)
     assert "公开医院" in text and "未公开学校" not in text
+
+
+def test_a_partial_year_is_compared_with_the_same_months_of_the_base_year(
+        client, institutions, reference):
+    from app.monitoring.institutions import record_month
+
+    pub, _ = institutions
+    for m in (1, 2, 3):  # 2025 so far: three months
+        record_month(institution=pub, year=2025, month=m,
+                     lines=[{"item": "electricity", "amount": 90},
+                            {"item": "natural_gas", "amount": "0.5"}], verified=True)
+    reference.session.commit()
+    default = client.get("/api/v1/monitoring/institution").get_json()
+    assert default["year"] == 2024  # opens on the latest complete year
+    body = client.get("/api/v1/monitoring/institution?year=2025").get_json()
+    table = body["datasets"][0]
+    row = table["rows"][0]
+    base_q1 = reference.session.scalar(select(func.sum(InstitutionEnergy.co2)).where(
+        InstitutionEnergy.institution_id == pub.id, InstitutionEnergy.year == 2020,
+        InstitutionEnergy.month.in_((1, 2, 3))))
+    assert row[4] == pytest.approx(float(base_q1), abs=0.002)  # not the whole of 2020
+    assert "相同月份" in table["note"]

@@ -126,6 +126,10 @@ def test_statement_budget_of_a_review_step(world, sql_log):
         commit()
     work = [s for s in seen if not s.replace('"', "").startswith(
         ("SELECT user.", "SELECT role", "SELECT user_scope"))]
+    # the step ends at its commit; the in-process outbox runner that follows (the step's
+    # notification job, no Redis here) is not the step's work
+    runner = [i for i, s in enumerate(work) if s.startswith("SELECT outbox_job.")]
+    work = work[:runner[0]] if runner else work
     assert not [s for s in work if s.startswith(("SELECT workflow_timer",
                                                  "SELECT workflow_task.id FROM"))]
     if db.engine.dialect.name == "postgresql":  # task, UPDATE, derived rows, claim, append

@@ -89,7 +89,8 @@ def test_reminder_reaches_the_reviewer_as_a_message_with_a_badge(client, world):
     enrol_totp(world.reviewer)
     login(client, world.reviewer)
     home = client.get("/").get_data(as_text=True)
-    assert 'id="badge-cases-notifications_page">1<' in home
+    # the reminder and, before it, the assignment ("待您初审")
+    assert 'id="badge-cases-notifications_page">2<' in home
     page = client.get("/notifications").get_data(as_text=True)
     assert "即将到期" in page and "未读" in page
     client.post("/notifications/read")

@@ -51,11 +51,12 @@ def test_reminder_fires_through_rq_enqueue_at(redis_app, world):
     assert first >= soon.timestamp()
     Worker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     if datetime.now(UTC) < soon.replace(microsecond=0):  # (a very slow host may be past it)
-        assert db.session.scalars(select(Notification)).all() == []  # not due: nothing ran
+        reminders = select(Notification).where(Notification.kind == "reminder")
+        assert db.session.scalars(reminders).all() == []  # not due: nothing ran
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 1.2)
     Worker(queues.all_queues(conn), connection=conn).work(burst=True, with_scheduler=True)
     db.session.expire_all()
-    notes = db.session.scalars(select(Notification)).all()
+    notes = db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all()
     assert [n.user_id for n in notes] == [world.reviewer.id]
     assert "初审提醒" in [h.label for h in service.history(inst=inst) if h.action == "timer"]
     assert world.only_task(inst).name == "initial_review"
@@ -104,7 +105,7 @@ def test_cli_sweep(app, world):
     commit()
     result = app.test_cli_runner().invoke(processes_group, ["sweep"])
     assert result.exit_code == 0 and "1" in result.output, result.output
-    assert db.session.scalars(select(Notification)).all()
+    assert db.session.scalars(select(Notification).where(Notification.kind == "reminder")).all()
 
 
 def test_fire_timer_job_lost_in_redis_still_fires_within_one_sweep_interval(redis_app, world):
@@ -129,7 +130,8 @@ def test_fire_timer_job_lost_in_redis_still_fires_within_one_sweep_interval(redi
         deadline = time.monotonic() + 30  # generous bound for a loaded host; interval 1 s
         while time.monotonic() < deadline:
             db.session.rollback()
-            if db.session.scalars(select(Notification)).all():
+            if db.session.scalars(select(Notification).where(
+                    Notification.kind == "reminder")).all():
                 break
             time.sleep(0.1)
     finally:
@@ -137,7 +139,8 @@ def test_fire_timer_job_lost_in_redis_still_fires_within_one_sweep_interval(redi
         for key in settings:
             redis_app.config.pop(key)
     db.session.rollback()
-    assert [n.user_id for n in db.session.scalars(select(Notification)).all()] \
+    assert [n.user_id for n in db.session.scalars(select(Notification).where(
+        Notification.kind == "reminder")).all()] \
         == [world.reviewer.id]
     # no rq job did it (other periodic jobs, e.g. the daily forecasts, may have queued theirs)
     from app.jobs.models import OutboxJob
