@@ -10,13 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from flask import current_app
 from sqlalchemy import delete, func, select
 
 from app.accounting import codes
 from app.accounting.models import CarbonCode
 from app.analytics import forecast, series
 from app.analytics.flags import (  # noqa: F401  (part of the face)
+    _window,
     detect_flags,
     enterprise_warnings,
     explain_flag,
@@ -45,8 +45,6 @@ class AnalyticsError(ValueError):
         self.message = message
 
 
-def _window() -> int:
-    return int(current_app.config.get("CECP_ANALYTICS_MONTHS", 36))
 
 
 def latest_year(enterprise: Enterprise) -> int:
