@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_web(app: Flask) -> None:
-    from app.web import filters, navigation, views
+    from app.web import csp, filters, navigation, views
 
     app.register_blueprint(views.bp)
     filters.init_app(app)
+    csp.init_app(app)
     app.context_processor(navigation.context)
