@@ -47,6 +47,13 @@ def test_forecast_api_scoped_and_validated(province, make_ent, make_user, client
     r = client.get("/api/v1/analytics/accuracy", headers=hr)
     [row] = r.get_json()
     assert row["series"] == 6 and row["industry_code"] == "30"
+    # the README's table comes from the same figures (`cecp analytics accuracy`)
+    from flask import current_app
+
+    out = current_app.test_cli_runner().invoke(args=["analytics", "accuracy"]).output
+    line = out.splitlines()[-1]
+    assert line.startswith(f"| {row['industry_name']}（30） | 6 | {row['backtested']} | "
+                           f"{row['model_used']} | {row['model_mape']:,} / "), out
 
 
 def test_plan_api_and_scenarios(province, make_ent, make_user, client, auth):
