@@ -14,11 +14,10 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy import func, select
 
+from app.cases.filing import FILING_DAY
 from app.db import utcnow
 from app.extensions import db
 from app.identity.scope import DataScope, scoped
-
-FILING_DAY = 15  # a month's energy data is due by this day of the next month (config)
 
 
 def _beijing_today() -> date:
