@@ -6,7 +6,17 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cases import dashboard, jobs, notifications, review, services, views  # noqa: F401
+    # the BPMN service tasks and process hooks register themselves on import
+    from app.cases import (  # noqa: F401
+        archive,
+        dashboard,
+        jobs,
+        notifications,
+        publication,
+        reminders,
+        report_review,
+        views,
+    )
     from app.web.home import PANELS
     from app.web.navigation import BADGES
     from app.workflow.persistence import TASK_LISTENERS
