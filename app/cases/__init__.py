@@ -6,7 +6,18 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cases import dashboard, filing, jobs, notifications, review, services, views  # noqa: F401
+    # the BPMN service tasks and process hooks register themselves on import
+    from app.cases import (  # noqa: F401
+        archive,
+        dashboard,
+        filing,
+        jobs,
+        notifications,
+        publication,
+        reminders,
+        report_review,
+        views,
+    )
     from app.jobs import periodic
     from app.web.home import PANELS
     from app.web.navigation import BADGES
