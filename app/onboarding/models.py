@@ -176,3 +176,23 @@ class ResearchExport(db.Model, UidMixin):
     suppressed: Mapped[int] = mapped_column(Integer, nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)   # JSON: columns and rows
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class ResearchModel(db.Model, UidMixin, TimestampMixin):
+    """A research institute's model given as parameters (CO2 = a + b · electricity per
+    industry division), run by the platform against the current accounts of a region and
+    period and compared with the accounted (GB/T 32150) figures."""
+
+    __tablename__ = "research_model"
+    __scope__ = ScopeRule(institution="institution_code")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    parameters: Mapped[str] = mapped_column(Text, nullable=False)   # JSON {division: {a, b}}
+    region_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    period_from: Mapped[int] = mapped_column(Integer, nullable=False)
+    period_to: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    result: Mapped[str | None] = mapped_column(Text)                # JSON metrics per division
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -44,7 +44,7 @@ def settings() -> tuple[int, float]:
             float(cfg.get("CECP_RESEARCH_DOMINANCE", 0.5)))
 
 
-def _codes(value: Any, field: str, errors: dict[str, str]) -> list[str]:
+def parse_codes(value: Any, field: str, errors: dict[str, str]) -> list[str]:
     if isinstance(value, str):
         value = [v for v in value.replace("，", ",").split(",") if v.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -53,7 +53,7 @@ def _codes(value: Any, field: str, errors: dict[str, str]) -> list[str]:
     return [v.strip() for v in value]
 
 
-def _period(value: Any, field: str, label: str, errors: dict[str, str]) -> int:
+def parse_period(value: Any, field: str, label: str, errors: dict[str, str]) -> int:
     text = str(value).replace("-", "") if isinstance(value, (int, str)) else ""
     if len(text) != 6 or not text.isdigit() or not 1 <= int(text[4:]) <= 12 \
             or not 2000 <= int(text[:4]) <= 2100:
@@ -69,12 +69,12 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(purpose, str) or not 20 <= len(purpose.strip()) <= 2000 \
             or "\x00" in purpose:
         errors["purpose"] = "请说明研究目的（20–2000 字）"
-    indicators = _codes(data.get("indicators"), "indicators", errors)
+    indicators = parse_codes(data.get("indicators"), "indicators", errors)
     unknown = [i for i in indicators if i not in INDICATORS]
     if "indicators" not in errors and (not indicators or unknown):
         errors["indicators"] = ("未知指标：" + "、".join(unknown[:5]) if unknown
                                 else "请至少选择一项指标")
-    regions = _codes(data.get("regions"), "regions", errors)
+    regions = parse_codes(data.get("regions"), "regions", errors)
     if "regions" not in errors:
         known = set(db.session.scalars(select(Region.code).where(Region.code.in_(regions)))) \
             if regions else set()
@@ -82,7 +82,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         if not regions or bad or len(regions) > 40:
             errors["regions"] = ("不是有效的 GB/T 2260 行政区划代码：" + "、".join(bad[:5])
                                  if bad else "请选择 1–40 个地区")
-    industries = _codes(data.get("industries") or [], "industries", errors)
+    industries = parse_codes(data.get("industries") or [], "industries", errors)
     if "industries" not in errors and industries:
         known = set(db.session.scalars(select(Industry.code).where(
             Industry.code.in_(industries), Industry.level == "division")))
@@ -93,8 +93,8 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     level = data.get("region_level") or "city"
     if level not in LEVELS:
         errors["region_level"] = "汇总层级应为 province、city 或 county"
-    start = _period(data.get("period_from"), "period_from", "起始月份", errors)
-    end = _period(data.get("period_to"), "period_to", "截止月份", errors)
+    start = parse_period(data.get("period_from"), "period_from", "起始月份", errors)
+    end = parse_period(data.get("period_to"), "period_to", "截止月份", errors)
     if start and end:
         months = (end // 100 - start // 100) * 12 + end % 100 - start % 100 + 1
         if months < 1:
@@ -108,7 +108,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
             "period_from": start, "period_to": end}
 
 
-def _institution(scope: DataScope) -> str:
+def institution_of(scope: DataScope) -> str:
     if len(scope.institution) != 1:
         raise ApplicationError({"institution": "账号未归属唯一的科研机构"}, status=403,
                                message="只有科研机构成员可以提交数据申请")
@@ -117,7 +117,7 @@ def _institution(scope: DataScope) -> str:
 
 def create(*, data: dict[str, Any], scope: DataScope, user: Any) -> DataRequest:
     clean = validate(data)
-    req = DataRequest(institution_code=_institution(scope), requested_by_id=user.id,
+    req = DataRequest(institution_code=institution_of(scope), requested_by_id=user.id,
                       purpose=clean["purpose"], indicators=",".join(clean["indicators"]),
                       regions=",".join(clean["regions"]),
                       industries=",".join(clean["industries"]),

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from app.api import api_error
 from app.identity.scope import current_scope
-from app.onboarding import research
+from app.onboarding import research, research_models
 from app.onboarding.api import _body, _error
 from app.onboarding.service import ApplicationError
 
@@ -117,3 +117,31 @@ def get_export_csv(uid: str):
     data = research.export_csv(req=req, export=export)
     return Response(data, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="research-{req.uid}.csv"'})
+
+
+@blp.route("/models", methods=["POST"])
+@auth_required("token", "session")
+def create_model():
+    """{"name", "parameters": {"30": {"a": 0, "b": 0.85}, "*": {...}}, "region": GB/T 2260,
+    "period_from": "2025-01", "period_to": "2025-12"}: registered and run as a job."""
+    try:
+        model = research_models.create(data=_body(), scope=current_scope(), user=current_user)
+    except ApplicationError as exc:
+        return _error(exc)
+    return research_models.as_json(model), 201
+
+
+@blp.route("/models", methods=["GET"])
+@auth_required("token", "session")
+def list_models():
+    return {"items": [research_models.as_json(m)
+                      for m in research_models.list_(scope=current_scope())]}
+
+
+@blp.route("/models/<string:uid>", methods=["GET"])
+@auth_required("token", "session")
+def get_model(uid: str):
+    model = research_models.get(uid=uid, scope=current_scope())
+    if model is None:
+        return api_error(404, "模型不存在或不在您的数据范围内", code="not_found")
+    return research_models.as_json(model)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_security import auth_required, current_user
 
 from app.identity.scope import current_scope
-from app.onboarding import research
+from app.onboarding import research, research_models
 from app.onboarding.service import ApplicationError
 
 bp = Blueprint("research", __name__, url_prefix="/research")
@@ -46,11 +46,35 @@ def requests_page():
         else:
             flash("数据申请已提交，等待平台审批", "success")
             return redirect(url_for("research.requests_page"))
+    return _page(may_request=may_request, may_decide=may_decide, data=data, errors=errors)
+
+
+def _page(*, may_request: bool, may_decide: bool, data: dict, errors: dict,
+          model_data: dict | None = None, model_errors: dict | None = None):
     items = [(r, research.get_export(req=r)) for r in research.list_(scope=current_scope())]
-    status = 422 if errors else 200
+    models = [research_models.as_json(m) for m in research_models.list_(scope=current_scope())]
+    status = 422 if errors or model_errors else 200
     return render_template("onboarding/research.html", **_context(
-        items=items, may_request=may_request, may_decide=may_decide, data=data,
-        errors=errors)), status
+        items=items, models=models, may_request=may_request, may_decide=may_decide,
+        data=data, errors=errors, model_data=model_data or {},
+        model_errors=model_errors or {})), status
+
+
+@bp.route("/models", methods=["POST"])
+@auth_required("session")
+def register_model():
+    if not current_user.has_permission("research.request"):
+        abort(403)
+    data = {k: request.form.get(k, "") for k in ("name", "parameters", "region",
+                                                 "period_from", "period_to")}
+    try:
+        research_models.create(data=data, scope=current_scope(), user=current_user)
+    except ApplicationError as exc:
+        flash(exc.message, "danger")
+        return _page(may_request=True, may_decide=current_user.has_permission("users.manage"),
+                     data={}, errors={}, model_data=data, model_errors=exc.fields)
+    flash("模型已登记，平台正在用本地区数据试算", "success")
+    return redirect(url_for("research.requests_page") + "#models")
 
 
 @bp.route("/<string:uid>/decision", methods=["POST"])

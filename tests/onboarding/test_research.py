@@ -166,3 +166,49 @@ def test_research_page_in_chinese(client, reference, onboard):
     text = r.get_data(as_text=True)
     assert r.status_code == 422 and "请说明研究目的" in text and "339999" in text
     assert "截止月份不能早于起始月份" in text
+    # a model registered from the page is run and its results shown (withheld under k)
+    _accounts(reference, region="330502", industry="3011", co2=[120] * 2, seq=7)
+    r = client.post("/research/models", data={
+        "name": "页面模型", "region": "330500", "period_from": "2025-01",
+        "period_to": "2025-12", "parameters": '{"30": {"a": 2, "b": 0.9}}'})
+    assert r.status_code == 302
+    page = client.get("/research/").get_data(as_text=True)
+    assert "页面模型" in page and "合计" in page and "不公开指标" in page
+    r = client.post("/research/models", data={"name": "x", "parameters": "{"})
+    assert r.status_code == 422 and "参数应为 JSON 对象" in r.get_data(as_text=True)
+
+
+def test_a_registered_model_is_run_against_the_accounts(client, reference, onboard):
+    """CO2 = a + b · MWh per division, compared with the accounted CO2: the figures below are
+    worked by hand from `_accounts` (each month: CO2 = annual / 12, electricity 10 MWh)."""
+    db = reference
+    _accounts(db, region="330502", industry="3011", co2=[120] * 5, seq=5)   # 10 t a month
+    _accounts(db, region="330502", industry="2611", co2=[240] * 2, seq=6)   # 2 firms: withheld
+    _, _, h_a = _member(client, reference, onboard)
+    _, _, h_b = _member(client, reference, onboard)
+    model = {"name": "电碳线性模型", "region": "330500", "period_from": "2025-01",
+             "period_to": "2025-12",
+             # division 30: 2 + 0.9·10 = 11 t against 10 t → +10 % every month
+             "parameters": {"30": {"a": 2, "b": 0.9}, "*": {"a": 0, "b": 2}}}
+    r = client.post("/api/v1/research/models", headers=h_a, json={
+        **model, "parameters": {"30": {"a": 2, "b": 99}, "99": {"a": 0, "b": 1}}})
+    assert r.status_code == 422 and "parameters" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/research/models", headers=h_a, json=model)
+    assert r.status_code == 201, r.get_json()
+    uid = r.get_json()["id"]
+    out = client.get(f"/api/v1/research/models/{uid}", headers=h_a).get_json()
+    assert out["status"] == "done", out
+    by = {d["code"]: d for d in out["result"]["divisions"]}
+    assert by["30"]["enterprises"] == 5 and by["30"]["months"] == 60
+    assert by["30"]["mape_pct"] == 10.0 and by["30"]["bias_pct"] == 10.0
+    assert by["30"]["max_error_pct"] == 10.0
+    assert by["26"]["enterprises"] is None and "mape_pct" not in by["26"]  # under k
+    # overall: 5 firms at +10 %, 2 firms (20 t a month) predicted 2·10 = 20 t: 0 %
+    overall = out["result"]["overall"]
+    assert overall["enterprises"] == 7 and overall["mape_pct"] == round(
+        (60 * 10.0 + 24 * 0.0) / 84, 2)
+    assert overall["bias_pct"] == round((60 * 11 + 24 * 20 - 60 * 10 - 24 * 20)
+                                        / (60 * 10 + 24 * 20) * 100, 2)
+    # another institute sees nothing of it
+    assert client.get(f"/api/v1/research/models/{uid}", headers=h_b).status_code == 404
+    assert client.get("/api/v1/research/models", headers=h_b).get_json()["items"] == []
