@@ -154,10 +154,11 @@ def test_returned_request_is_changed_and_sent_again(client, reference, onboard, 
 
 
 def test_research_page_in_chinese(client, reference, onboard):
-    from tests.conftest import login
+    from tests.conftest import enrol_totp, login
 
     org, email, pw = onboard(kind="research")
     user = reference.session.scalar(select(User).where(User.email == email))
+    enrol_totp(user)  # the institute's administrator (org_admin) must use TOTP
     login(client, user, password=pw)
     page = client.get("/research/").get_data(as_text=True)
     assert "科研数据申请" in page and "新建申请" in page
