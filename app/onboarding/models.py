@@ -104,6 +104,9 @@ class Consent(db.Model, UidMixin):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     bank_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    # what the bank may read (comma-separated keys of `consent.ITEMS`)
+    items: Mapped[str] = mapped_column(String(60), nullable=False, default="grade",
+                                       server_default="grade")
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     granted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
