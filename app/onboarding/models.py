@@ -199,3 +199,22 @@ class ResearchModel(db.Model, UidMixin, TimestampMixin):
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
     result: Mapped[str | None] = mapped_column(Text)                # JSON metrics per division
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApplicationDocument(db.Model, UidMixin):
+    """A qualification document of an application (licence, accreditation), SM4-GCM
+    encrypted at rest; its type is decided by the platform from the content, never taken
+    from the uploader."""
+
+    __tablename__ = "onboarding_document"
+    __scope__ = ScopeRule(via=("application_id", Application))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("onboarding_application.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)   # SM3 of the plaintext
+    key_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(db.LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
