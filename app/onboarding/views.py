@@ -161,13 +161,38 @@ def invite(token: str):
                            agreement=agreement), (422 if errors else 200)
 
 
-@bp.route("/workspace")
+@bp.route("/workspace", methods=["GET", "POST"])
 @auth_required("session")
 @permissions_accepted("institution.workspace")
 def workspace():
     items = [a for a in service.list_(scope=current_scope())
              if a.status in ("active", "suspended")]
     app_ = items[0] if items and not current_scope().all else None
-    users = lifecycle.members(app_) if app_ and current_user.has_permission("org.manage") \
-        else []
-    return render_template("onboarding/workspace.html", a=app_, users=users)
+    manage = app_ is not None and current_user.has_permission("org.manage")
+    errors: dict[str, str] = {}
+    form: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not manage:
+            abort(403)
+        try:
+            if request.form.get("toggle"):
+                user_id = request.form["toggle"]
+                lifecycle.set_member_active(app_, user_id=int(user_id) if user_id.isdigit()
+                                            else 0, active=request.form.get("active") == "1")
+                flash("已更新账户状态", "success")
+            else:
+                form = {k: request.form.get(k, "") for k in ("email", "display_name")}
+                if request.form.get("password", "") != request.form.get("password_confirm"):
+                    raise ApplicationError({"password_confirm": "两次输入的密码不一致"})
+                lifecycle.add_member(app_, email=form["email"],
+                                     password=request.form.get("password", ""),
+                                     display_name=form["display_name"] or None)
+                flash("已添加本机构账户", "success")
+        except ApplicationError as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return redirect(url_for("onboarding.workspace"))
+    users = lifecycle.members(app_) if manage else []
+    return render_template("onboarding/workspace.html", a=app_, users=users, manage=manage,
+                           errors=errors, form=form), status

@@ -67,3 +67,35 @@ def test_a_new_organisation_administrator_must_enrol_totp(client, reference, onb
     assert r.status_code == 201, r.get_json()
     member = reference.session.get(User, r.get_json()["id"])
     assert not member.requires_two_factor()
+
+
+def test_org_admin_manages_members_on_the_workspace_page(client, reference, onboard, app):
+    from tests.conftest import enrol_totp, login
+
+    org, email, pw = onboard(kind="exchange")
+    _, other_email, _ = onboard(kind="research")
+    admin = reference.session.scalar(select(User).where(User.email == email))
+    enrol_totp(admin)
+    login(client, admin, password=pw)
+    page = client.get("/onboarding/workspace").get_data(as_text=True)
+    assert "添加本机构账户" in page and email in page
+    r = client.post("/onboarding/workspace", data={
+        "email": "clerk@exa.cecp", "display_name": "结算员", "password": "Market#Key-2026zq",
+        "password_confirm": "different"})
+    assert r.status_code == 422 and 'data-field="password_confirm"' in r.get_data(as_text=True)
+    r = client.post("/onboarding/workspace", data={
+        "email": "clerk@exa.cecp", "display_name": "结算员", "password": "Market#Key-2026zq",
+        "password_confirm": "Market#Key-2026zq"})
+    assert r.status_code == 302
+    clerk = reference.session.scalar(select(User).where(User.email == "clerk@exa.cecp"))
+    assert [(s.kind, s.code) for s in clerk.scopes] == [("institution", org["uscc"])]
+    r = client.post("/onboarding/workspace", data={"toggle": str(clerk.id), "active": "0"})
+    assert r.status_code == 302
+    reference.session.refresh(clerk)
+    assert not clerk.active
+    # another organisation's account cannot be toggled from here
+    other = reference.session.scalar(select(User).where(User.email == other_email))
+    r = client.post("/onboarding/workspace", data={"toggle": str(other.id), "active": "0"})
+    assert r.status_code == 404
+    reference.session.refresh(other)
+    assert other.active
