@@ -11,6 +11,12 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from app.documents import service as documents
-    from reports import service
+    from app.extensions import api as smorest
+    from app.workflow.persistence import TASK_LISTENERS
+    from reports import api, hooks, jobs, service, views  # noqa: F401 - jobs register
 
     documents.register_builder(service.KIND, service.build)
+    if hooks.on_tasks not in TASK_LISTENERS:
+        TASK_LISTENERS.append(hooks.on_tasks)
+    app.register_blueprint(views.bp)
+    smorest.register_blueprint(api.blp)

@@ -15,9 +15,14 @@ from reports.layout import FONT, fmt
 PALETTE = ("#1f5f8b", "#e07b39", "#5a9e4b", "#b8473e", "#8c6bb1", "#7f7f7f")
 
 
-def monthly_by_source(monthly: list[dict[str, Any]], sources: tuple[str, ...],
-                      labels: dict[str, str], *, width: float = 170 * mm,
-                      height: float = 80 * mm) -> Drawing:
+def monthly_by_source(
+    monthly: list[dict[str, Any]],
+    sources: tuple[str, ...],
+    labels: dict[str, str],
+    *,
+    width: float = 170 * mm,
+    height: float = 80 * mm,
+) -> Drawing:
     """Stacked bars: one bar a month, one colour a source (exports drawn below zero)."""
     used = [s for s in sources if any(m["by_source"][s] for m in monthly)] or [sources[0]]
     signs = {s: -1 if s.endswith("_exported") else 1 for s in used}
@@ -45,8 +50,9 @@ def monthly_by_source(monthly: list[dict[str, Any]], sources: tuple[str, ...],
     legend.x, legend.y = width - 42 * mm, height - 12 * mm
     legend.fontName, legend.fontSize = FONT, 7
     legend.alignment = "right"
-    legend.colorNamePairs = [(colors.HexColor(PALETTE[i % len(PALETTE)]), labels[s])
-                             for i, s in enumerate(used)]
+    legend.colorNamePairs = [
+        (colors.HexColor(PALETTE[i % len(PALETTE)]), labels[s]) for i, s in enumerate(used)
+    ]
     d.add(legend)
     d.add(String(16 * mm, height - 6 * mm, "月度排放量（tCO2）", fontName=FONT, fontSize=8))
     return d

@@ -40,7 +40,9 @@ def register_font() -> str:
         return FONT
     path = font_path()
     if not os.path.exists(path):
-        raise LookupError(f"报告字体不存在: {path}（安装 fonts-wqy-microhei 或设置 CECP_REPORT_FONT）")
+        raise LookupError(
+            f"报告字体不存在: {path}（安装 fonts-wqy-microhei 或设置 CECP_REPORT_FONT）"
+        )
     pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
     return FONT
 
@@ -52,12 +54,15 @@ def styles() -> dict[str, ParagraphStyle]:
         "body": base,
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=11),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10.5),
-        "h1": ParagraphStyle("h1", parent=base, fontSize=14, leading=20, spaceBefore=8,
-                             spaceAfter=6),
-        "h2": ParagraphStyle("h2", parent=base, fontSize=11.5, leading=16, spaceBefore=6,
-                             spaceAfter=4),
-        "title": ParagraphStyle("title", parent=base, fontSize=17, leading=26,
-                                alignment=TA_CENTER, spaceAfter=18),
+        "h1": ParagraphStyle(
+            "h1", parent=base, fontSize=14, leading=20, spaceBefore=8, spaceAfter=6
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontSize=11.5, leading=16, spaceBefore=6, spaceAfter=4
+        ),
+        "title": ParagraphStyle(
+            "title", parent=base, fontSize=17, leading=26, alignment=TA_CENTER, spaceAfter=18
+        ),
         "center": ParagraphStyle("center", parent=base, alignment=TA_CENTER),
     }
 

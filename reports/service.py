@@ -31,8 +31,14 @@ def title(enterprise: Enterprise, year: int) -> str:
     return f"{enterprise.name} {year}年度 温室气体排放报告"
 
 
-def request_report(*, enterprise: Enterprise, year: int, trigger: str = "manual",
-                   case_id: int | None = None, user: Any = None) -> Document:
+def request_report(
+    *,
+    enterprise: Enterprise,
+    year: int,
+    trigger: str = "manual",
+    case_id: int | None = None,
+    user: Any = None,
+) -> Document:
     """A pending report document for the enterprise-year (or the one already pending or
     issued from the same inputs). The `documents.build` job renders and signs it."""
     if not isinstance(year, int) or not 1990 <= year <= 2100:
@@ -41,24 +47,48 @@ def request_report(*, enterprise: Enterprise, year: int, trigger: str = "manual"
         raise ReportError("trigger", f"生成原因应为：{'、'.join(TRIGGERS)}")
     key = report_data.fingerprint(enterprise=enterprise, year=year, trigger=trigger)
     doc = documents.request_document(
-        kind=KIND, subject=documents.enterprise_subject(enterprise), period=str(year),
-        title=title(enterprise, year), trigger=trigger, source_key=key,
-        params={"enterprise_id": enterprise.id, "year": year, "trigger": trigger,
-                "case_id": case_id})
+        kind=KIND,
+        subject=documents.enterprise_subject(enterprise),
+        period=str(year),
+        title=title(enterprise, year),
+        trigger=trigger,
+        source_key=key,
+        params={
+            "enterprise_id": enterprise.id,
+            "year": year,
+            "trigger": trigger,
+            "case_id": case_id,
+        },
+    )
     if user is not None:
-        audit("report.request", object_type="document", object_id=doc.id, user=user,
-              summary={"enterprise": enterprise.uscc, "year": year, "trigger": trigger})
+        audit(
+            "report.request",
+            object_type="document",
+            object_id=doc.id,
+            user=user,
+            summary={"enterprise": enterprise.uscc, "year": year, "trigger": trigger},
+        )
     return doc
 
 
-def render(*, enterprise: Enterprise, year: int, document_id: str, trigger: str | None,
-           charts: bool = True, with_selfcheck: bool = True) -> tuple[bytes, int]:
+def render(
+    *,
+    enterprise: Enterprise,
+    year: int,
+    document_id: str,
+    trigger: str | None,
+    charts: bool = True,
+    with_selfcheck: bool = True,
+) -> tuple[bytes, int]:
     """Collect and lay out one report (used by the builder and the benchmark)."""
-    collected = report_data.collect(enterprise=enterprise, year=year,
-                                    with_selfcheck=with_selfcheck)
-    return report_pdf.render(collected, document_id=document_id,
-                             verify_url=documents.verify_url(document_id),
-                             trigger=trigger, charts=charts)
+    collected = report_data.collect(enterprise=enterprise, year=year, with_selfcheck=with_selfcheck)
+    return report_pdf.render(
+        collected,
+        document_id=document_id,
+        verify_url=documents.verify_url(document_id),
+        trigger=trigger,
+        charts=charts,
+    )
 
 
 def build(doc: Document, params: dict[str, Any]) -> documents.Built:
@@ -66,13 +96,22 @@ def build(doc: Document, params: dict[str, Any]) -> documents.Built:
     enterprise = db.session.get(Enterprise, int(params["enterprise_id"]))
     if enterprise is None:
         raise LookupError("企业不存在")
-    pdf, pages = render(enterprise=enterprise, year=int(params["year"]), document_id=doc.id,
-                        trigger=params.get("trigger"))
+    pdf, pages = render(
+        enterprise=enterprise,
+        year=int(params["year"]),
+        document_id=doc.id,
+        trigger=params.get("trigger"),
+    )
     return documents.Built(pdf=pdf, pages=pages)
 
 
 def latest(*, enterprise: Enterprise, year: int) -> Document | None:
     """The newest issued report of an enterprise-year (platform-internal: no scope)."""
-    docs = documents.list_(scope=documents.ALL, subject_type="enterprise",
-                           subject_id=enterprise.uscc, kind=KIND, period=str(year))
+    docs = documents.list_(
+        scope=documents.ALL,
+        subject_type="enterprise",
+        subject_id=enterprise.uscc,
+        kind=KIND,
+        period=str(year),
+    )
     return next((d for d in docs if d.status == "ready"), None)

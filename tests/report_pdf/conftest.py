@@ -22,9 +22,41 @@ def add_year(ent, year: int, *, lines=LINES, months=range(1, 13), va: str = "100
     from app.identity.scope import DataScope
     from app.uow import commit
 
-    items = [{"uscc": ent.uscc, "year": year, "month": m, "gross_output": "3000",
-              "value_added": va, "lines": lines} for m in months]
+    items = [
+        {
+            "uscc": ent.uscc,
+            "year": year,
+            "month": m,
+            "gross_output": "3000",
+            "value_added": va,
+            "lines": lines,
+        }
+        for m in months
+    ]
     records.create_many(items=items, scope=DataScope(all=True), today=date(2026, 6, 1))
+    commit()
+
+
+def change_month(ent, year: int, month: int, *, lines) -> None:
+    from sqlalchemy import select
+
+    from app.energy import records
+    from app.energy.models import EnergyRecord
+    from app.extensions import db
+    from app.identity.scope import DataScope
+    from app.uow import commit
+
+    rec = db.session.scalar(
+        select(EnergyRecord).where(
+            EnergyRecord.enterprise_id == ent.id, EnergyRecord.period == year * 100 + month
+        )
+    )
+    records.update(
+        record=rec,
+        data={"gross_output": "3000", "value_added": "1000", "lines": lines},
+        scope=DataScope(all=True),
+        today=date(2026, 6, 1),
+    )
     commit()
 
 
@@ -37,10 +69,20 @@ def report_world(reference):
 
     load_reference()
     db = reference
-    a = Enterprise(uscc=make_uscc("91330522MA3000101"), name="湖州甲水泥有限公司",
-                   region_code="330522", industry_code="3011", scale="规上")
-    b = Enterprise(uscc=make_uscc("91330106MA3000202"), name="杭州乙玻璃有限公司",
-                   region_code="330106", industry_code="3041", scale="规上")
+    a = Enterprise(
+        uscc=make_uscc("91330522MA3000101"),
+        name="湖州甲水泥有限公司",
+        region_code="330522",
+        industry_code="3011",
+        scale="规上",
+    )
+    b = Enterprise(
+        uscc=make_uscc("91330106MA3000202"),
+        name="杭州乙玻璃有限公司",
+        region_code="330106",
+        industry_code="3041",
+        scale="规上",
+    )
     db.session.add_all([a, b])
     db.session.commit()
     add_year(a, 2024)
