@@ -48,9 +48,8 @@ def _setup(n: int) -> list[int]:
     from app.identity.scope import DataScope
     from app.orgs.models import Enterprise
     from app.orgs.reference import load_reference
-    from app.uow import commit
-
     from app.refdata.uscc import make_uscc
+    from app.uow import commit
 
     template = make_uscc("91330522MA3000999")
     load_reference()
