@@ -80,7 +80,7 @@ class Document(db.Model):
     signed_at: Mapped[datetime | None] = mapped_column(DateTime)
     superseded_by: Mapped[str | None] = mapped_column(
         ForeignKey(
-            "document.id", ondelete="SET NULL", use_alter=True, name="fk_document_superseded_by"
+            "document.id", ondelete="SET NULL", name="fk_document_superseded_by"
         )
     )
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
