@@ -197,20 +197,31 @@ def download(attachment_id: int):
 def start_page():
     models = deploy.get_all()
     errors: dict[str, Any] = {}
+    chosen = request.values.get("model") or (models[0].key if models else "")
+    try:
+        start_form = service.start_form(model=chosen) if chosen else None
+    except WorkflowError:
+        start_form, chosen = None, ""
+    values: dict[str, Any] = {}
     if request.method == "POST":
         data = {k: v for k, v in request.form.items()
                 if k in ("enterprise_uscc", "year", "month") and v.strip()}
+        if start_form is not None:
+            values = forms_html.coerce(start_form, request.form)
+            data.update(values)
         try:
-            inst = service.start(model=request.form.get("model", ""), data=data,
-                                 user=current_user)
+            inst = service.start(model=chosen, data=data, user=current_user)
             flash(f"已发起：{inst.title}", "success")
             return redirect(url_for("workflow.instance_page", instance_id=inst.id))
         except WorkflowError as exc:
             errors = exc.fields or {}
             if not errors.get("open_case"):  # the page shows that one with its link
                 flash(exc.message, "danger")
+    fields = forms_html.fields(start_form, values, errors, english=_english()) \
+        if start_form is not None else []
     return render_template("workflow/start.html", models=models, errors=errors,
-                           form=request.form, year=datetime.now().year - 1)
+                           form=request.form, year=datetime.now().year - 1, chosen=chosen,
+                           start_fields=fields)
 
 
 @bp.route("/workflow/admin/errors")

@@ -20,7 +20,7 @@ from .bpmn_xml import BPMN_NS
 from .errors import ModelError, UnsafeExpressionError
 from .errors import FormNotFound
 from .form_formats import FormLibrary, form_ref
-from .forms import load_form, validate_form_schema
+from .forms import generic_review_form, load_form, validate_form_schema
 from .parser import MODEL_SUFFIXES, load_model, top_processes
 from .script_engine import check_source
 from .variables import VariableCheck
@@ -112,7 +112,10 @@ class _Checker:
             self.add(node, f"泳道「{name}」不是已知角色，且未映射到角色")
 
     def user_task(self, node: etree._Element) -> None:
+        before = len(self.forms)
         self.form_of(node, f"用户任务「{_label(node)}」")
+        if len(self.forms) == before:  # the generic review form: decision and comment
+            self.forms.append(generic_review_form())
 
     def form_of(self, node: etree._Element, what: str) -> None:
         """Resolve and check the form of a user task or start event (no form: the generic
