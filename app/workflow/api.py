@@ -15,8 +15,7 @@ from flask_security import auth_required, current_user, permissions_required
 from flask_smorest import Blueprint
 
 from app.api import error_body
-from app.workflow import assignment, deploy, service
-from app.workflow import diagram
+from app.workflow import assignment, deploy, diagram, service
 from app.workflow.errors import DeployRejected, Invalid, NotFound, WorkflowError
 from app.workflow.models import ProcessInstance
 from app.workflow.schemas import (

@@ -212,7 +212,8 @@ def deploy_model(*, files: dict[str, bytes | str], user: Any = None,
     the other pools of a collaboration and its message flows."""
     if lane_roles is not None and not (isinstance(lane_roles, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in lane_roles.items())):
-        raise Invalid("lane_roles 必须是 {泳道名称: 角色名} 对象", fields={"lane_roles": "格式错误"})
+        raise Invalid("lane_roles 必须是 {泳道名称: 角色名} 对象",
+                      fields={"lane_roles": "格式错误"})
     report = check(files, lane_roles=lane_roles, process_id=process_id)
     if report["problems"]:  # the caller audits the refusal (after its rollback)
         raise DeployRejected(report["problems"], warnings=report["warnings"],

@@ -100,7 +100,7 @@ def normalize_expressions(root: etree._Element) -> None:
 class FormRef:
     """Where a user task's form comes from: a file in forms/, an inline Camunda form, or none."""
 
-    kind: str  # "file" | "inline" | "camunda-form" | "generic"
+    kind: str  # "file" | "inline" | "form-js" | "generic"
     name: str | None = None
     inline: dict[str, Any] | None = field(default=None, compare=False)
     ui: str | None = None  # SpiffArena's formUiSchemaFilename

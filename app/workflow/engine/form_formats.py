@@ -252,15 +252,15 @@ def form_ref(node: etree._Element) -> FormRef:
                        key=schema)
     ref = node.get(f"{{{CAMUNDA_NS}}}formRef")
     if ref:
-        return FormRef("camunda-form", ref, key=ref)
+        return FormRef("form-js", ref, key=ref)
     zeebe = node.xpath("./bpmn:extensionElements/zeebe:formDefinition/@formId",
                        namespaces={**NS, "zeebe": ZEEBE_NS})
     if zeebe:
-        return FormRef("camunda-form", str(zeebe[0]), key=str(zeebe[0]))
+        return FormRef("form-js", str(zeebe[0]), key=str(zeebe[0]))
     key = node.get(f"{{{CAMUNDA_NS}}}formKey")
     if key and key.startswith("camunda-forms:"):
         name = key.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-        return FormRef("camunda-form", name, key=name)
+        return FormRef("form-js", name, key=name)
     return FormRef("file", form_name_from_key(key), key=key) if key else FormRef("generic")
 
 
@@ -310,7 +310,7 @@ class FormLibrary:
         if ref.kind == "inline" and ref.inline is not None:
             return Resolved(ref.inline)
         key = ref.key or ref.name
-        if ref.kind == "camunda-form":
+        if ref.kind == "form-js":
             return self._camunda_form(key or "", what)
         if ref.kind != "file" or not key:
             return Resolved(None)

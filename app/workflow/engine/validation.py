@@ -17,8 +17,7 @@ from lxml import etree
 
 from . import bpmn_xml
 from .bpmn_xml import BPMN_NS
-from .errors import ModelError, UnsafeExpressionError
-from .errors import FormNotFound
+from .errors import FormNotFound, ModelError, UnsafeExpressionError
 from .form_formats import FormLibrary, form_ref
 from .forms import generic_review_form, load_form, validate_form_schema
 from .parser import MODEL_SUFFIXES, load_model, top_processes
@@ -227,7 +226,7 @@ def check_model(files: dict[str, bytes | str], *, known_roles: set[str],
                  for d in root.iter(f"{{{etree.QName(root).namespace}}}decision")}
     covered: set[str] = set()
     variables = VariableCheck(start_data)
-    for name, (kind, root) in roots.items():
+    for kind, root in roots.values():
         if kind == "dmn":
             variables.dmn(root)
     checkers = []
