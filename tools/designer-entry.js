@@ -12,6 +12,17 @@ import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platfo
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import { layoutProcess } from 'bpmn-auto-layout';
 
+function translateModule(dictionary) {
+  function translate(template, replacements) {
+    replacements = replacements || {};
+    template = (dictionary && dictionary[template]) || template;
+    return template.replace(/{([^}]+)}/g, function (_, key) {
+      return key in replacements ? replacements[key] : '{' + key + '}';
+    });
+  }
+  return { translate: ['value', translate] };
+}
+
 window.CecpDesigner = {
   create: function (options) {
     return new BpmnModeler({
@@ -21,7 +32,8 @@ window.CecpDesigner = {
         BpmnPropertiesPanelModule,
         BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule,
-        CamundaBehaviorsModule
+        CamundaBehaviorsModule,
+        translateModule(options.translations)
       ],
       moddleExtensions: { camunda: camundaModdle }
     });

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 from app.workflow import deploy, engine
@@ -48,7 +49,8 @@ def instance_path(inst: ProcessInstance) -> dict[str, Any]:
             continue
         if task.state == TaskState.COMPLETED:
             completed.add(bpmn_id)
-        elif task.state & _CURRENT and inst.status != "completed":
+        elif task.state & _CURRENT and inst.status != "completed" and \
+                not isinstance(task.task_spec, BoundaryEvent):  # a waiting timer is no step
             current.add(bpmn_id)
     files = json.loads(inst.model_version.files)
     found = process_file(files, loaded.bundle.process_id)

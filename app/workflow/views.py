@@ -25,6 +25,7 @@ from flask_security import auth_required, current_user, permissions_required
 from sqlalchemy import select
 
 from app.extensions import db
+from app.identity.roles import ROLES
 from app.workflow import assignment, attachments, deploy, forms_html, hooks, service
 from app.workflow.errors import Invalid, WorkflowError
 from app.workflow.models import STATUSES, ProcessModel
@@ -249,7 +250,8 @@ def retry(instance_id: int):
 @permissions_required("designer.edit")
 def designer():
     models = deploy.get_all()
-    return render_template("workflow/designer.html", models=models,
+    roles = [{"name": r.name, "label": r.label} for r in ROLES]
+    return render_template("workflow/designer.html", models=models, roles=roles,
                            can_deploy=current_user.has_permission("designer.deploy"))
 
 
