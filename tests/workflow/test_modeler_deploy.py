@@ -136,3 +136,33 @@ def test_spiff_model_with_process_model_json_and_case_forms(client, auth, world)
     stored = json.loads(deploy.latest_version(model).files)
     assert {"Expense-Schema.json", "expense-uischema.json"} <= set(stored)
     assert "process_model.json" not in stored
+
+
+def test_start_page_shows_the_start_form_and_task_page_the_rows(client, world):
+    from tests.conftest import login
+
+    deploy.deploy(files=files_of("camunda_leave"),
+                  lane_roles={"Employee": "enterprise", "Manager": "reviewer"})
+    world.db.session.commit()
+    login(client, world.company)
+    html = client.get("/workflow/start?model=leave_request").get_data(as_text=True)
+    assert 'id="start-event-form"' in html and 'name="days"' in html
+    r = client.post("/workflow/start", data={"model": "leave_request", "employee": "Wang",
+                                             "days": "0"})
+    assert r.status_code == 200 and "不得小于 1" in r.get_data(as_text=True)
+    r = client.post("/workflow/start", data={"model": "leave_request", "employee": "Wang",
+                                             "days": "2"})
+    assert r.status_code == 302
+    inst_id = int(r.headers["Location"].rsplit("/", 1)[-1])
+    [task] = service.current_tasks(inst=service.get_instance(instance_id=inst_id,
+                                                             user=world.company))
+    html = client.get(f"/workflow/tasks/{task.id}").get_data(as_text=True)
+    assert 'class="table table-sm align-middle mb-1 form-rows"' in html
+    assert 'name="open_items.0.item"' in html and 'id="case-diagram"' in html
+    r = client.post(f"/workflow/tasks/{task.id}", data={
+        "action": "complete", "substitute": "Li", "urgency": "high",
+        "open_items.0.item": "budget", "open_items.0.hours": "3",
+        "open_items.1.item": "", "open_items.1.hours": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    data = service.task_data(service.get_instance(instance_id=inst_id, user=world.company))
+    assert data["open_items"] == [{"item": "budget", "hours": 3}]
