@@ -64,7 +64,8 @@ def test_designer_and_error_pages_need_permissions(client, world):
     client.post("/auth/logout")
     login(client, world.designer)
     html = client.get("/designer").get_data(as_text=True)
-    assert "bpmn-modeler.production.min.js" in html and 'id="btn-deploy"' in html
+    assert "cecp-designer/cecp-designer.js" in html and 'id="btn-deploy"' in html
+    assert 'id="properties"' in html and 'id="lane-table"' in html
     assert "designer.js" in html
     client.post("/auth/logout")
     enrol_totp(world.admin)
