@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -213,8 +214,19 @@ def enrol_totp(user) -> str:
 def totp_now(user) -> str:
     from flask import current_app
 
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.identity.models import User
+
+    # Each time step is accepted once per user (app.identity.totp): when this one was used
+    # already, answer with the next one, as an authenticator shown a moment later would.
     security = current_app.extensions["security"]
-    return security._totp_factory.generate_totp_password(user.tf_totp_secret)
+    last = db.session.execute(select(User.tf_totp_last_counter)
+                              .where(User.id == user.id)).scalar()
+    totp = security._totp_factory._totp.from_source(user.tf_totp_secret)
+    step = max(int(time.time()) // totp.period, (last or 0) + 1)
+    return totp.generate(time=step * totp.period).token
 
 
 def login(client, user, password: str = "Strong#Pass2026x"):

@@ -25,10 +25,12 @@ from app.identity import (
     grants,  # noqa: F401 - registers the authorization-stamp listener
     lockout,
     password_policy,
+    sessions,
 )
+from app.identity.totp import OnceTotp
 from app.identity.models import Role, User, WebAuthn
 
-security = Security(password_util_cls=password_policy.CecpPasswordUtil)
+security = Security(password_util_cls=password_policy.CecpPasswordUtil, totp_cls=OnceTotp)
 user_datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
 
 # Endpoints a user may reach while forced to change a password or enrol TOTP.
@@ -82,6 +84,7 @@ def _render_json(payload, code, headers, user):
 
 
 def init_security(app: Flask) -> None:
+    sessions.init_app(app)
     security.init_app(app, user_datastore)
     security.unauthn_handler(_unauthn)
     security.unauthz_handler(_unauthz)
@@ -96,12 +99,14 @@ def init_security(app: Flask) -> None:
 
 def _on_login(sender: Any, user: User, authn_via: list[str] | None = None, **_: Any) -> None:
     lockout.reset(user)
+    sessions.on_login(user)
     session["cecp_last_seen"] = utcnow().isoformat()
     audit.record("login.success", object_type="user", object_id=user.id, user=user,
                  summary={"via": authn_via or []})
 
 
 def _on_logout(sender: Any, user: User, **_: Any) -> None:
+    sessions.on_logout()
     if user is not None and getattr(user, "id", None):
         audit.record("logout", object_type="user", object_id=user.id, user=user)
         db.session.commit()
@@ -123,6 +128,17 @@ def _on_tf_changed(sender: Any, user: User, method: str | None = None, **_: Any)
                  summary={"method": method})
 
 
+def _end_session(action: str, message: str):
+    """Log out (the stored session is deleted), audit why, and send the user to login."""
+    audit.record(action, object_type="user", object_id=current_user.id)
+    logout_user()
+    db.session.commit()
+    if _wants_json():
+        return jsonify(error={"code": "session_expired", "message": message}), 401
+    flash(message, "warning")
+    return redirect(url_for("security.login", next=request.path))
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.is_json
 
@@ -136,20 +152,18 @@ def _enforce_session_policy():
     now = utcnow()
     idle = timedelta(minutes=current_app.config["CECP_IDLE_TIMEOUT_MINUTES"])
     last = session.get("cecp_last_seen")
+    started = sessions.started_at()
+    if started is None:  # a session from before server-side sessions: its lifetime starts now
+        session["cecp_started"] = now.isoformat()
+    elif now - started > sessions.absolute_lifetime():
+        return _end_session("session.max_age", "会话已达到最长时限，请重新登录。")
     if last:
         from datetime import datetime
 
         if now - datetime.fromisoformat(last) > idle:
-            audit.record("session.timeout", object_type="user", object_id=current_user.id)
-            logout_user()
-            db.session.commit()
-            session.pop("cecp_last_seen", None)
-            if _wants_json():
-                return jsonify(error={"code": "session_expired",
-                                      "message": "会话已超时，请重新登录"}), 401
-            flash("会话因长时间未操作已超时，请重新登录。", "warning")
-            return redirect(url_for("security.login", next=request.path))
+            return _end_session("session.timeout", "会话因长时间未操作已超时，请重新登录。")
     session["cecp_last_seen"] = now.isoformat()
+    sessions.touch()
     if request.endpoint in _ALWAYS_ALLOWED:
         return None
     if password_policy.expired(current_user):
