@@ -93,6 +93,8 @@ def app(database_url):
         "SECURITY_PASSWORD_HASH": "argon2",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # every test signs in from 127.0.0.1: the limits are on in tests/security only
+        "CECP_RATELIMIT_ENABLED": False,
     })
     def _fresh_request_globals():
         # Tests hold an app context while using the client, and Flask then reuses that

@@ -26,6 +26,7 @@ from app.identity.models import Role, User
 from app.identity.roles import ROLE_NAMES
 from app.orgs.models import Enterprise, Institution, Region, VerificationBody
 from app.web import filters as fmt
+from app.web.csp import nonce as csp_nonce
 
 
 def _fmt(fn):
@@ -316,7 +317,8 @@ class GuardedJobsView(GuardMixin, JobsView):
 def build_admin(app: Flask) -> Admin:
     admin = Admin(app, name="系统管理",
                   theme=Bootstrap4Theme(fluid=True, base_template="admin/cecp_base.html"),
-                  index_view=SecureIndex(name="概览", url="/admin"))
+                  index_view=SecureIndex(name="概览", url="/admin"),
+                  csp_nonce_generator=csp_nonce)
     admin.add_view(UserView(User, db, name="用户", endpoint="users"))
     admin.add_view(RoleView(Role, db, name="角色与权限", endpoint="roles"))
     admin.add_view(RegionView(Region, db, name="行政区划", endpoint="regions"))

@@ -76,6 +76,9 @@ class User(db.Model, fsqla.FsUserMixin):
         from app.identity import lockout
 
         if lockout.is_locked(self):
+            from app.audit import refusals
+
+            refusals.note("login.locked", user_id=self.id, email=self.email)
             if form_error is not None:
                 form_error.append(lockout.locked_message(self))
             return True

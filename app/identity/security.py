@@ -25,6 +25,7 @@ from app.identity import (
     grants,  # noqa: F401 - registers the authorization-stamp listener
     lockout,
     password_policy,
+    ratelimit,
     sessions,
 )
 from app.identity.totp import OnceTotp
@@ -77,6 +78,9 @@ def _render_json(payload, code, headers, user):
         text = "；".join(str(e) for e in errors)
         if "CSRF" in text:
             from app.api.setup import CSRF_MESSAGE
+            from app.audit import refusals
+
+            refusals.mark("csrf.refused")
 
             return api_error(400, CSRF_MESSAGE, code="csrf")
         return api_error(code, text or None, code=str(code))
@@ -85,6 +89,7 @@ def _render_json(payload, code, headers, user):
 
 def init_security(app: Flask) -> None:
     sessions.init_app(app)
+    ratelimit.init_app(app)
     security.init_app(app, user_datastore)
     security.unauthn_handler(_unauthn)
     security.unauthz_handler(_unauthz)
