@@ -18,6 +18,7 @@ from wtforms import PasswordField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from app.admin.outbox import JobsView
+from app.admin.sessions import SessionsView
 from app.audit import service as audit
 from app.audit.models import AuditRecord
 from app.extensions import db
@@ -331,4 +332,11 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(AuditSearchView(name="审计检索", endpoint="audit_search"))
     admin.add_view(ServicesView(name="服务治理", endpoint="services"))
     admin.add_view(GuardedJobsView(name="后台任务", endpoint="jobs"))
+    admin.add_view(SessionsAdmin(name="会话管理", endpoint="sessions"))
     return admin
+
+
+class SessionsAdmin(GuardMixin, SessionsView):
+    """会话管理 (`app.admin.sessions`)."""
+
+    is_accessible = SessionsView.is_accessible

@@ -100,6 +100,7 @@ def init_security(app: Flask) -> None:
     tf_profile_changed.connect(_on_tf_changed, app)
     tf_code_confirmed.connect(_on_tf_code_confirmed, app)
     app.before_request(_enforce_session_policy)
+    app.before_request(_logout_needs_csrf)
 
 
 def _on_login(sender: Any, user: User, authn_via: list[str] | None = None, **_: Any) -> None:
@@ -131,6 +132,27 @@ def _on_tf_code_confirmed(sender: Any, user: User, method: str | None = None, **
 def _on_tf_changed(sender: Any, user: User, method: str | None = None, **_: Any) -> None:
     audit.record("two_factor.change", object_type="user", object_id=user.id, user=user,
                  summary={"method": method})
+
+
+def _logout_needs_csrf():
+    """Logout is a POST carrying the CSRF token; without it (a cross-site form) the user
+    gets a confirmation page instead of being signed out. (Flask-Security's own
+    SECURITY_LOGOUT_CSRF breaks when CSRF is switched off, as in tests.)"""
+    if request.endpoint != "security.logout" or request.method != "POST" \
+            or not current_app.config.get("WTF_CSRF_ENABLED", True) \
+            or not current_user.is_authenticated or request.is_json:
+        return None
+    from flask import render_template
+    from flask_wtf.csrf import ValidationError, validate_csrf
+
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        from app.audit import refusals
+
+        refusals.mark("csrf.refused")
+        return render_template("security/logout_confirm.html")
+    return None
 
 
 def _end_session(action: str, message: str):
