@@ -215,7 +215,6 @@ def enrol_totp(user) -> str:
 
 def totp_now(user) -> str:
     from flask import current_app
-
     from sqlalchemy import select
 
     from app.extensions import db

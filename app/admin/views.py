@@ -21,6 +21,7 @@ from app.admin.outbox import JobsView
 from app.admin.sessions import SessionsView
 from app.audit import service as audit
 from app.audit.models import AuditRecord
+from app.exports import safe_row
 from app.extensions import db
 from app.identity import service as accounts
 from app.identity.models import Role, User
@@ -272,8 +273,9 @@ class AuditSearchView(GuardMixin, BaseView):
             w.writerow(["seq", "ts", "user", "ip", "user_agent", "action", "object_type",
                         "object_id", "summary", "hash"])
             for r in rows:
-                w.writerow([r.seq, r.ts.isoformat(), r.user_email, r.ip, r.user_agent,
-                            r.action, r.object_type, r.object_id, r.summary, r.hash])
+                w.writerow(safe_row([r.seq, r.ts.isoformat(), r.user_email, r.ip,
+                                     r.user_agent, r.action, r.object_type, r.object_id,
+                                     r.summary, r.hash]))
             return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=audit.csv"})
         rows = db.session.scalars(stmt.limit(200)).all()

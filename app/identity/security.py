@@ -28,8 +28,8 @@ from app.identity import (
     ratelimit,
     sessions,
 )
-from app.identity.totp import OnceTotp
 from app.identity.models import Role, User, WebAuthn
+from app.identity.totp import OnceTotp
 
 security = Security(password_util_cls=password_policy.CecpPasswordUtil, totp_cls=OnceTotp)
 user_datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
