@@ -37,9 +37,13 @@ class SessionsView(BaseView):
             return redirect(url_for(".index", user=user.id))
         rows = sessions.list_for_user(user_id=user.id) if user else []
         db.session.commit()  # rows of sessions that ended by themselves are dropped
-        return self.render("admin/sessions.html", user=user, rows=rows,
-                           query=request.values.get("user", ""),
-                           locked=bool(user and lockout.is_locked(user)))
+        return self.render(
+            "admin/sessions.html",
+            user=user,
+            rows=rows,
+            query=request.values.get("user", ""),
+            locked=bool(user and lockout.is_locked(user)),
+        )
 
     def _act(self, user: User, action: str) -> None:
         if action == "end":
@@ -47,24 +51,35 @@ class SessionsView(BaseView):
             if row is None or row.user_id != user.id:
                 abort(404)
             sessions.end(row=row)
-            audit.record("session.end", object_type="user", object_id=user.id,
-                         summary={"session": row.id, "ip": row.ip,
-                                  "since": row.created_at.isoformat()})
+            audit.record(
+                "session.end",
+                object_type="user",
+                object_id=user.id,
+                summary={"session": row.id, "ip": row.ip, "since": row.created_at.isoformat()},
+            )
             flash("会话已结束，该浏览器需重新登录。", "success")
         elif action == "end_all":
             n = sessions.end_all(user_id=user.id)
-            audit.record("session.end_all", object_type="user", object_id=user.id,
-                         summary={"count": n})
+            audit.record(
+                "session.end_all", object_type="user", object_id=user.id, summary={"count": n}
+            )
             flash(f"已结束 {n:,} 个会话。", "success")
         elif action == "unlock":
             was = user.locked_until
             lockout.reset(user)
-            audit.record("user.unlock", object_type="user", object_id=user.id,
-                         summary={"locked_until": was.isoformat() if was else None})
+            audit.record(
+                "user.unlock",
+                object_type="user",
+                object_id=user.id,
+                summary={"locked_until": was.isoformat() if was else None},
+            )
             flash("账户已解除锁定。", "success")
         else:
             abort(400)
 
     def is_accessible(self) -> bool:
-        return (current_user.is_authenticated and current_user.has_permission("admin.access")
-                and current_user.has_permission("users.manage"))
+        return (
+            current_user.is_authenticated
+            and current_user.has_permission("admin.access")
+            and current_user.has_permission("users.manage")
+        )

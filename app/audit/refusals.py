@@ -47,8 +47,15 @@ def _prefix() -> str:
     return current_app.config["CECP_QUEUE_PREFIX"] + ":refusals:"
 
 
-def note(action: str, *, user_id: int | None = None, email: str | None = None,
-         ip: str | None = None, path: str | None = None, now: datetime | None = None) -> None:
+def note(
+    action: str,
+    *,
+    user_id: int | None = None,
+    email: str | None = None,
+    ip: str | None = None,
+    path: str | None = None,
+    now: datetime | None = None,
+) -> None:
     """Count one refusal. Never raises: a refusal must not turn into an error page."""
     if has_request_context():
         from flask_security import current_user
@@ -78,15 +85,22 @@ def note(action: str, *, user_id: int | None = None, email: str | None = None,
 
 def _note_db(window: datetime, action: str, uid: int, ip: str, sample: str) -> None:
     table = RefusalCount.__table__
-    key = ((table.c.window == window) & (table.c.action == action) & (table.c.user_id == uid)
-           & (table.c.ip == ip))
+    key = (
+        (table.c.window == window)
+        & (table.c.action == action)
+        & (table.c.user_id == uid)
+        & (table.c.ip == ip)
+    )
     with db.engine.begin() as conn:
         if conn.execute(update(table).where(key).values(count=table.c.count + 1)).rowcount:
             return
         try:
             with conn.begin_nested():
-                conn.execute(table.insert().values(window=window, action=action, user_id=uid,
-                                                   ip=ip, count=1, sample=sample))
+                conn.execute(
+                    table.insert().values(
+                        window=window, action=action, user_id=uid, ip=ip, count=1, sample=sample
+                    )
+                )
         except Exception:  # another request inserted it first
             conn.execute(update(table).where(key).values(count=table.c.count + 1))
 
@@ -101,7 +115,7 @@ def flush(now: datetime | None = None) -> int:
         prefix = _prefix()
         for raw in r.scan_iter(match=prefix + "*", count=500):
             key = raw.decode()
-            stamp = key[len(prefix):]
+            stamp = key[len(prefix) :]
             if not stamp.isdigit():
                 continue
             window = datetime.strptime(stamp, "%Y%m%d%H%M")
@@ -115,16 +129,35 @@ def flush(now: datetime | None = None) -> int:
             samples = r.hgetall(key + ":sample")
             for field, count in r.hgetall(claimed).items():
                 action, uid, ip, email = json.loads(field)
-                entries.append(_entry(window, action, uid, ip, email, int(count),
-                                      (samples.get(field) or b"").decode()))
+                entries.append(
+                    _entry(
+                        window,
+                        action,
+                        uid,
+                        ip,
+                        email,
+                        int(count),
+                        (samples.get(field) or b"").decode(),
+                    )
+                )
             r.delete(claimed, key + ":sample")
     else:
-        rows = db.session.scalars(select(RefusalCount).where(RefusalCount.window < current)
-                                  .order_by(RefusalCount.window)).all()
+        rows = db.session.scalars(
+            select(RefusalCount).where(RefusalCount.window < current).order_by(RefusalCount.window)
+        ).all()
         emails = _emails({row.user_id for row in rows if row.user_id})
         for row in rows:
-            entries.append(_entry(row.window, row.action, row.user_id, row.ip,
-                                  emails.get(row.user_id), row.count, row.sample))
+            entries.append(
+                _entry(
+                    row.window,
+                    row.action,
+                    row.user_id,
+                    row.ip,
+                    emails.get(row.user_id),
+                    row.count,
+                    row.sample,
+                )
+            )
         db.session.execute(delete(RefusalCount).where(RefusalCount.window < current))
     for e in entries:
         audit.record(e.pop("action"), **e)
@@ -137,17 +170,35 @@ def _emails(ids: set[int]) -> dict[int, str]:
     from sqlalchemy import column, table
 
     users = table("user", column("id"), column("email"))
-    return dict(db.session.execute(select(users.c.id, users.c.email)
-                                   .where(users.c.id.in_(ids))).all())
+    return dict(
+        db.session.execute(select(users.c.id, users.c.email).where(users.c.id.in_(ids))).all()
+    )
 
 
-def _entry(window: datetime, action: str, uid: int, ip: str, email: str | None, count: int,
-           sample: str | None) -> dict[str, Any]:
+def _entry(
+    window: datetime,
+    action: str,
+    uid: int,
+    ip: str,
+    email: str | None,
+    count: int,
+    sample: str | None,
+) -> dict[str, Any]:
     user = SimpleNamespace(id=uid, email=email, is_authenticated=True) if uid else None
-    return {"action": "refused." + action, "object_type": "refusal", "object_id": ip,
-            "user": user, "email": email,
-            "summary": {"count": count, "window": window.isoformat() + "Z", "ip": ip,
-                        "minutes": 1, "sample": sample}}
+    return {
+        "action": "refused." + action,
+        "object_type": "refusal",
+        "object_id": ip,
+        "user": user,
+        "email": email,
+        "summary": {
+            "count": count,
+            "window": window.isoformat() + "Z",
+            "ip": ip,
+            "minutes": 1,
+            "sample": sample,
+        },
+    }
 
 
 def _after(response):
@@ -171,8 +222,7 @@ def init_app(app: Flask) -> None:
     from app.jobs import periodic
 
     app.after_request(_after)
-    periodic.register("audit.refusals", every="CECP_REFUSAL_FLUSH_SECONDS", default=60,
-                      run=flush)
+    periodic.register("audit.refusals", every="CECP_REFUSAL_FLUSH_SECONDS", default=60, run=flush)
 
 
 def window_end(window: datetime) -> datetime:

@@ -24,8 +24,12 @@ from flask_limiter import Limiter
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
-LOGIN_ENDPOINTS = {"security.login", "security.two_factor_token_validation",
-                   "security.us_signin", "auth_api.Token"}
+LOGIN_ENDPOINTS = {
+    "security.login",
+    "security.two_factor_token_validation",
+    "security.us_signin",
+    "auth_api.Token",
+}
 RESET_ENDPOINTS = {"security.forgot_password", "security.reset_password"}
 
 
@@ -33,7 +37,7 @@ RESET_ENDPOINTS = {"security.forgot_password", "security.reset_password"}
 class Rule:
     name: str
     setting: str
-    key: Callable[[], str | None]   # None: the rule does not apply to this request
+    key: Callable[[], str | None]  # None: the rule does not apply to this request
     failures_only: bool = False
 
 
@@ -164,11 +168,16 @@ def reset_all() -> None:
 
 def init_app(app: Flask) -> None:
     url = app.config.get("CECP_REDIS_URL")
-    limiter = Limiter(key_func=lambda: request.remote_addr or "-", app=app,
-                      storage_uri=url or "memory://", strategy="fixed-window",
-                      key_prefix=app.config["CECP_QUEUE_PREFIX"] + "-rl",
-                      swallow_errors=True, in_memory_fallback_enabled=bool(url),
-                      headers_enabled=False)
+    limiter = Limiter(
+        key_func=lambda: request.remote_addr or "-",
+        app=app,
+        storage_uri=url or "memory://",
+        strategy="fixed-window",
+        key_prefix=app.config["CECP_QUEUE_PREFIX"] + "-rl",
+        swallow_errors=True,
+        in_memory_fallback_enabled=bool(url),
+        headers_enabled=False,
+    )
     app.extensions["cecp_limiter"] = limiter
     app.before_request(_check)
     app.after_request(_count_failures)

@@ -51,8 +51,9 @@ class DbSessionInterface(_SecureCookie, ServerSideSessionInterface):
     def _retrieve_session_data(self, store_id: str) -> dict | None:
         table = WebSession.__table__
         with db.engine.begin() as conn:
-            row = conn.execute(select(table.c.data, table.c.expiry)
-                               .where(table.c.session_id == store_id)).first()
+            row = conn.execute(
+                select(table.c.data, table.c.expiry).where(table.c.session_id == store_id)
+            ).first()
         if row is None or row.expiry <= utcnow():
             return None
         return self.serializer.decode(bytes(row.data))
@@ -62,17 +63,18 @@ class DbSessionInterface(_SecureCookie, ServerSideSessionInterface):
         with db.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.session_id == store_id))
 
-    def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession,
-                        store_id: str) -> None:
+    def _upsert_session(
+        self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
+    ) -> None:
         table = WebSession.__table__
         data = self.serializer.encode(session)
         expiry = utcnow() + session_lifetime
         with db.engine.begin() as conn:
-            done = conn.execute(update(table).where(table.c.session_id == store_id)
-                                .values(data=data, expiry=expiry)).rowcount
+            done = conn.execute(
+                update(table).where(table.c.session_id == store_id).values(data=data, expiry=expiry)
+            ).rowcount
             if not done:
-                conn.execute(table.insert().values(session_id=store_id, data=data,
-                                                   expiry=expiry))
+                conn.execute(table.insert().values(session_id=store_id, data=data, expiry=expiry))
 
     def _delete_expired_sessions(self) -> None:
         table = WebSession.__table__
@@ -83,8 +85,13 @@ class DbSessionInterface(_SecureCookie, ServerSideSessionInterface):
 def init_app(app: Flask) -> None:
     """Put the session store in place: Redis when configured, else the database."""
     cfg = app.config
-    common = dict(key_prefix=cfg["CECP_QUEUE_PREFIX"] + ":session:", use_signer=False,
-                  permanent=False, sid_length=32, serialization_format="msgpack")
+    common = dict(
+        key_prefix=cfg["CECP_QUEUE_PREFIX"] + ":session:",
+        use_signer=False,
+        permanent=False,
+        sid_length=32,
+        serialization_format="msgpack",
+    )
     if cfg.get("CECP_REDIS_URL"):
         import redis
         from flask_session.redis import RedisSessionInterface
@@ -128,9 +135,16 @@ def on_login(user: Any) -> None:
     now = utcnow()
     session["cecp_started"] = now.isoformat()
     session["cecp_seen_written"] = now.isoformat()
-    db.session.add(UserSession(sid=session.sid, user_id=user.id, created_at=now,
-                               last_seen_at=now, ip=_client_ip(),
-                               user_agent=(request.user_agent.string or "")[:255]))
+    db.session.add(
+        UserSession(
+            sid=session.sid,
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            ip=_client_ip(),
+            user_agent=(request.user_agent.string or "")[:255],
+        )
+    )
 
 
 def on_logout() -> None:
@@ -161,8 +175,13 @@ def touch() -> None:
 
 def list_for_user(*, user_id: int) -> list[UserSession]:
     """The user's live sessions, newest first; rows whose session is gone are dropped."""
-    rows = list(db.session.scalars(select(UserSession).where(UserSession.user_id == user_id)
-                                   .order_by(UserSession.created_at.desc())))
+    rows = list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.created_at.desc())
+        )
+    )
     iface = _interface()
     live = []
     for row in rows:

@@ -26,8 +26,9 @@ class OnceTotp(Totp):
 
     def verify_totp(self, token: str, totp_secret: str, user: Any, window: int = 0) -> bool:
         try:
-            tmatch = self._totp.verify(token, totp_secret, window=window,
-                                       last_counter=self.get_last_counter(user))
+            tmatch = self._totp.verify(
+                token, totp_secret, window=window, last_counter=self.get_last_counter(user)
+            )
         except TokenError:  # wrong, malformed, or already used (UsedTokenError)
             return False
         return claim_step(user, tmatch.counter)
@@ -41,11 +42,18 @@ def claim_step(user: Any, counter: int) -> bool:
     if user.id is None:  # not stored yet (cannot happen at login): nothing to guard
         user.tf_totp_last_counter = counter
         return True
-    won = db.session.execute(
-        update(User).where(User.id == user.id, or_(
-            User.tf_totp_last_counter.is_(None), User.tf_totp_last_counter < counter))
-        .values(tf_totp_last_counter=counter)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    won = (
+        db.session.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                or_(User.tf_totp_last_counter.is_(None), User.tf_totp_last_counter < counter),
+            )
+            .values(tf_totp_last_counter=counter)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if won:
         db.session.flush()
         from sqlalchemy.orm.attributes import set_committed_value

@@ -28,8 +28,7 @@ def test_pages_and_api_carry_the_security_headers(client, make_user):
         assert r.headers["Referrer-Policy"] == "same-origin"
         assert r.headers["Cache-Control"] == "no-store", path
     static = client.get("/static/favicon.svg")
-    assert static.status_code == 200 and "no-store" not in static.headers.get(
-        "Cache-Control", "")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
 
 
 def test_inline_scripts_carry_the_nonce_of_the_header(client, make_user):
@@ -88,33 +87,56 @@ def test_body_limit_is_checked_before_the_body_is_read(app, db):
     server = _serve(app, 16011)
     try:
         started = time.monotonic()
-        head = _raw(16011, b"POST /api/v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           b"Content-Type: application/json\r\n"
-                           b"Content-Length: 5000000000\r\n\r\n{\"email\":")
+        head = _raw(
+            16011,
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\n"
+            b'Content-Length: 5000000000\r\n\r\n{"email":',
+        )
         assert head.startswith(b"HTTP/1.1 413"), head[:200]
         assert time.monotonic() - started < 5  # answered, not waiting for 5 GB
         assert b"Server: cecp" in head or b"Server:" not in head
         assert b"Werkzeug" not in head and b"Python/" not in head
-        small = _raw(16011, b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                            b"Connection: close\r\n\r\n")
+        small = _raw(
+            16011, b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
         assert small.startswith(b"HTTP/1.1 200") or small.startswith(b"HTTP/1.1 503")
     finally:
         server.shutdown()
 
 
 def test_gunicorn_names_no_server_and_version(database_url, tmp_path):
-    env = dict(os.environ, CECP_DATABASE_URL=database_url.replace("+psycopg", "+psycopg")
-               if database_url.startswith("postgresql") else database_url,
-               CECP_INSTANCE_PATH=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--bind",
-                             "127.0.0.1:16012", "app.wsgi:app"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        CECP_DATABASE_URL=database_url.replace("+psycopg", "+psycopg")
+        if database_url.startswith("postgresql")
+        else database_url,
+        CECP_INSTANCE_PATH=str(tmp_path),
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--bind",
+            "127.0.0.1:16012",
+            "app.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         head = b""
         for _ in range(120):
             try:
-                head = _raw(16012, b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                   b"Connection: close\r\n\r\n")
+                head = _raw(
+                    16012,
+                    b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                )
                 if head:
                     break
             except OSError:
@@ -133,10 +155,18 @@ def test_exports_neutralise_formula_cells():
     from app.monitoring import export
     from app.monitoring.datasets import Column, Dataset
 
-    ds = Dataset(id="x", title="t", columns=[Column("n", "名称", kind="text"),
-                                             Column("v", "数值", "t")],
-                 rows=[["=HYPERLINK(\"http://evil\",\"x\")", -5], ["@SUM(A1)", 3],
-                       ["+1", 1], ["-cmd|' /C calc'!A0", 2], ["普通企业", 4]])
+    ds = Dataset(
+        id="x",
+        title="t",
+        columns=[Column("n", "名称", kind="text"), Column("v", "数值", "t")],
+        rows=[
+            ['=HYPERLINK("http://evil","x")', -5],
+            ["@SUM(A1)", 3],
+            ["+1", 1],
+            ["-cmd|' /C calc'!A0", 2],
+            ["普通企业", 4],
+        ],
+    )
     text = export.to_csv(ds).decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "'@SUM" in text and "'+1" in text and "'-cmd" in text
     assert "\r\n普通企业,4" in text and ",-5\r\n" in text  # numbers stay numbers

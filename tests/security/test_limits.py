@@ -20,16 +20,22 @@ def limits(app):
         ratelimit.reset_all()
     yield app.config
     app.config["CECP_RATELIMIT_ENABLED"] = False
-    for key in ("CECP_RATELIMIT_LOGIN_IP", "CECP_RATELIMIT_PUBLIC", "CECP_RATELIMIT_API",
-                "CECP_LOCKOUT_ATTEMPTS"):
+    for key in (
+        "CECP_RATELIMIT_LOGIN_IP",
+        "CECP_RATELIMIT_PUBLIC",
+        "CECP_RATELIMIT_API",
+        "CECP_LOCKOUT_ATTEMPTS",
+    ):
         app.config.pop(key + "_saved", None)
     with app.app_context():
         ratelimit.reset_all()
 
 
 def _fail(client, email, n):
-    return [client.post("/auth/login", data={"email": email, "password": "wrong-Pass99x"})
-            for _ in range(n)]
+    return [
+        client.post("/auth/login", data={"email": email, "password": "wrong-Pass99x"})
+        for _ in range(n)
+    ]
 
 
 def test_login_flood_on_one_account_gets_429_with_retry_after(client, make_user, limits, app):
@@ -42,8 +48,10 @@ def test_login_flood_on_one_account_gets_429_with_retry_after(client, make_user,
         assert r.status_code == 429 and "请求过于频繁" in r.get_data(as_text=True)
         assert 1 <= int(r.headers["Retry-After"]) <= 60
         # the right password is throttled as well while the limit holds
-        assert client.post("/auth/login", data={"email": user.email,
-                                                "password": PASSWORD}).status_code == 429
+        assert (
+            client.post("/auth/login", data={"email": user.email, "password": PASSWORD}).status_code
+            == 429
+        )
     finally:
         app.config["CECP_LOCKOUT_ATTEMPTS"] = 5
 
@@ -73,9 +81,12 @@ def test_successful_logins_from_one_address_are_not_throttled(app, make_user, li
 
 def test_token_endpoint_is_limited_by_account(client, make_user, limits):
     user = make_user("enterprise")
-    codes = [client.post("/api/v1/auth/token", json={"email": user.email,
-                                                     "password": "wrong"}).status_code
-             for _ in range(6)]
+    codes = [
+        client.post(
+            "/api/v1/auth/token", json={"email": user.email, "password": "wrong"}
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes[:5] == [401] * 5
     assert codes[5] == 429
     last = client.post("/api/v1/auth/token", json={"email": user.email, "password": "x"})
@@ -90,10 +101,13 @@ def test_public_pages_and_api_clients_are_limited(app, client, make_user, limits
         assert codes == [200] * 5 + [429]
         user = make_user("enterprise", enterprise="91330500MA2B00000X")
         api = app.test_client()
-        token = api.post("/api/v1/auth/token", json={"email": user.email,
-                                                     "password": PASSWORD}).get_json()["token"]
-        codes = [api.get("/api/v1/me", headers={"Authentication-Token": token}).status_code
-                 for _ in range(5)]
+        token = api.post(
+            "/api/v1/auth/token", json={"email": user.email, "password": PASSWORD}
+        ).get_json()["token"]
+        codes = [
+            api.get("/api/v1/me", headers={"Authentication-Token": token}).status_code
+            for _ in range(5)
+        ]
         assert codes[-1] == 429 and 429 not in codes[:4]
         # a signed-in browser is not a public visitor
         other = app.test_client()
@@ -136,11 +150,11 @@ def _spy_argon2(monkeypatch):
 def test_token_same_answer_and_same_work_for_unknown_account(client, make_user, monkeypatch):
     user = make_user("enterprise")
     calls = _spy_argon2(monkeypatch)
-    unknown = client.post("/api/v1/auth/token", json={"email": "nobody-x@t.cecp",
-                                                      "password": "whatever1"})
+    unknown = client.post(
+        "/api/v1/auth/token", json={"email": "nobody-x@t.cecp", "password": "whatever1"}
+    )
     n_unknown = len(calls)
-    wrong = client.post("/api/v1/auth/token", json={"email": user.email,
-                                                    "password": "whatever1"})
+    wrong = client.post("/api/v1/auth/token", json={"email": user.email, "password": "whatever1"})
     n_wrong = len(calls) - n_unknown
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.get_json() == wrong.get_json()
@@ -155,8 +169,10 @@ def test_token_does_not_reveal_a_right_password_before_the_second_factor(client,
     wrong = client.post("/api/v1/auth/token", json={"email": user.email, "password": "nope1"})
     assert right.status_code == wrong.status_code == 401
     assert right.get_json() == wrong.get_json()
-    ok = client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD,
-                                                 "code": totp_now(user)})
+    ok = client.post(
+        "/api/v1/auth/token",
+        json={"email": user.email, "password": PASSWORD, "code": totp_now(user)},
+    )
     assert ok.status_code == 200
 
 
@@ -174,8 +190,9 @@ def test_rate_limit_hits_are_audited_once_per_minute(client, make_user, limits, 
 
     refusals.flush(now=utcnow() + timedelta(minutes=2))
     db.session.commit()
-    rows = db.session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "refused.ratelimit.hit")).all()
+    rows = db.session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "refused.ratelimit.hit")
+    ).all()
     import json
 
     assert 1 <= len(rows) <= 2  # one per minute (two if the burst straddled a minute)

@@ -15,8 +15,9 @@ from tests.conftest import login
 def _refused(db):
     """action -> its records (a burst may straddle a minute: two records, counts add up)."""
     out = {}
-    for r in db.session.scalars(select(AuditRecord).where(AuditRecord.action.like("refused.%"))
-                                .order_by(AuditRecord.seq)):
+    for r in db.session.scalars(
+        select(AuditRecord).where(AuditRecord.action.like("refused.%")).order_by(AuditRecord.seq)
+    ):
         out.setdefault(r.action, []).append(r)
     return out
 

@@ -78,10 +78,12 @@ def test_administrator_lists_and_ends_sessions_and_unlocks(app, client, make_use
     assert "会话管理" in text and text.count('id="session-') == 2
     from app.identity.models import UserSession
 
-    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)
-                              .order_by(UserSession.id)).all()
-    r = client.post("/admin/sessions/", data={"user": user.id, "action": "end",
-                                              "session_id": rows[0].id})
+    rows = db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)
+    ).all()
+    r = client.post(
+        "/admin/sessions/", data={"user": user.id, "action": "end", "session_id": rows[0].id}
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[-800:]
     assert browsers[0].get("/profile").status_code == 302  # ended
     assert browsers[1].get("/profile").status_code == 200  # the other one lives
@@ -108,16 +110,20 @@ def test_session_page_is_for_administrators_only(client, make_user):
 
 def test_cookie_secure_flag_follows_https_or_setting(app, client, make_user):
     user = make_user("enterprise")
-    r = client.post("/auth/login", data={"email": user.email, "password": "Strong#Pass2026x"},
-                    base_url="https://localhost")
+    r = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "Strong#Pass2026x"},
+        base_url="https://localhost",
+    )
     assert "Secure" in r.headers["Set-Cookie"]
     plain = app.test_client()
     r = plain.post("/auth/login", data={"email": user.email, "password": "Strong#Pass2026x"})
     assert "Secure" not in r.headers["Set-Cookie"]
     app.config["CECP_COOKIE_SECURE"] = True
     try:
-        r = app.test_client().post("/auth/login", data={"email": user.email,
-                                                        "password": "Strong#Pass2026x"})
+        r = app.test_client().post(
+            "/auth/login", data={"email": user.email, "password": "Strong#Pass2026x"}
+        )
         assert "Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
     finally:
         app.config["CECP_COOKIE_SECURE"] = "auto"
@@ -136,8 +142,10 @@ def test_logout_needs_the_csrf_token(app, client, make_user, csrf_on, db):
     import re
 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/auth/login", data={"email": user.email, "password": "Strong#Pass2026x",
-                                     "csrf_token": token})
+    client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "Strong#Pass2026x", "csrf_token": token},
+    )
     assert client.get("/profile").status_code == 200
     assert client.get("/auth/logout").status_code == 405  # no logout by a link or image
     r = client.post("/auth/logout")  # a cross-site form has no token: a confirmation page
@@ -162,11 +170,15 @@ def test_totp_code_is_accepted_once(app, make_user, db):
     second.post("/auth/tf-validate", data={"code": code})  # the same code, replayed
     assert second.get("/profile").status_code != 200
     # the API refuses the replayed code too, with the same answer as a wrong password
-    r = app.test_client().post("/api/v1/auth/token", json={
-        "email": user.email, "password": "Strong#Pass2026x", "code": code})
+    r = app.test_client().post(
+        "/api/v1/auth/token",
+        json={"email": user.email, "password": "Strong#Pass2026x", "code": code},
+    )
     assert r.status_code == 401 and r.get_json()["error"]["code"] == "bad_credentials"
-    r = app.test_client().post("/api/v1/auth/token", json={
-        "email": user.email, "password": "Strong#Pass2026x", "code": totp_now(user)})
+    r = app.test_client().post(
+        "/api/v1/auth/token",
+        json={"email": user.email, "password": "Strong#Pass2026x", "code": totp_now(user)},
+    )
     assert r.status_code == 200  # a later code is fine
 
 
@@ -176,9 +188,16 @@ def test_redis_session_store(database_url, redis_url, make_user, db):
 
     from app import create_app
 
-    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                        "CECP_REDIS_URL": redis_url, "CECP_QUEUE_PREFIX": "cecpsectest",
-                        "WTF_CSRF_ENABLED": False, "CECP_RATELIMIT_ENABLED": False})
+    other = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "CECP_REDIS_URL": redis_url,
+            "CECP_QUEUE_PREFIX": "cecpsectest",
+            "WTF_CSRF_ENABLED": False,
+            "CECP_RATELIMIT_ENABLED": False,
+        }
+    )
     user = make_user("enterprise")
     r = redis_lib.Redis.from_url(redis_url)
     c = other.test_client()
