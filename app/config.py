@@ -151,7 +151,13 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_ZXCVBN_MINIMUM_SCORE": int(env.get("CECP_PASSWORD_ZXCVBN_MIN", 3)),
         "SECURITY_PASSWORD_CHECK_BREACHED": False,
         "SECURITY_REGISTERABLE": False,
-        "SECURITY_RECOVERABLE": False,
+        # password reset by e-mail (the owner's way out of a lockout) when SMTP is configured
+        "SECURITY_RECOVERABLE": bool(env.get("CECP_SMTP_HOST")),
+        "SECURITY_RESET_PASSWORD_WITHIN": timedelta(
+            minutes=int(env.get("CECP_RESET_PASSWORD_MINUTES", 60))),
+        "SECURITY_EMAIL_SENDER": env.get("CECP_SMTP_FROM", "cecp@localhost"),
+        # intranets: no DNS look-up of the mail domain when an address is checked
+        "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},
         "SECURITY_CHANGEABLE": True,
         "SECURITY_SEND_PASSWORD_CHANGE_EMAIL": False,
         "SECURITY_TRACKABLE": True,

@@ -75,7 +75,7 @@ class User(db.Model, fsqla.FsUserMixin):
     def is_locked(self, form_error: list[str] | None = None) -> bool:
         from app.identity import lockout
 
-        if lockout.is_locked(self):
+        if lockout.is_locked(self) and not lockout.resetting():
             from app.audit import refusals
 
             refusals.note("login.locked", user_id=self.id, email=self.email)

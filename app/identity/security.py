@@ -13,6 +13,7 @@ from flask_security import (
     current_user,
     logout_user,
     password_changed,
+    password_reset,
     tf_code_confirmed,
     tf_profile_changed,
     user_authenticated,
@@ -29,9 +30,12 @@ from app.identity import (
     sessions,
 )
 from app.identity.models import Role, User, WebAuthn
+from app.identity.mail import SmtpMailUtil
 from app.identity.totp import OnceTotp
 
-security = Security(password_util_cls=password_policy.CecpPasswordUtil, totp_cls=OnceTotp)
+security = Security(
+    password_util_cls=password_policy.CecpPasswordUtil, totp_cls=OnceTotp, mail_util_cls=SmtpMailUtil
+)
 user_datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
 
 # Endpoints a user may reach while forced to change a password or enrol TOTP.
@@ -97,6 +101,7 @@ def init_security(app: Flask) -> None:
     user_authenticated.connect(_on_login, app)
     user_logged_out.connect(_on_logout, app)
     password_changed.connect(_on_password_changed, app)
+    password_reset.connect(_on_password_reset, app)
     tf_profile_changed.connect(_on_tf_changed, app)
     tf_code_confirmed.connect(_on_tf_code_confirmed, app)
     app.before_request(_enforce_session_policy)
@@ -121,6 +126,17 @@ def _on_logout(sender: Any, user: User, **_: Any) -> None:
 def _on_password_changed(sender: Any, user: User, **_: Any) -> None:
     password_policy.remember(user)
     audit.record("password.change", object_type="user", object_id=user.id, user=user)
+
+
+def _on_password_reset(sender: Any, user: User, **_: Any) -> None:
+    """The owner proved the mailbox: the lock lifts (a lock others caused by guessing is no
+    lasting denial of service) and every session of the old password ends."""
+    was_locked = lockout.is_locked(user)
+    lockout.reset(user)
+    password_policy.remember(user)
+    ended = sessions.end_all(user_id=user.id)
+    audit.record("password.reset", object_type="user", object_id=user.id, user=user,
+                 summary={"was_locked": was_locked, "sessions_ended": ended})
 
 
 def _on_tf_code_confirmed(sender: Any, user: User, method: str | None = None, **_: Any) -> None:
