@@ -26,7 +26,7 @@
       if (!window.confirm(el.getAttribute('data-confirm'))) stop(ev);
       return;
     }
-    var code = el.getAttribute('data-cecp-onclick');
+    var code = el.getAttribute('data-cecp-onclick') || el.getAttribute('data-cecp-onchange');
     if (el.hasAttribute('data-cecp-noop')) ev.preventDefault();
     if (!code) return;
     if (code.indexOf('modelActions.execute') >= 0 && window.modelActions) {
