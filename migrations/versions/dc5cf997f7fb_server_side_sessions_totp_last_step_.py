@@ -1,7 +1,7 @@
 """server-side sessions, TOTP last step, refusal counters
 
 Revision ID: dc5cf997f7fb
-Revises: bd4909c0cb22
+Revises: cdff2373f1c0
 Create Date: 2026-12-05 21:59:16.567767
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'dc5cf997f7fb'
-down_revision = 'bd4909c0cb22'
+down_revision = 'cdff2373f1c0'
 branch_labels = None
 depends_on = None
 
