@@ -29,13 +29,12 @@ from app.identity import (
     ratelimit,
     sessions,
 )
-from app.identity.models import Role, User, WebAuthn
 from app.identity.mail import SmtpMailUtil
+from app.identity.models import Role, User, WebAuthn
 from app.identity.totp import OnceTotp
 
-security = Security(
-    password_util_cls=password_policy.CecpPasswordUtil, totp_cls=OnceTotp, mail_util_cls=SmtpMailUtil
-)
+security = Security(password_util_cls=password_policy.CecpPasswordUtil, totp_cls=OnceTotp,
+                    mail_util_cls=SmtpMailUtil)
 user_datastore = SQLAlchemyUserDatastore(db, User, Role, WebAuthn)
 
 # Endpoints a user may reach while forced to change a password or enrol TOTP.
