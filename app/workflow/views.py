@@ -189,7 +189,8 @@ def download(attachment_id: int):
     except WorkflowError:
         abort(404)
     content = attachments.read(row=row, user=current_user)
-    return send_file(BytesIO(content), mimetype=row.content_type, as_attachment=True,
+    return send_file(BytesIO(content), mimetype=attachments.content_type_for(row.filename),
+                     as_attachment=True,
                      download_name=row.filename)
 
 
