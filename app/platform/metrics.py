@@ -77,4 +77,7 @@ def render() -> bytes:
                 QUEUE_DEPTH.labels(q.name).set(q.count)
         except Exception:
             pass
+    from app.platform import alerts
+
+    alerts.evaluate()  # sets cecp_alert_active{alert=...}
     return generate_latest(REGISTRY)
