@@ -5,7 +5,7 @@ reported apart; the baseline of each page is the same page fetched by one user, 
 in the same run. Goals: home average ≤ 0.3 s, login average ≤ 1 s, no failures.
 
 Knobs: CECP_LOAD_USERS (1000), CECP_LOAD_RATE (users/s spawned, 10), CECP_LOAD_SECONDS
-(total, 240), CECP_LOAD_WAIT (think time "min,max", "5,15"), CECP_BENCH_LOAD_DB.
+(total, 240), CECP_LOAD_WAIT (think time "min,max", "10,30": a person reading a page and filling a form), CECP_BENCH_LOAD_DB.
 The load generator runs on the same two cores: its CPU share is reported beside the figures.
 """
 
@@ -78,7 +78,7 @@ def run() -> list[dict]:
     users = int(os.environ.get("CECP_LOAD_USERS", 1000))
     rate = float(os.environ.get("CECP_LOAD_RATE", 10))
     seconds = int(os.environ.get("CECP_LOAD_SECONDS", 240))
-    wait = os.environ.get("CECP_LOAD_WAIT", "5,15")
+    wait = os.environ.get("CECP_LOAD_WAIT", "10,30")
     url = pgdb.url_for(os.environ.get("CECP_BENCH_LOAD_DB", "cecp_bench_load"))
     work = Path(tempfile.mkdtemp(prefix="cecp-load-"))
     pgdb.recreate(url)

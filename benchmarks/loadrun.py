@@ -142,7 +142,7 @@ def run_locust(*, host: str, users: int, spawn_rate: float, seconds: int, workdi
     samples = data["samples"]
     return {"ramp": summarise(samples, data["started"], steady_at, "ramp-up"),
             "steady": summarise(samples, steady_at, end, "steady"),
-            "all": summarise(samples, 0, end, "all"), "wall": wall,
+            "all": summarise(samples, data["started"], end, "all"), "wall": wall,
             "generator_cpu": gen_cpu, "server_cpu": srv_cpu,
             "generator_share": gen_cpu / max(1e-9, gen_cpu + srv_cpu),
             "samples": samples}

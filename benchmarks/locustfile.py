@@ -59,17 +59,29 @@ class PlatformUser(FastHttpUser):
     def on_start(self) -> None:
         n = next(_ids)
         self.email = f"{PREFIX}{n}@bench.cecp"
+        for _attempt in range(3):  # as a person would: a busy page (503) is retried later
+            retry = self._sign_in()
+            if retry is None:
+                return
+            time.sleep(retry)
+
+    def _sign_in(self) -> float | None:
+        """None when signed in (or refused for good), else seconds to wait (Retry-After)."""
         with self.client.get("/auth/login", name="login form", catch_response=True) as r:
             m = CSRF.search(r.text or "")
             if r.status_code != 200 or not m:
                 r.failure(f"login form {r.status_code}")
-                return
+                return float(r.headers.get("Retry-After") or 5) if r.status_code == 503 \
+                    else None
             token = m.group(1)
         with self.client.post("/auth/login", name="login", catch_response=True,
                               data={"email": self.email, "password": PASSWORD,
                                     "csrf_token": token}) as r:
             if r.status_code != 200 or urlparse(r.url).path.startswith("/auth/login"):
                 r.failure(f"sign-in refused ({r.status_code})")
+                if r.status_code == 503:
+                    return float(r.headers.get("Retry-After") or 5)
+        return None
 
     def _page(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, catch_response=True) as r:
