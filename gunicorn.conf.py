@@ -24,20 +24,21 @@ _cores = multiprocessing.cpu_count()
 _inflight = _int("CECP_MAX_INFLIGHT", 4)
 _queue = _int("CECP_MAX_QUEUE", 32)
 
-bind = os.environ.get("CECP_BIND") or \
-    f"{os.environ.get('CECP_HOST', '127.0.0.1')}:{os.environ.get('CECP_PORT', '5000')}"
+bind = (
+    os.environ.get("CECP_BIND")
+    or f"{os.environ.get('CECP_HOST', '127.0.0.1')}:{os.environ.get('CECP_PORT', '5000')}"
+)
 worker_class = "gthread"
 workers = _int("CECP_WORKERS", max(2, _cores))
 threads = _int("CECP_THREADS", max(8, _inflight + _queue))
 worker_connections = _int("CECP_WORKER_CONNECTIONS", threads * 2)
 backlog = _int("CECP_BACKLOG", 64)
 keepalive = _int("CECP_KEEPALIVE", 5)
-timeout = _int("CECP_WORKER_TIMEOUT", 60)           # a stuck worker is replaced
+timeout = _int("CECP_WORKER_TIMEOUT", 60)  # a stuck worker is replaced
 graceful_timeout = _int("CECP_GRACEFUL_TIMEOUT", 30)  # accepted work completes on restart
-max_requests = _int("CECP_MAX_REQUESTS", 20000)      # recycle workers slowly (memory)
+max_requests = _int("CECP_MAX_REQUESTS", 20000)  # recycle workers slowly (memory)
 max_requests_jitter = max_requests // 10
-preload_app = False                                  # each worker its own engine and keys
+preload_app = False  # each worker its own engine and keys
 accesslog = os.environ.get("CECP_ACCESS_LOG", "-") or None
 errorlog = "-"
 proc_name = "cecp"
-

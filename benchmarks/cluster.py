@@ -85,20 +85,39 @@ def stop(proc: subprocess.Popen | None, *, sig: int = signal.SIGTERM, timeout: f
         proc.wait(10)
 
 
-def _spawn(cmd: list[str], *, env: dict | None = None, log: Path, cwd: Path | None = None,
-           user: str | None = None) -> subprocess.Popen:
+def _spawn(
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    log: Path,
+    cwd: Path | None = None,
+    user: str | None = None,
+) -> subprocess.Popen:
     if user and os.geteuid() == 0:
         cmd = ["runuser", "-u", user, "--", *cmd]
     out = open(log, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-    return subprocess.Popen(cmd, env=env, cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd or ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def app_env(*, database_url: str, redis_url: str | None, workdir: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CECP_")}
     env.update(SECRETS)
-    env.update({"CECP_DATABASE_URL": database_url, "CECP_INSTANCE_PATH": str(workdir),
-                "CECP_ACCESS_LOG": "", "OPENBLAS_NUM_THREADS": "1"})
+    env.update(
+        {
+            "CECP_DATABASE_URL": database_url,
+            "CECP_INSTANCE_PATH": str(workdir),
+            "CECP_ACCESS_LOG": "",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+    )
     if redis_url:
         env["CECP_REDIS_URL"] = redis_url
     env.update({k: str(v) for k, v in extra.items()})
@@ -116,13 +135,28 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_gunicorn(env: dict, *, workdir: Path, port: int | None = None, workers: int = 2,
-                   wait: float = 90, **extra: str) -> Node:
+def start_gunicorn(
+    env: dict,
+    *,
+    workdir: Path,
+    port: int | None = None,
+    workers: int = 2,
+    wait: float = 90,
+    **extra: str,
+) -> Node:
     port = port or free_port()
-    node_env = {**env, "CECP_HOST": "127.0.0.1", "CECP_PORT": str(port),
-                "CECP_WORKERS": str(workers), **{k: str(v) for k, v in extra.items()}}
-    proc = _spawn([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                   "app.wsgi:app"], env=node_env, log=workdir / f"gunicorn-{port}.log")
+    node_env = {
+        **env,
+        "CECP_HOST": "127.0.0.1",
+        "CECP_PORT": str(port),
+        "CECP_WORKERS": str(workers),
+        **{k: str(v) for k, v in extra.items()},
+    }
+    proc = _spawn(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "app.wsgi:app"],
+        env=node_env,
+        log=workdir / f"gunicorn-{port}.log",
+    )
     node = Node(port, proc, node_env)
 
     def up() -> bool:
@@ -141,19 +175,22 @@ Connection: close\r
 Content-Type: text/html; charset=utf-8\r
 \r
 <!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>系统繁忙</title></head>
-<body><h1>系统繁忙，请稍后再试</h1><p>所有服务节点正忙或不可用，请在 5 秒后刷新页面。</p></body></html>
+<body><h1>系统繁忙，请稍后再试</h1>
+<p>所有服务节点正忙或不可用，请在 5 秒后刷新页面。</p></body></html>
 """
 
 
-def haproxy_config(*, port: int, backends: list[int], maxconn: int, queue_timeout: float,
-                   errorfile: Path) -> str:
+def haproxy_config(
+    *, port: int, backends: list[int], maxconn: int, queue_timeout: float, errorfile: Path
+) -> str:
     """Round robin over the nodes; a node whose health check fails (down, or drained by an
     administrator) gets no new requests; each node holds at most `maxconn` requests, the
     rest wait in HAProxy's queue for at most `queue_timeout` and then get the 503 page;
     a request a dead node refused before any answer is tried once on another node."""
     servers = "\n".join(
         f"    server n{i} 127.0.0.1:{p} check inter 1s fall 2 rise 2 maxconn {maxconn}"
-        for i, p in enumerate(backends))
+        for i, p in enumerate(backends)
+    )
     return f"""global
     maxconn 4096
 defaults
@@ -178,22 +215,33 @@ backend nodes
 """
 
 
-def start_haproxy(*, backends: list[int], workdir: Path, maxconn: int = 36,
-                  queue_timeout: float = 3.0, port: int | None = None
-                  ) -> tuple[subprocess.Popen, int]:
+def start_haproxy(
+    *,
+    backends: list[int],
+    workdir: Path,
+    maxconn: int = 36,
+    queue_timeout: float = 3.0,
+    port: int | None = None,
+) -> tuple[subprocess.Popen, int]:
     port = port or free_port()
     errorfile = workdir / "haproxy-503.http"
     errorfile.write_text(HAPROXY_503)
     cfg = workdir / "haproxy.cfg"
-    cfg.write_text(haproxy_config(port=port, backends=backends, maxconn=maxconn,
-                                  queue_timeout=queue_timeout, errorfile=errorfile))
+    cfg.write_text(
+        haproxy_config(
+            port=port,
+            backends=backends,
+            maxconn=maxconn,
+            queue_timeout=queue_timeout,
+            errorfile=errorfile,
+        )
+    )
     proc = _spawn(["haproxy", "-db", "-f", str(cfg)], log=workdir / "haproxy.log")
 
     def up() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"haproxy exited: see {workdir}/haproxy.log")
-        return requests.get(f"http://127.0.0.1:{port}/api/v1/health",
-                            timeout=2).status_code == 200
+        return requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code == 200
 
     wait_until(up, timeout=20, what="haproxy")
     return proc, port
@@ -202,13 +250,26 @@ def start_haproxy(*, backends: list[int], workdir: Path, maxconn: int = 36,
 def start_etcd(workdir: Path) -> tuple[subprocess.Popen, str]:
     client, peer = free_port(), free_port()
     data = workdir / "etcd"
-    proc = _spawn(["etcd", "--name", "cecp-test", "--data-dir", str(data),
-                   "--listen-client-urls", f"http://127.0.0.1:{client}",
-                   "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                   "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                   "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                   "--initial-cluster", f"cecp-test=http://127.0.0.1:{peer}"],
-                  log=workdir / "etcd.log")
+    proc = _spawn(
+        [
+            "etcd",
+            "--name",
+            "cecp-test",
+            "--data-dir",
+            str(data),
+            "--listen-client-urls",
+            f"http://127.0.0.1:{client}",
+            "--advertise-client-urls",
+            f"http://127.0.0.1:{client}",
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-cluster",
+            f"cecp-test=http://127.0.0.1:{peer}",
+        ],
+        log=workdir / "etcd.log",
+    )
     url = f"http://127.0.0.1:{client}"
     wait_until(lambda: requests.get(url + "/health", timeout=1).ok, timeout=20, what="etcd")
     return proc, url
@@ -216,13 +277,33 @@ def start_etcd(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen, int]:
     port = port or free_port()
-    proc = _spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                   "--appendonly", "yes", "--appendfsync", "always", "--dir", str(workdir),
-                   "--appendfilename", f"redis-{port}.aof"], log=workdir / f"redis-{port}.log")
+    proc = _spawn(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            str(workdir),
+            "--appendfilename",
+            f"redis-{port}.aof",
+        ],
+        log=workdir / f"redis-{port}.log",
+    )
     import redis
 
-    wait_until(lambda: redis.Redis(port=port, socket_connect_timeout=1).ping(), timeout=20,
-               what="redis-server")
+    wait_until(
+        lambda: redis.Redis(port=port, socket_connect_timeout=1).ping(),
+        timeout=20,
+        what="redis-server",
+    )
     return proc, port
 
 
@@ -244,30 +325,70 @@ class PrivatePostgres:
         cmd = [str(self.bin / args[0]), *args[1:]]
         if self.user:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       stdin=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            cmd,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
 
     def init(self) -> PrivatePostgres:
         self.data.mkdir(parents=True, exist_ok=True)
         if self.user:
             shutil.chown(self.data, self.user, self.user)
             shutil.chown(self.sock, self.user, self.user)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "--no-sync", "-E", "UTF8", "--locale", "C")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+        )
         return self
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                  "-o", f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-                        "-c fsync=off -c max_connections=200", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def restart(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60",
-                  "-o", f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-                        "-c fsync=off -c max_connections=200", "restart")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200",
+            "restart",
+        )
 
     def url(self, db: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
@@ -275,7 +396,8 @@ class PrivatePostgres:
     def create_db(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)

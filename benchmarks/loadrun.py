@@ -44,8 +44,11 @@ with app.app_context():
             db.session.commit()
     db.session.commit()
 """
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CECP_")}, **SECRETS,
-           "CECP_INSTANCE_PATH": "/tmp/cecp-bench-load"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CECP_")},
+        **SECRETS,
+        "CECP_INSTANCE_PATH": "/tmp/cecp-bench-load",
+    }
     env.pop("CECP_REDIS_URL", None)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=1800)
 
@@ -95,29 +98,73 @@ def summarise(samples: list, start: float, end: float, name: str) -> PhaseStats:
     out = {}
     for key, rows in by.items():
         times = [r[2] for r in rows]
-        out[key] = {"n": len(rows), "avg": statistics.fmean(times), "p95": _pct(times, 0.95),
-                    "max": max(times), "failures": sum(1 for r in rows if r[3]),
-                    "503": sum(1 for r in rows if r[4] == 503)}
+        out[key] = {
+            "n": len(rows),
+            "avg": statistics.fmean(times),
+            "p95": _pct(times, 0.95),
+            "max": max(times),
+            "failures": sum(1 for r in rows if r[3]),
+            "503": sum(1 for r in rows if r[4] == 503),
+        }
     span = max(1e-9, end - start)
     return PhaseStats(name, len(sel), sum(1 for s in sel if s[3]), len(sel) / span, out)
 
 
-def run_locust(*, host: str, users: int, spawn_rate: float, seconds: int, workdir: Path,
-               wait: str = "5,15", server_pids: list[int] | None = None,
-               during=None) -> dict:
+def run_locust(
+    *,
+    host: str,
+    users: int,
+    spawn_rate: float,
+    seconds: int,
+    workdir: Path,
+    wait: str = "5,15",
+    server_pids: list[int] | None = None,
+    during=None,
+) -> dict:
     """Run Locust headless; `during(elapsed)` is called about once a second (fault
     injection). Returns phases, per-name stats and CPU shares."""
     out = workdir / f"locust-{int(time.time())}.json"
-    env = {**os.environ, "CECP_LOAD_USERS_PREFIX": PREFIX, "CECP_LOAD_PASSWORD": PASSWORD,
-           "CECP_LOAD_WAIT": wait, "CECP_LOAD_OUT": str(out)}
-    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),
-           "--headless", "--only-summary", "--host", host, "-u", str(users),
-           "-r", str(spawn_rate), "-t", f"{seconds}s", "--stop-timeout", "30",
-           "--exit-code-on-error", "0", "--loglevel", "WARNING"]
+    env = {
+        **os.environ,
+        "CECP_LOAD_USERS_PREFIX": PREFIX,
+        "CECP_LOAD_PASSWORD": PASSWORD,
+        "CECP_LOAD_WAIT": wait,
+        "CECP_LOAD_OUT": str(out),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(ROOT / "benchmarks" / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "--host",
+        host,
+        "-u",
+        str(users),
+        "-r",
+        str(spawn_rate),
+        "-t",
+        f"{seconds}s",
+        "--stop-timeout",
+        "30",
+        "--exit-code-on-error",
+        "0",
+        "--loglevel",
+        "WARNING",
+    ]
     log = open(workdir / "locust.log", "ab")  # noqa: SIM115
     t0 = time.time()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     gen_cpu = srv_cpu = 0.0
     last_gen, last_srv = 0.0, _cpu_seconds(server_pids or [])
     srv_start = last_srv
@@ -140,9 +187,13 @@ def run_locust(*, host: str, users: int, spawn_rate: float, seconds: int, workdi
     steady_at = data["steady_at"] or (t0 + wall)
     end = t0 + wall
     samples = data["samples"]
-    return {"ramp": summarise(samples, data["started"], steady_at, "ramp-up"),
-            "steady": summarise(samples, steady_at, end, "steady"),
-            "all": summarise(samples, data["started"], end, "all"), "wall": wall,
-            "generator_cpu": gen_cpu, "server_cpu": srv_cpu,
-            "generator_share": gen_cpu / max(1e-9, gen_cpu + srv_cpu),
-            "samples": samples}
+    return {
+        "ramp": summarise(samples, data["started"], steady_at, "ramp-up"),
+        "steady": summarise(samples, steady_at, end, "steady"),
+        "all": summarise(samples, data["started"], end, "all"),
+        "wall": wall,
+        "generator_cpu": gen_cpu,
+        "server_cpu": srv_cpu,
+        "generator_share": gen_cpu / max(1e-9, gen_cpu + srv_cpu),
+        "samples": samples,
+    }

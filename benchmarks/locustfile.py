@@ -34,11 +34,13 @@ def _steady(user_count: int, **_kw) -> None:
 
 
 @events.request.add_listener
-def _sample(request_type, name, response_time, response_length, exception=None,
-            response=None, **_kw) -> None:
+def _sample(
+    request_type, name, response_time, response_length, exception=None, response=None, **_kw
+) -> None:
     status = getattr(response, "status_code", 0) if response is not None else 0
-    STATE["samples"].append((time.time(), name, response_time / 1000.0,
-                             exception is not None, status))
+    STATE["samples"].append(
+        (time.time(), name, response_time / 1000.0, exception is not None, status)
+    )
 
 
 @events.quitting.add_listener
@@ -47,8 +49,14 @@ def _write(environment, **_kw) -> None:
     if not out:
         return
     with open(out, "w") as fh:
-        json.dump({"started": STATE["started"], "steady_at": STATE["steady_at"],
-                   "samples": STATE["samples"]}, fh)
+        json.dump(
+            {
+                "started": STATE["started"],
+                "steady_at": STATE["steady_at"],
+                "samples": STATE["samples"],
+            },
+            fh,
+        )
 
 
 class PlatformUser(FastHttpUser):
@@ -59,6 +67,7 @@ class PlatformUser(FastHttpUser):
     def on_start(self) -> None:
         n = next(_ids)
         self.email = f"{PREFIX}{n}@bench.cecp"
+        self.signed_in = False
         for _attempt in range(3):  # as a person would: a busy page (503) is retried later
             retry = self._sign_in()
             if retry is None:
@@ -71,19 +80,26 @@ class PlatformUser(FastHttpUser):
             m = CSRF.search(r.text or "")
             if r.status_code != 200 or not m:
                 r.failure(f"login form {r.status_code}")
-                return float(r.headers.get("Retry-After") or 5) if r.status_code == 503 \
-                    else None
+                return float(r.headers.get("Retry-After") or 5) if r.status_code == 503 else None
             token = m.group(1)
-        with self.client.post("/auth/login", name="login", catch_response=True,
-                              data={"email": self.email, "password": PASSWORD,
-                                    "csrf_token": token}) as r:
+        with self.client.post(
+            "/auth/login",
+            name="login",
+            catch_response=True,
+            data={"email": self.email, "password": PASSWORD, "csrf_token": token},
+        ) as r:
             if r.status_code != 200 or urlparse(r.url).path.startswith("/auth/login"):
                 r.failure(f"sign-in refused ({r.status_code})")
                 if r.status_code == 503:
                     return float(r.headers.get("Retry-After") or 5)
+                return None
+        self.signed_in = True
         return None
 
     def _page(self, path: str, name: str) -> None:
+        if not self.signed_in:  # still at the login page: try again instead of browsing
+            self._sign_in()
+            return
         with self.client.get(path, name=name, catch_response=True) as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code}")

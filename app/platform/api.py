@@ -29,6 +29,6 @@ def get_health():
 def get_metrics():
     """Prometheus text format (monitoring token or allowed network)."""
     if not access.monitoring_allowed():
-        return jsonify({"error": {"code": "403", "message":
-                                  "需要监控令牌或来自允许的网络 (monitoring token or network)"}}), 403
+        message = "需要监控令牌或来自允许的网络 (monitoring token or network)"
+        return jsonify({"error": {"code": "403", "message": message}}), 403
     return Response(metrics.render(), mimetype=CONTENT_TYPE_LATEST)

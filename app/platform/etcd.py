@@ -85,8 +85,12 @@ class Etcd:
         return _unb64(kvs[0].get("value", "")) if kvs else None
 
     def get_prefix(self, prefix: str) -> dict[str, str]:
-        kvs = self._post("/v3/kv/range", {"key": _b64(prefix),
-                                          "range_end": _prefix_end(prefix)}).get("kvs") or []
+        kvs = (
+            self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _prefix_end(prefix)}).get(
+                "kvs"
+            )
+            or []
+        )
         return {_unb64(kv["key"]): _unb64(kv.get("value", "")) for kv in kvs}
 
     def delete(self, key: str) -> None:

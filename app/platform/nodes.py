@@ -13,7 +13,6 @@ import os
 import socket
 import time
 from datetime import timedelta
-
 from types import SimpleNamespace
 
 from flask import current_app

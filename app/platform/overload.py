@@ -8,10 +8,11 @@ requests of a worker process run at once; up to `CECP_MAX_QUEUE` more wait, each
 simultaneous logins waited a median 20 s). A request that was admitted always completes.
 
 Waiters are served by priority, not arrival: signed-in users' work (an API token, or the
-priority cookie set beside the session at sign-in: tasks, accounts, inbox) first, then sign-ins, then anonymous pages; anonymous
-pages may also fill only half of the queue and wait half as long, so that under pressure the
-platform spends its capacity on the people already working. Health checks and static files
-pass without the gate (a load balancer must see the node, and static files are cheap).
+priority cookie set beside the session at sign-in: tasks, accounts, inbox) first, then
+sign-ins, then anonymous pages; anonymous pages may also fill only half of the queue and
+wait half as long, so that under pressure the platform spends its capacity on the people
+already working. Health checks and static files pass without the gate (a load balancer
+must see the node, and static files are cheap).
 
 The gunicorn configuration (`gunicorn.conf.py`) gives each worker at least
 `CECP_MAX_INFLIGHT + CECP_MAX_QUEUE` threads, so a connection the server accepted reaches
@@ -149,9 +150,17 @@ class _Releasing:
 class OverloadGuard:
     """WSGI middleware: admit through the gate or answer 503 at once."""
 
-    def __init__(self, app: Callable, *, max_inflight: int, max_queue: int, max_wait: float,
-                 retry_after: int, page: Callable[[], str] | None = None,
-                 hint: str = "") -> None:
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        max_inflight: int,
+        max_queue: int,
+        max_wait: float,
+        retry_after: int,
+        page: Callable[[], str] | None = None,
+        hint: str = "",
+    ) -> None:
         self.app = app
         self.gate = Gate(max_inflight=max_inflight, max_queue=max_queue, max_wait=max_wait)
         self.retry_after = retry_after
@@ -190,15 +199,23 @@ class OverloadGuard:
     def _refuse(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         api = environ.get("PATH_INFO", "").startswith("/api/")
         if api:
-            body = ('{"error": {"code": "503", "message": "系统繁忙，请稍后再试 '
-                    '(server busy, retry later)"}}').encode()
+            body = (
+                '{"error": {"code": "503", "message": "系统繁忙，请稍后再试 '
+                '(server busy, retry later)"}}'
+            ).encode()
             ctype = "application/json"
         else:
             body, ctype = self.page(), "text/html; charset=utf-8"
-        start_response("503 Service Unavailable", [
-            ("Content-Type", ctype), ("Content-Length", str(len(body))),
-            ("Retry-After", str(self.retry_after)), ("Cache-Control", "no-store"),
-            ("Connection", "close")])
+        start_response(
+            "503 Service Unavailable",
+            [
+                ("Content-Type", ctype),
+                ("Content-Length", str(len(body))),
+                ("Retry-After", str(self.retry_after)),
+                ("Cache-Control", "no-store"),
+                ("Connection", "close"),
+            ],
+        )
         return [body]
 
 
@@ -218,15 +235,21 @@ def install(app) -> None:
 
         with app.test_request_context("/"):
             return render_template(
-                "errors/error.html", status="503 系统繁忙",
+                "errors/error.html",
+                status="503 系统繁忙",
                 message=f"当前访问人数较多，平台暂停接收新的请求，已受理的操作不受影响。"
-                        f"请在 {retry} 秒后刷新页面。")
+                f"请在 {retry} 秒后刷新页面。",
+            )
 
     guard = OverloadGuard(
-        app.wsgi_app, max_inflight=int(cfg["CECP_MAX_INFLIGHT"]),
-        max_queue=int(cfg["CECP_MAX_QUEUE"]), max_wait=float(cfg["CECP_MAX_QUEUE_WAIT"]),
-        retry_after=retry, page=render_page,
-        hint=hint)
+        app.wsgi_app,
+        max_inflight=int(cfg["CECP_MAX_INFLIGHT"]),
+        max_queue=int(cfg["CECP_MAX_QUEUE"]),
+        max_wait=float(cfg["CECP_MAX_QUEUE_WAIT"]),
+        retry_after=retry,
+        page=render_page,
+        hint=hint,
+    )
     app.wsgi_app = guard
     app.extensions["cecp_overload"] = guard
 
@@ -240,8 +263,13 @@ def install(app) -> None:
         has = request.cookies.get(PRIORITY_COOKIE) == hint
         signed_in = bool(getattr(current_user, "is_authenticated", False))
         if signed_in and not has:
-            response.set_cookie(PRIORITY_COOKIE, hint, httponly=True, samesite="Lax",
-                                secure=bool(cfg.get("SESSION_COOKIE_SECURE")))
+            response.set_cookie(
+                PRIORITY_COOKIE,
+                hint,
+                httponly=True,
+                samesite="Lax",
+                secure=bool(cfg.get("SESSION_COOKIE_SECURE")),
+            )
         elif has and not signed_in:
             response.delete_cookie(PRIORITY_COOKIE)
         return response

@@ -56,8 +56,11 @@ def init_app(app: Flask) -> None:
     class Served(WhiteNoise):
         FOREVER = long_age
 
-    served = Served(app.wsgi_app, max_age=SHORT_MAX_AGE,
-                    immutable_file_test=lambda path, url: url in hashed_urls)
+    served = Served(
+        app.wsgi_app,
+        max_age=SHORT_MAX_AGE,
+        immutable_file_test=lambda path, url: url in hashed_urls,
+    )
     served.add_files(str(root), prefix=prefix)
     for rel, hashed in manifest.items():
         served.add_file_to_dictionary(f"/{prefix}{hashed}", str(root / rel))

@@ -37,8 +37,11 @@ def live_db():
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) \
-        + "/" + name
+    url = (
+        PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        + "/"
+        + name
+    )
     loadrun.prepare_database(url, users=20, enterprises=2, months=2)
     yield url
     _drop_pg_database(name)

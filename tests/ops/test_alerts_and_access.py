@@ -30,14 +30,21 @@ def test_public_health_says_only_up_or_down(client, app):
     assert r.status_code == 403
     app.config["CECP_METRICS_TOKEN"] = "mon-token-123456"
     try:
-        r = client.get("/api/v1/metrics", environ_base=outside,
-                       headers={"Authorization": "Bearer mon-token-123456"})
+        r = client.get(
+            "/api/v1/metrics",
+            environ_base=outside,
+            headers={"Authorization": "Bearer mon-token-123456"},
+        )
         assert r.status_code == 200 and "cecp_http_requests_total" in r.get_data(as_text=True)
-        r = client.get("/api/v1/health", environ_base=outside,
-                       headers={"Authorization": "Bearer wrong"})
+        r = client.get(
+            "/api/v1/health", environ_base=outside, headers={"Authorization": "Bearer wrong"}
+        )
         assert r.get_json() == {"status": "up"}
-        r = client.get("/api/v1/health", environ_base=outside,
-                       headers={"Authorization": "Bearer mon-token-123456"})
+        r = client.get(
+            "/api/v1/health",
+            environ_base=outside,
+            headers={"Authorization": "Bearer mon-token-123456"},
+        )
         assert "components" in r.get_json()
     finally:
         app.config["CECP_METRICS_TOKEN"] = None
@@ -72,13 +79,15 @@ def test_periodic_audit_verification_catches_a_tampered_record(db):
         audit.record("bench.event", object_type="thing", object_id=i, email="a@t.cecp")
     db.session.commit()
     assert periodic.tick() and not _firing("audit_chain")  # ran and passed
-    db.session.execute(update(AuditRecord).where(AuditRecord.seq == 2)
-                       .values(summary='{"forged": true}'))
+    db.session.execute(
+        update(AuditRecord).where(AuditRecord.seq == 2).values(summary='{"forged": true}')
+    )
     db.session.commit()
     from app.jobs.models import JobSchedule
 
-    db.session.execute(update(JobSchedule).where(JobSchedule.name == AUDIT_JOB)
-                       .values(next_at=None))
+    db.session.execute(
+        update(JobSchedule).where(JobSchedule.name == AUDIT_JOB).values(next_at=None)
+    )
     db.session.commit()
     assert AUDIT_JOB not in periodic.tick()  # it ran and failed: the error stays on its row
     assert db.session.get(JobSchedule, AUDIT_JOB).last_error
@@ -91,13 +100,19 @@ def test_many_refusals_from_one_source_raise_an_alert(db, app):
     app.config["CECP_ALERT_REFUSALS"] = 5
     try:
         for i in range(3):
-            audit.record("job.refused", object_type="outbox_job", object_id=i,
-                         email="mallory@t.cecp")
+            audit.record(
+                "job.refused", object_type="outbox_job", object_id=i, email="mallory@t.cecp"
+            )
         db.session.commit()
         assert not _firing("refusals")
         # an aggregated record counts its `count`
-        audit.record("access.refused", object_type="page", object_id="x",
-                     email="mallory@t.cecp", summary={"count": 4})
+        audit.record(
+            "access.refused",
+            object_type="page",
+            object_id="x",
+            email="mallory@t.cecp",
+            summary={"count": 4},
+        )
         db.session.commit()
         assert _firing("refusals")
     finally:

@@ -17,10 +17,12 @@ import pytest
 from tests.conftest import CI, PG_ADMIN_URL, _drop_pg_database, _pg_available
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = {"CECP_SECRET_KEY": "restore-secret-" + "a" * 40,
-        "CECP_MASTER_KEY": "ffeeddccbbaa99887766554433221100",
-        "CECP_PASSWORD_SALT": "restore-salt-0123456789",
-        "CECP_TOTP_SECRET": "restore-totp-" + "b" * 40}
+KEYS = {
+    "CECP_SECRET_KEY": "restore-secret-" + "a" * 40,
+    "CECP_MASTER_KEY": "ffeeddccbbaa99887766554433221100",
+    "CECP_PASSWORD_SALT": "restore-salt-0123456789",
+    "CECP_TOTP_SECRET": "restore-totp-" + "b" * 40,
+}
 
 WRITE = """
 from app import create_app
@@ -53,8 +55,9 @@ with app.app_context():
 
 
 def _run(code: str, env: dict) -> str:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -81,12 +84,18 @@ def test_backup_and_restore_end_to_end(tmp_path):
             (keydir / var).write_text(value + "\n")
             env[f"{var}_FILE"] = str(keydir / var)
         env["CECP_INSTANCE_PATH"] = str(tmp_path / "instance")
-        env["CECP_DATABASE_URL"] = f"{base}/{src}".replace("postgresql://",
-                                                           "postgresql+psycopg://", 1)
+        env["CECP_DATABASE_URL"] = f"{base}/{src}".replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
         _run(WRITE, env)
         backup = tmp_path / "backup"
-        out = subprocess.run([str(ROOT / "scripts" / "backup.sh"), str(backup)], env=env,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "backup.sh"), str(backup)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert (backup / "cecp.dump").stat().st_size > 0
         assert (backup / "keys" / "CECP_MASTER_KEY").stat().st_mode & 0o077 == 0
@@ -94,20 +103,32 @@ def test_backup_and_restore_end_to_end(tmp_path):
         renv = {k: v for k, v in env.items() if not k.startswith("CECP_")}
         renv["CECP_INSTANCE_PATH"] = str(tmp_path / "instance2")
         renv["CECP_BIN"] = str(Path(sys.executable).parent / "cecp")
-        out = subprocess.run([str(ROOT / "scripts" / "restore.sh"), str(backup),
-                              f"{base}/{dst}"], cwd=ROOT, env=renv, capture_output=True,
-                             text=True, timeout=180)
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "restore.sh"), str(backup), f"{base}/{dst}"],
+            cwd=ROOT,
+            env=renv,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         assert "verifies" in out.stdout
         for var in KEYS:
             renv[f"{var}_FILE"] = str(backup / "keys" / var)
-        renv["CECP_DATABASE_URL"] = f"{base}/{dst}".replace("postgresql://",
-                                                            "postgresql+psycopg://", 1)
+        renv["CECP_DATABASE_URL"] = f"{base}/{dst}".replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
         assert "PHONE 13912345678" in _run(READ, renv)
         # a restore without the right master key cannot read the fields
         (backup / "keys" / "CECP_MASTER_KEY").write_text("0" * 32)
-        bad = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, env=renv,
-                             capture_output=True, text=True, timeout=180)
+        bad = subprocess.run(
+            [sys.executable, "-c", READ],
+            cwd=ROOT,
+            env=renv,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert "PHONE 13912345678" not in bad.stdout
     finally:
         _drop_pg_database(src)

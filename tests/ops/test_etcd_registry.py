@@ -47,9 +47,19 @@ def test_nodes_register_with_a_lease_and_are_discovered(db, app, on_etcd, etcd_u
 
     assert db.session.query(ServiceNode).count() == 0
     # a node that dies stops renewing its lease: it disappears within the TTL
-    ghost = Registration(Etcd(etcd_url), key=f"{on_etcd}/nodes/web/ghost:1:web",
-                         record={"id": "ghost:1:web", "kind": "web", "host": "ghost",
-                                 "pid": 1, "services": [], "started_at": time.time()}, ttl=2)
+    ghost = Registration(
+        Etcd(etcd_url),
+        key=f"{on_etcd}/nodes/web/ghost:1:web",
+        record={
+            "id": "ghost:1:web",
+            "kind": "web",
+            "host": "ghost",
+            "pid": 1,
+            "services": [],
+            "started_at": time.time(),
+        },
+        ttl=2,
+    )
     ghost.register()  # no keep-alive thread: as if the process were killed
     assert "ghost:1:web" in {n["id"] for n in nodes.list_nodes()}
     deadline = time.monotonic() + 10
@@ -70,8 +80,9 @@ def test_offline_drains_the_node_and_is_audited(client, make_user, db, app, on_e
     nodes.maybe_heartbeat("web")
     me = nodes.node_id("web")
     body = client.get("/api/v1/health").get_json()
-    assert body["components"]["registry"]["ok"] and "etcd" in body["components"]["registry"][
-        "detail"]
+    assert (
+        body["components"]["registry"]["ok"] and "etcd" in body["components"]["registry"]["detail"]
+    )
     admin = make_user("admin")
     enrol_totp(admin)
     login(client, admin)
@@ -80,8 +91,9 @@ def test_offline_drains_the_node_and_is_audited(client, make_user, db, app, on_e
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     client.post("/admin/services/", data={"node": me, "status": "offline", "csrf_token": token})
     assert client.get("/api/v1/health").status_code == 503  # the balancer stops sending
-    rec = db.session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "service.node_status")).one()
+    rec = db.session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "service.node_status")
+    ).one()
     assert '"registry": "etcd"' in rec.summary or '"registry":"etcd"' in rec.summary
     client.post("/admin/services/", data={"node": me, "status": "online", "csrf_token": token})
     assert client.get("/api/v1/health").status_code == 200

@@ -26,8 +26,15 @@ def test_small_load_run_signs_in_and_browses_without_failures(live_db, workdir, 
     # (that is the overload test below), on a machine that may be busy with other work
     node = cluster.start_gunicorn(env, workdir=workdir, workers=2, CECP_MAX_QUEUE_WAIT=60)
     started(node.proc)
-    result = loadrun.run_locust(host=node.url, users=20, spawn_rate=10, seconds=12,
-                                workdir=workdir, wait="1,2", server_pids=[node.proc.pid])
+    result = loadrun.run_locust(
+        host=node.url,
+        users=20,
+        spawn_rate=10,
+        seconds=12,
+        workdir=workdir,
+        wait="1,2",
+        server_pids=[node.proc.pid],
+    )
     ramp, steady = result["ramp"], result["steady"]
     assert result["all"].failures == 0, result["all"].by_name
     assert ramp.by_name["login"]["n"] + steady.by_name.get("login", {"n": 0})["n"] == 20
@@ -42,7 +49,7 @@ def test_hashed_static_files_are_cached_for_a_year(live_db, workdir, started):
     node = cluster.start_gunicorn(env, workdir=workdir, workers=1)
     started(node.proc)
     page = requests.get(node.url + "/auth/login").text
-    css = re.search(r'/static/css/cecp\.([0-9a-f]{12})\.css', page)
+    css = re.search(r"/static/css/cecp\.([0-9a-f]{12})\.css", page)
     assert css, "the layout links the content-hashed stylesheet"
     r = requests.get(node.url + css.group(0))
     assert r.status_code == 200 and "max-age=31536000" in r.headers["Cache-Control"]
@@ -57,8 +64,11 @@ def _fire(url: str, n: int, *, cookies: dict | None = None) -> list[tuple[int, f
         t = time.perf_counter()
         try:
             r = requests.get(url, cookies=cookies, timeout=30)
-            return r.status_code, time.perf_counter() - t, r.headers.get("Retry-After", "") \
-                + "|" + r.text[:2000]
+            return (
+                r.status_code,
+                time.perf_counter() - t,
+                r.headers.get("Retry-After", "") + "|" + r.text[:2000],
+            )
         except requests.RequestException as exc:
             return 0, time.perf_counter() - t, str(exc)
 
@@ -68,9 +78,15 @@ def _fire(url: str, n: int, *, cookies: dict | None = None) -> list[tuple[int, f
 
 def test_overload_answers_503_at_once_and_completes_accepted_work(live_db, workdir, started):
     env = cluster.app_env(database_url=live_db, redis_url=None, workdir=workdir)
-    node = cluster.start_gunicorn(env, workdir=workdir, workers=1, CECP_MAX_INFLIGHT=1,
-                                  CECP_MAX_QUEUE=2, CECP_MAX_QUEUE_WAIT=1,
-                                  CECP_THREADS=48)
+    node = cluster.start_gunicorn(
+        env,
+        workdir=workdir,
+        workers=1,
+        CECP_MAX_INFLIGHT=1,
+        CECP_MAX_QUEUE=2,
+        CECP_MAX_QUEUE_WAIT=1,
+        CECP_THREADS=48,
+    )
     started(node.proc)
     requests.get(node.url + "/monitoring/region")  # warm-up
     got = _fire(node.url + "/monitoring/region", 40)
@@ -87,8 +103,7 @@ def test_overload_answers_503_at_once_and_completes_accepted_work(live_db, workd
     assert requests.get(node.url + "/api/v1/health").status_code == 200  # never gated
 
 
-def test_three_nodes_behind_haproxy_carry_the_load_when_one_is_killed(live_db, workdir,
-                                                                       started):
+def test_three_nodes_behind_haproxy_carry_the_load_when_one_is_killed(live_db, workdir, started):
     need_binary("haproxy")
     env = cluster.app_env(database_url=live_db, redis_url=None, workdir=workdir)
     nodes = []
