@@ -37,26 +37,11 @@ def test_small_load_run_signs_in_and_browses_without_failures(live_db, workdir, 
     )
     ramp, steady = result["ramp"], result["steady"]
     assert result["all"].failures == 0, result["all"].by_name
-    assert ramp.by_name["login"]["n"] + steady.by_name.get("login", {"n": 0})["n"] == 20
+    assert result["all"].by_name["login"]["n"] == 20  # every user signed in once
     for page in ("home", "carbon account", "monitoring", "inbox"):
         assert result["all"].by_name[page]["n"] > 0, page
     assert steady.requests > 0 and steady.rps > 0
     assert 0 < result["generator_share"] < 1
-
-
-def test_hashed_static_files_are_cached_for_a_year(live_db, workdir, started):
-    env = cluster.app_env(database_url=live_db, redis_url=None, workdir=workdir)
-    node = cluster.start_gunicorn(env, workdir=workdir, workers=1)
-    started(node.proc)
-    page = requests.get(node.url + "/auth/login").text
-    css = re.search(r"/static/css/cecp\.([0-9a-f]{12})\.css", page)
-    assert css, "the layout links the content-hashed stylesheet"
-    r = requests.get(node.url + css.group(0))
-    assert r.status_code == 200 and "max-age=31536000" in r.headers["Cache-Control"]
-    assert "immutable" in r.headers["Cache-Control"]
-    plain = requests.get(node.url + "/static/css/cecp.css")
-    assert plain.status_code == 200 and plain.content == r.content
-    assert "immutable" not in plain.headers["Cache-Control"]
 
 
 def _fire(url: str, n: int, *, cookies: dict | None = None) -> list[tuple[int, float, str]]:
