@@ -35,7 +35,7 @@ def test_small_load_run_signs_in_and_browses_without_failures(live_db, workdir, 
         wait="1,2",
         server_pids=[node.proc.pid],
     )
-    ramp, steady = result["ramp"], result["steady"]
+    steady = result["steady"]
     assert result["all"].failures == 0, result["all"].by_name
     assert result["all"].by_name["login"]["n"] == 20  # every user signed in once
     for page in ("home", "carbon account", "monitoring", "inbox"):
