@@ -64,6 +64,23 @@ def _done_tags(app) -> set[str]:
     return set(rows)
 
 
+def _outbox_states(app, tags: set[str]) -> dict[str, int]:
+    """Status of the outbox rows of the given keys (why a job is missing, if one is)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.jobs.models import OutboxJob
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(OutboxJob.status, func.count())
+            .where(OutboxJob.key.in_(sorted(tags)))
+            .group_by(OutboxJob.status)
+        ).all()
+        db.session.remove()
+    return dict(rows)
+
+
 def _fault_stats(samples: list, at: float) -> tuple[float, float, int]:
     window = [s for s in samples if at <= s[0] < at + WINDOW]
     failed = [s for s in window if s[3]]
@@ -168,7 +185,16 @@ def run() -> list[dict]:
         while missing and time.time() < deadline:
             time.sleep(3)
             missing = set(committed) - _done_tags(app)
-        rows = []
+        first = min(faults.values(), default=time.time())
+        calm = loadrun.summarise(result["samples"], 0, first, "before")
+        rows = [
+            {
+                "measure": "faults run: failed requests before the first fault",
+                "value": calm.failures / max(1, calm.requests) * 100,
+                "unit": "%",
+                "note": f"{calm.failures:,} of {calm.requests:,} (the load alone)",
+            }
+        ]
         for name, at in faults.items():
             rate, recovery, n = _fault_stats(result["samples"], at)
             rows.append(
@@ -193,7 +219,8 @@ def run() -> list[dict]:
                 "measure": "faults run: committed jobs lost",
                 "value": len(missing),
                 "unit": "jobs",
-                "note": f"{len(committed):,} committed, "
+                "note": f"{len(committed):,} committed, missing by outbox status "
+                f"{_outbox_states(app, missing) if missing else {}}, "
                 f"{len(producer_errors):,} enqueue attempts refused while a store "
                 "was down (retried)",
             }
@@ -206,4 +233,5 @@ def run() -> list[dict]:
             pg.stop("immediate")
         except Exception:  # noqa: BLE001
             pass
-        shutil.rmtree(work, ignore_errors=True)
+        if not os.environ.get("CECP_BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
