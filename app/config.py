@@ -118,6 +118,28 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_HEALTH_REQUIRE_WORKER": _bool("CECP_HEALTH_REQUIRE_WORKER", False),
         # Serving processes: generation-0 GC threshold (app.platform.serving; 0 = default)
         "CECP_GC_THRESHOLD": int(env.get("CECP_GC_THRESHOLD", 20000)),
+        # Overload protection per worker process (app.platform.overload; 0 turns it off)
+        "CECP_MAX_INFLIGHT": int(env.get("CECP_MAX_INFLIGHT", 4)),
+        "CECP_MAX_QUEUE": int(env.get("CECP_MAX_QUEUE", 32)),
+        "CECP_MAX_QUEUE_WAIT": float(env.get("CECP_MAX_QUEUE_WAIT", 3)),
+        "CECP_RETRY_AFTER": int(env.get("CECP_RETRY_AFTER", 5)),
+        # Who may read /api/v1/metrics and the detailed health: a bearer token, or a client
+        # address in these networks (app.platform.access); everyone else sees up/down only.
+        "CECP_METRICS_TOKEN": _configured_secret("CECP_METRICS_TOKEN"),
+        "CECP_METRICS_NETWORKS": [n.strip() for n in env.get(
+            "CECP_METRICS_NETWORKS", "127.0.0.0/8,::1/128").split(",") if n.strip()],
+        # Service registry: etcd endpoint (v3 JSON gateway) in production; unset keeps the
+        # database table (app.platform.nodes), the embedded default.
+        "CECP_ETCD_URL": env.get("CECP_ETCD_URL") or None,
+        "CECP_ETCD_PREFIX": env.get("CECP_ETCD_PREFIX", "/cecp"),
+        "CECP_ETCD_TTL": int(env.get("CECP_ETCD_TTL", 15)),
+        # Static files: browsers keep content-hashed URLs this long (seconds)
+        "CECP_STATIC_MAX_AGE": int(env.get("CECP_STATIC_MAX_AGE", 365 * 24 * 3600)),
+        # Self-monitoring thresholds (app.platform.alerts)
+        "CECP_ALERT_5XX_RATIO": float(env.get("CECP_ALERT_5XX_RATIO", 0.05)),
+        "CECP_ALERT_QUEUE_DEPTH": int(env.get("CECP_ALERT_QUEUE_DEPTH", 500)),
+        "CECP_ALERT_REFUSALS": int(env.get("CECP_ALERT_REFUSALS", 20)),
+        "CECP_ALERT_DISK_FREE": float(env.get("CECP_ALERT_DISK_FREE", 0.10)),
         "CECP_DEMO_PASSWORD": env.get("CECP_DEMO_PASSWORD", "Demo#2026pass"),
         # Address printed in documents' QR codes (`/documents/<id>/verify`); default: the
         # request's host, or http://localhost:5000 in jobs (app/documents)
@@ -151,6 +173,15 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         ],
         # Flask-Security-Too
         "SECURITY_PASSWORD_HASH": "argon2",
+        # argon2id sized for a login-heavy morning (docs/operations.md "Password hashing"):
+        # OWASP's first choice m=19 MiB, t=2, p=1, ~21 ms of one core per sign-in here
+        # (libpass' default m=64 MiB, t=3, p=4 took ~170 ms CPU on both cores). Hashes with
+        # other parameters are rehashed at the next successful sign-in.
+        "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {
+            "argon2__memory_cost": int(env.get("CECP_ARGON2_MEMORY_KIB", 19456)),
+            "argon2__rounds": int(env.get("CECP_ARGON2_TIME_COST", 2)),
+            "argon2__parallelism": int(env.get("CECP_ARGON2_PARALLELISM", 1)),
+        },
         "SECURITY_PASSWORD_SALT": secret["CECP_PASSWORD_SALT"],
         "SECURITY_PASSWORD_LENGTH_MIN": int(env.get("CECP_PASSWORD_LENGTH_MIN", 10)),
         "SECURITY_PASSWORD_COMPLEXITY_CHECKER": "zxcvbn",

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from wtforms import PasswordField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from app.admin.alerts import AlertsView
 from app.admin.outbox import JobsView
 from app.admin.sessions import SessionsView
 from app.audit import service as audit
@@ -310,7 +311,11 @@ class ServicesView(GuardMixin, BaseView):
             return redirect(url_for(".index"))
         ready, body = health.check()
         return self.render("admin/services.html", ready=ready, body=body,
-                           nodes=nodes.all_nodes())
+                           nodes=nodes.all_nodes(), registry=nodes.registry_name())
+
+
+class GuardedAlertsView(GuardMixin, AlertsView):
+    """告警: the platform's self-checks (`app.admin.alerts`)."""
 
 
 class GuardedJobsView(GuardMixin, JobsView):
@@ -335,6 +340,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(ServicesView(name="服务治理", endpoint="services"))
     admin.add_view(GuardedJobsView(name="后台任务", endpoint="jobs"))
     admin.add_view(SessionsAdmin(name="会话管理", endpoint="sessions"))
+    admin.add_view(GuardedAlertsView(name="告警", endpoint="alerts"))
     return admin
 
 
