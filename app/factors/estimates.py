@@ -36,7 +36,8 @@ def _candidates(region: str | None, year: int | None):
         func.max(direct).over(partition_by=CarbonAccount.enterprise_id).label("maxdirect"),
     ).where(CarbonAccount.is_current.is_(True))
     if region:
-        inner = inner.where(CarbonAccount.region_code.like(region_prefix(region) + "%"))
+        inner = inner.where(
+            CarbonAccount.region_code.startswith(region_prefix(region), autoescape=True))
     sub = inner.subquery()
     stmt = (select(sub.c.eid, sub.c.period, sub.c.region, sub.c.mwh)
             .where(sub.c.direct <= 0, sub.c.maxdirect > 0, sub.c.mwh > 0))
@@ -89,7 +90,8 @@ def estimate(*, region: str | None = None, year: int | None = None,
             "co2_high": _q(a + hi * mwh) if hi is not None else None, "computed_at": now})
     stale = delete(ElectricityEstimate)
     if region:
-        stale = stale.where(ElectricityEstimate.region_code.like(region_prefix(region) + "%"))
+        stale = stale.where(
+            ElectricityEstimate.region_code.startswith(region_prefix(region), autoescape=True))
     if year:
         stale = stale.where(ElectricityEstimate.period.between(year * 100 + 1, year * 100 + 12))
     db.session.execute(stale, execution_options={"synchronize_session": False})
@@ -132,12 +134,13 @@ def set_setting(*, region_code: str, include: bool, actor: Any = None) -> Estima
 def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
     """The region's CO2 for the year: accounted (GB/T 32150), the estimated months beside
     it, and — only if the region includes estimates — the total with them, saying so."""
-    like = region_prefix(region_code) + "%"
+    prefix = region_prefix(region_code)
     first, last = year * 100 + 1, year * 100 + 12
     acc = scoped(select(func.coalesce(func.sum(cast(CarbonAccount.co2_total, Float)), 0.0),
                         func.count(func.distinct(CarbonAccount.enterprise_id))),
                  CarbonAccount, scope).where(
-        CarbonAccount.is_current.is_(True), CarbonAccount.region_code.like(like),
+        CarbonAccount.is_current.is_(True),
+        CarbonAccount.region_code.startswith(prefix, autoescape=True),
         CarbonAccount.period.between(first, last))
     accounted, n_ent = db.session.execute(acc).one()
     est_rows = db.session.execute(scoped(select(ElectricityEstimate, CarbonAccount.co2_total)
@@ -145,7 +148,7 @@ def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
         CarbonAccount.enterprise_id == ElectricityEstimate.enterprise_id)
         & (CarbonAccount.period == ElectricityEstimate.period)
         & CarbonAccount.is_current.is_(True)), ElectricityEstimate, scope).where(
-        ElectricityEstimate.region_code.like(like),
+        ElectricityEstimate.region_code.startswith(prefix, autoescape=True),
         ElectricityEstimate.period.between(first, last))
         .order_by(ElectricityEstimate.enterprise_id, ElectricityEstimate.period)).all()
     est = sum(float(e.co2) for e, _ in est_rows)
