@@ -35,7 +35,16 @@ def handle_http_exception(error: HTTPException):
 
 
 def init_api(app: Flask) -> None:
+    from app.api import inputs
+
+    api.ERROR_SCHEMA = inputs.ApiErrorSchema  # the shape the endpoints really return
     api.init_app(app)
+    inputs.init_app(app)
+    from app.api.spec_plugin import SuccessResponsePlugin
+
+    plugin = SuccessResponsePlugin()
+    plugin.init_spec(api.spec)
+    api.spec.plugins.append(plugin)
     api.handle_http_exception = handle_http_exception  # type: ignore[method-assign]
     app.register_error_handler(HTTPException, handle_http_exception)
     api.spec.components.security_scheme(

@@ -29,6 +29,7 @@ class UserSync(MethodView):
 
     @blp.arguments(UserSyncSchema)
     @blp.response(200, UserOutSchema)
+    @blp.alt_response(201, schema=UserOutSchema, description="账户已新建")
     def put(self, data, external_id):
         """Create or update the account an external directory knows as `external_id`."""
         try:
