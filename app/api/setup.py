@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from app.api import MESSAGES, api_error, flatten_messages
+from app.api import CSRF_MESSAGE, MESSAGES, api_error, flatten_messages
 from app.extensions import api
 
-CSRF_MESSAGE = "安全令牌 (CSRF) 缺失或已过期，请刷新页面后重试"
+__all__ = ["CSRF_MESSAGE", "handle_http_exception", "init_api"]
 
 
 def handle_http_exception(error: HTTPException):
