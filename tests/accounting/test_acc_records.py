@@ -57,7 +57,7 @@ def test_bad_input_rejected_field_by_field_nothing_written(client, make_ent, mak
                                "unit": "MWh"}]),                             # unit mismatch
         record(ent, 2099, 1, [elec(1)]),                                     # future month
         record(ent, 2026, 3, [elec(1)]),                                     # duplicate month
-        {**record(ent, 2026, 8, [elec(1)]), "uscc": "91330522MA3000002M"},   # bad USCC
+        {**record(ent, 2026, 8, [elec(1)]), "uscc": "91330522MA3000002X"},   # bad USCC
         record(other, 2026, 8, [elec(1)]),                                   # out of scope
         record(ent, 2026, 9, [elec(1), elec(2)]),                            # duplicate line
     ]}

@@ -99,7 +99,7 @@ def test_energy_records_and_carbon_account(server, make_ent, make_client):
     acc = c.service.GetCarbonAccount(uscc=ent.uscc, year=2026, month=3)
     assert acc.uscc == ent.uscc and acc.co2_total not in (None, "0")
     with pytest.raises(Fault):
-        c.service.GetCarbonAccount(uscc="91330100MA0000000C", year=2026, month=3)
+        c.service.GetCarbonAccount(uscc="91330100MA0000000X", year=2026, month=3)
 
 
 def test_doctype_refused_with_400(server):
