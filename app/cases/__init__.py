@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     from app.cases import (  # noqa: F401
         archive,
         dashboard,
+        filing,
         jobs,
         notifications,
         publication,
@@ -17,6 +18,7 @@ def register(app: Flask) -> None:
         report_review,
         views,
     )
+    from app.jobs import periodic
     from app.web.home import PANELS
     from app.web.navigation import BADGES
     from app.workflow.persistence import TASK_LISTENERS
@@ -27,3 +29,5 @@ def register(app: Flask) -> None:
         TASK_LISTENERS.append(jobs.on_tasks)
     app.register_blueprint(views.bp)
     BADGES["cases.notifications_page"] = notifications.unread_count
+    periodic.register("cases.filing_reminders", every="CECP_FILING_REMIND_SECONDS",
+                      default=86400, run=filing.run)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.accounting.models import CarbonAccount, CarbonCode
 from app.audit.models import AuditRecord
+from app.cases.filing import FILING_DAY
 from app.cases.notifications import KINDS, get_all, unread_count
 from app.db import utcnow
 from app.energy.models import EnergyRecord
@@ -28,8 +29,6 @@ from app.web.filters import BEIJING, audit_action, bjtime
 from app.web.home import figures
 from app.workflow import assignment
 from app.workflow.models import ProcessInstance, WorkTask
-
-FILING_DAY = 15  # a month's energy data is due by this day of the next month (config)
 
 
 def _beijing_today() -> date:

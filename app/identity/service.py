@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.audit import service as audit
 from app.db import utcnow
 from app.extensions import db
-from app.identity import lockout, password_policy
+from app.identity import password_policy
 from app.identity.datascope import check_entry
 from app.identity.models import Role, User, UserScope
 from app.identity.roles import ROLE_NAMES, ROLES, USER_CLASSES, role_def
@@ -168,9 +168,9 @@ def create(
                 external_id=external_id, active=True,
                 password=hash_password(password), fs_uniquifier=None)
     user.fs_uniquifier = uuid.uuid4().hex
+    db.session.add(user)  # before the relationships and the encrypted field autoflush
     user.roles = role_objs
     user.phone = phone
-    db.session.add(user)
     db.session.flush()
     password_policy.remember(user)
     set_scopes(user, scopes, audited=False)  # the create record below carries them
@@ -250,63 +250,3 @@ def sync_external(external_id: str, data: dict[str, Any]) -> tuple[User, bool]:
                      summary={"source": "sync", "changes": changes})
     return user, False
 
-
-# ---- API tokens -------------------------------------------------------------------------
-
-class TokenRefused(AccountError):
-    """A refused token request: HTTP status, code, message; `keep`: commit its audit."""
-
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
-                 keep: bool = False) -> None:
-        super().__init__(field or "", message)
-        self.status, self.code, self.field, self.keep = status, code, field, keep
-
-
-def _seconds(value: Any) -> int:
-    return int(value.total_seconds()) if hasattr(value, "total_seconds") else int(value)
-
-
-def _second_factor_ok(user: User, code: str) -> bool:
-    security = current_app.extensions["security"]
-    code = code.strip().replace(" ", "")
-    if code.isdigit() and user.tf_totp_secret:
-        return bool(security._totp_factory.verify_totp(
-            token=code, totp_secret=user.tf_totp_secret, user=user,
-            window=current_app.config.get("SECURITY_TWO_FACTOR_TOTP_WINDOW", 1)))
-    return bool(security._mf_recovery_codes_util.check_code(user, code))
-
-
-def issue_token(*, email: str, password: str, code: str | None) -> dict[str, Any]:
-    """An API token for e-mail + password (+ TOTP or a recovery code when enrolled), with
-    the same lockout, two-factor and password-expiry rules as the login page; refusals
-    raise `TokenRefused` (failures counted and audited as at the login page)."""
-    user = get_by_email(email=email)
-    if user is None or user.deleted_at is not None:
-        audit.record("login.failure", object_type="user", email=email,
-                     summary={"via": "api", "reason": "unknown"})
-        raise TokenRefused(401, "bad_credentials", "邮箱或密码错误", keep=True)
-    if lockout.is_locked(user):
-        raise TokenRefused(403, "locked", lockout.locked_message(user))
-    if not user.verify_and_update_password(password):
-        user.track_failed_authn("password")
-        if lockout.is_locked(user):
-            raise TokenRefused(403, "locked", lockout.locked_message(user))
-        raise TokenRefused(401, "bad_credentials", "邮箱或密码错误")
-    if not user.active:
-        raise TokenRefused(403, "disabled", "账户已停用")
-    if user.tf_primary_method:
-        if not code:
-            raise TokenRefused(401, "code_required", "需要双因素认证动态口令", field="code")
-        if not _second_factor_ok(user, code):
-            user.track_failed_authn("password", tfa=True)
-            raise TokenRefused(401, "bad_code", "动态口令错误", field="code")
-    elif user.requires_two_factor():
-        raise TokenRefused(403, "two_factor_required", "该角色必须先在网页端启用双因素认证")
-    if password_policy.expired(user):
-        raise TokenRefused(403, "password_expired", "密码已过期，请先在网页端修改密码")
-    lockout.reset(user)
-    audit.record("login.success", object_type="user", object_id=user.id, user=user,
-                 summary={"via": ["api-token"]})
-    return {"token": user.get_auth_token(),
-            "expires_in": _seconds(current_app.config["SECURITY_TOKEN_MAX_AGE"]),
-            "user": {"email": user.email, "roles": sorted(user.role_names)}}
