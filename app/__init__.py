@@ -44,11 +44,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     instance = os.environ.get("CECP_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask(__name__, instance_path=instance, instance_relative_config=True)
     app.config.update(build_config(app.instance_path, overrides))
-    proxies = int(app.config.get("CECP_TRUSTED_PROXIES") or 0)
-    if proxies > 0:  # the client address as the trusted proxies saw it (request.remote_addr)
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from app.extensions import babel, csrf, db, migrate
 

@@ -116,10 +116,6 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_REDIS_URL": env.get("CECP_REDIS_URL") or None,
         "CECP_QUEUE_PREFIX": env.get("CECP_QUEUE_PREFIX", "cecp"),
         "CECP_HEALTH_REQUIRE_WORKER": _bool("CECP_HEALTH_REQUIRE_WORKER", False),
-        # How many reverse proxies in front of the app append to X-Forwarded-For/-Proto
-        # (werkzeug ProxyFix): the client address for the audit is the one they saw. 0 = no
-        # proxy: the header is ignored (a client could write anything in it).
-        "CECP_TRUSTED_PROXIES": int(env.get("CECP_TRUSTED_PROXIES", 0)),
         # Serving processes: generation-0 GC threshold (app.platform.serving; 0 = default)
         "CECP_GC_THRESHOLD": int(env.get("CECP_GC_THRESHOLD", 20000)),
         # Overload protection per worker process (app.platform.overload; 0 turns it off)

@@ -68,7 +68,7 @@ def record_many(entries: Iterable[dict[str, Any]]) -> int:
     holds the keyword arguments of `record` (``action`` required)."""
     ip = ua = None
     if has_request_context():
-        # behind CECP_TRUSTED_PROXIES proxies, ProxyFix has set remote_addr from the hops
+        # behind CECP_PROXY_HOPS proxies, ProxyFix has set remote_addr from the hops
         # they appended; a raw X-Forwarded-For is whatever the client wrote
         ip = (request.remote_addr or "")[:64] or None
         ua = (request.user_agent.string or "")[:300] or None

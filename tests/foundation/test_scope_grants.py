@@ -141,7 +141,7 @@ def _failed_login_ip(app, db, email, **environ):
 
 def test_audit_ip_ignores_a_raw_forwarded_header(app, db, make_user):
     """No trusted proxy (the default): X-Forwarded-For is the client's own writing."""
-    assert app.config["CECP_TRUSTED_PROXIES"] == 0
+    assert app.config["CECP_PROXY_HOPS"] == 0
     ip = _failed_login_ip(app, db, make_user("reviewer").email,
                           environ_base={"REMOTE_ADDR": "10.1.1.1"},
                           **{"X-Forwarded-For": "6.6.6.6"})
@@ -154,7 +154,7 @@ def test_audit_ip_from_one_trusted_proxy(app, db, make_user):
     email = make_user("reviewer").email
     proxied = create_app({**{k: app.config[k] for k in (
         "TESTING", "SQLALCHEMY_DATABASE_URI", "CECP_REDIS_URL", "CECP_QUEUE_PREFIX",
-        "WTF_CSRF_ENABLED", "SECRET_KEY", "CECP_MASTER_KEY")}, "CECP_TRUSTED_PROXIES": 1})
+        "WTF_CSRF_ENABLED", "SECRET_KEY", "CECP_MASTER_KEY")}, "CECP_PROXY_HOPS": 1})
     with proxied.app_context():
         from app.extensions import db as pdb
 
