@@ -107,7 +107,7 @@ def exchange_log():
     q = (request.args.get("q") or "").strip()
     stmt = select(ExchangeLog).order_by(ExchangeLog.id.desc()).limit(500)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(ExchangeLog.client.ilike(like) | ExchangeLog.operation.ilike(like)
-                          | ExchangeLog.status.ilike(like))
+        stmt = stmt.where(ExchangeLog.client.icontains(q, autoescape=True)
+                          | ExchangeLog.operation.icontains(q, autoescape=True)
+                          | ExchangeLog.status.icontains(q, autoescape=True))
     return render_template("exchange/log.html", items=list(db.session.scalars(stmt)), q=q)
