@@ -48,6 +48,7 @@ def notify_case(instance_id: int, status: str, tasks: list[dict[str, Any]]) -> i
         task = WorkTask(id=t["id"], instance_id=inst.id, name=t["name"], label=t["label"],
                         lane=t["lane"], region_code=inst.region_code,
                         enterprise_uscc=inst.enterprise_uscc, initiator_id=inst.initiator_id,
+                        verification_body_code=inst.verification_body_code,
                         process_key=inst.process_key, title=title)
         if t["lane"] in _ENTERPRISE_LANES:
             if data.get("decision") != "return":

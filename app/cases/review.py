@@ -14,6 +14,9 @@ from app.extensions import db
 from app.workflow import hooks
 
 REPORT = "enterprise_report"
+#: fn(inst) -> {"template": ..., ...} | None: more beside the report (e.g. the verification
+#: statement the case received), registered by other domains (app.verification)
+REPORT_EXTRAS: list = []
 SOURCES = (("co2_combustion", "燃烧"), ("co2_process", "工业过程"),
            ("co2_electricity", "外购电力"), ("co2_heat", "外购热力"))
 
@@ -53,7 +56,9 @@ def report_context(inst: Any, data: dict[str, Any]) -> dict[str, Any] | None:
             exchanges.append({"kind": "企业答复", "who": h.user_label, "at": h.at,
                               "text": h.comment or "（重新送审，未填写说明）",
                               "step": h.label})
+    extras = [x for fn in REPORT_EXTRAS if (x := fn(inst)) is not None]
     return {"template": "cases/_review_context.html", "enterprise": ent, "rows": rows,
+            "extras": extras,
             "sources": [label for _, label in SOURCES], "exchanges": exchanges,
             "account_url": url_for("accounting.account", uscc=ent.uscc, year=year)
             if ent is not None and year else None}

@@ -1,0 +1,21 @@
+"""Third-party verification (ISO 14064-3): the verification case, the verifier workspace and
+the signed statements (docs/verification.md)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from app.accounting.views import ACCOUNT_PANELS
+    from app.cases.review import REPORT_EXTRAS
+    from app.verification import bpmn, statement, views  # noqa: F401 - hooks, job, pages
+
+    if views.account_panel not in ACCOUNT_PANELS:
+        ACCOUNT_PANELS.append(views.account_panel)
+    if views.report_extra not in REPORT_EXTRAS:
+        REPORT_EXTRAS.append(views.report_extra)
+    app.register_blueprint(views.bp)
+    from app.verification import api
+
+    api.register(app)
