@@ -136,3 +136,41 @@ def vworld(reference, make_user) -> V:
              member=make_user("verifier", verification_body="VB-A"),
              checker=make_user("verifier", verification_body="VB-A"),
              other=make_user("verifier", verification_body="VB-B"))
+
+
+PLAN = {"level_of_assurance": "reasonable", "materiality_pct": 5, "risk_combustion": "high",
+        "risk_process": "low", "risk_electricity": "low", "risk_heat": "low"}
+SITE = {"site_visit_date": "2026-03-02", "people_met": "王厂长（生产）"}
+
+
+def run_to_statement(w: V, *, evidence_file: bytes | None = None):
+    """Report → assignment → plan → review of every sampled month → clean conclusion →
+    independent review → signed statement. Returns (report, verification, statement)."""
+    from sqlalchemy import select
+
+    from app.uow import commit
+    from app.verification import evidence
+    from app.verification.models import Statement, Verification
+    from app.workflow import attachments
+
+    report = w.report()
+    v, inst = w.verification(report)
+    inst = w.do(inst, "assign_body", w.reviewer, {"body_code": "VB-A"})
+    inst = w.do(inst, "accept_assignment", w.lead, {"decision": "accept", "team": ""})
+    inst = w.do(inst, "plan", w.lead, PLAN)
+    v = w.db.session.get(Verification, v.id)
+    for source, month in evidence.missing_checks(v=v):
+        evidence.record_check(v=v, user=w.lead, source=source, month=month, status="checked")
+    if evidence_file is not None:
+        w.extra["attachment"] = attachments.add(
+            inst=inst, user=w.lead, filename="现场照片.jpg", content=evidence_file,
+            content_type="image/jpeg", task_name="fieldwork")
+    commit()
+    inst = w.do(inst, "fieldwork", w.lead, SITE)
+    inst = w.do(inst, "conclusion", w.lead, {
+        "verified_combustion": 12000, "verified_process": 0, "verified_electricity": 360,
+        "verified_heat": 0, "opinion": "unqualified"})
+    w.do(inst, "independent_review", w.checker, {"decision": "approve"})
+    w.db.session.expire_all()
+    stmt = w.db.session.scalars(select(Statement)).one()
+    return report, w.db.session.get(Verification, v.id), stmt
