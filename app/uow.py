@@ -15,6 +15,11 @@ def commit() -> None:
     from app.jobs.outbox import dispatch_pending
 
     has_jobs = bool(db.session.info.pop("cecp_jobs", False))
+    refusals = db.session.info.pop("cecp_refusals", None)
+    if refusals:  # refused and then handled: still audited
+        from app.audit import service as audit
+
+        audit.record_many(refusals)
     db.session.commit()
     if has_jobs:
         dispatch_pending()

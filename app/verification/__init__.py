@@ -9,8 +9,11 @@ from flask import Flask
 def register(app: Flask) -> None:
     from app.accounting.views import ACCOUNT_PANELS
     from app.cases.review import REPORT_EXTRAS
-    from app.verification import bpmn, statement, views  # noqa: F401 - hooks, job, pages
+    from app.demo import DEMO_LOADERS
+    from app.verification import bpmn, demo, statement, views  # noqa: F401 - hooks, job, pages
 
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
     if views.account_panel not in ACCOUNT_PANELS:
         ACCOUNT_PANELS.append(views.account_panel)
     if views.report_extra not in REPORT_EXTRAS:
