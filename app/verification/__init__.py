@@ -10,7 +10,14 @@ def register(app: Flask) -> None:
     from app.accounting.views import ACCOUNT_PANELS
     from app.cases.review import REPORT_EXTRAS
     from app.demo import DEMO_LOADERS
-    from app.verification import bpmn, demo, statement, views  # noqa: F401 - hooks, job, pages
+    from app.verification import bpmn, dashboard, demo, statement, views  # noqa: F401
+    from app.web.home import PANELS
+    from app.web.navigation import NavItem
+    from app.web.navigation import register as nav
+
+    if dashboard.panels not in PANELS:
+        PANELS.append(dashboard.panels)
+    nav(NavItem("verification.workspace", "核查工作台", "Verification", "case.verify"))
 
     if demo.load not in DEMO_LOADERS:
         DEMO_LOADERS.append(demo.load)

@@ -50,10 +50,10 @@ def _year(data: dict[str, Any]) -> int:
 def verification_required(data: dict[str, Any]) -> dict[str, Any]:
     """After 初审: required when the reviewer asked for it or the enterprise is a key emitter
     (flagged, or its year reaches the configured threshold)."""
-    ent = _case_enterprise()
-    if ent is None or data.get("month"):
+    ctx = context.current()
+    if ctx is None or not ctx.enterprise_uscc or data.get("month"):
         return {"verification_required": False, "verification_reason": None}
-    reason = rules.required(enterprise=ent, year=_year(data),
+    reason = rules.required(uscc=ctx.enterprise_uscc, year=_year(data),
                             asked=bool(data.get("require_verification")))
     return {"verification_required": reason is not None, "verification_reason": reason}
 

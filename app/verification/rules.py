@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from app.accounting.models import CarbonAccount
 from app.extensions import db
@@ -60,14 +60,26 @@ def reported(*, enterprise: Enterprise, year: int) -> dict[str, Any]:
             "accounts": {str(a.month): a.version for a in rows}}
 
 
-def required(*, enterprise: Enterprise, year: int, asked: bool) -> str | None:
+# one statement per 初审 (it runs in every review step): the flag and the year's total
+_YEAR_TOTAL = (select(CarbonAccount.co2_total).where(
+    CarbonAccount.enterprise_id == Enterprise.id, CarbonAccount.year == bindparam("b_year"),
+    CarbonAccount.is_current.is_(True)).with_only_columns(
+        func.coalesce(func.sum(CarbonAccount.co2_total), 0)).scalar_subquery())
+_EMITTER = select(Enterprise.key_emitter, _YEAR_TOTAL).where(
+    Enterprise.uscc == bindparam("b_uscc"))
+
+
+def required(*, uscc: str, year: int, asked: bool) -> str | None:
     """Why verification is required, or None: the reviewer asked for it, the enterprise is
     flagged a key emitter, or its yearly total reaches the key-emitter threshold."""
     if asked:
         return "初审要求第三方核查"
-    if enterprise.key_emitter:
+    row = db.session.execute(_EMITTER, {"b_uscc": uscc, "b_year": year}).first()
+    if row is None:
+        return None
+    if row[0]:
         return "重点排放单位（企业标记）"
-    total = Decimal(reported(enterprise=enterprise, year=year)["total"])
+    total = Decimal(row[1] or 0)
     limit = key_emitter_threshold()
     if total >= limit:
         return (f"年度排放 {total:,.0f} tCO2 达到重点排放单位门槛 {limit:,.0f} tCO2"

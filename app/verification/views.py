@@ -81,7 +81,13 @@ def case_view_model(v: Any) -> dict[str, Any]:
         VerificationBody.code == v.body_code)) if v.body_code else None
     sampling = json.loads(v.sampling or "{}")
     stmt = db.session.scalar(select(Statement).where(Statement.verification_id == v.id))
+    candidates = []
+    if v.status == "requested" and ent is not None:  # the government picks among these
+        for b in db.session.scalars(select(VerificationBody).order_by(VerificationBody.code)):
+            candidates.append({"code": b.code, "name": b.name, "refusal":
+                               rules.assignment_refusal(body=b, enterprise=ent, year=v.year)})
     return {"v": v, "enterprise": ent, "body": body, "sampling": sampling,
+            "candidates": candidates,
             "reported": json.loads(v.reported or "{}"), "risks": json.loads(v.risks or "{}"),
             "checks": evidence.checks(v=v), "findings": evidence.findings(v=v),
             "missing": evidence.missing_checks(v=v) if sampling else [],

@@ -271,3 +271,17 @@ def test_key_emitters_always_need_verification(vworld):
     assert [t.name for t in w.tasks(report)] == []
     v, _ = w.verification(report)
     assert v.reason == "重点排放单位（企业标记）"
+
+
+def test_the_key_emitter_threshold_is_configurable(vworld, app):
+    from app.verification import rules
+
+    w = vworld
+    assert rules.required(uscc=w.ent.uscc, year=YEAR, asked=False) is None   # 12,360 t
+    app.config["CECP_VERIFICATION_KEY_EMITTER_TCO2"] = "12000"
+    try:
+        reason = rules.required(uscc=w.ent.uscc, year=YEAR, asked=False)
+    finally:
+        app.config["CECP_VERIFICATION_KEY_EMITTER_TCO2"] = "26000"
+    assert "12,360" in reason and "第八条" in reason
+    assert rules.required(uscc=w.ent.uscc, year=YEAR - 1, asked=False) is None   # no data

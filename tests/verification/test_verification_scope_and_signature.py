@@ -103,6 +103,8 @@ def test_other_body_gets_404_for_case_attachments_and_statement(vworld, client):
     assert client.get(f"/workflow/attachments/{att.id}").data == b"\xff\xd8evidence"
     page = client.get("/verification").get_data(as_text=True)
     assert "测试水泥有限公司" in page and "无保留意见" in page
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="panel-verification"' in home and "已出具核查声明" in home
     client.post("/auth/logout")
     login(client, w.company)   # the enterprise sees its statement and its account says so
     assert client.get(f"/verification/statements/{stmt.uid}.pdf").status_code == 200
@@ -161,6 +163,16 @@ def test_task_pages_show_the_verification_and_the_statement_at_final_review(vwor
         "completed"
     second = w.report()   # a new case of the same enterprise-year, waiting at its plan
     v2, inst2 = w.verification(second)
+    from app.verification.models import BodyConflict
+
+    db.session.add(BodyConflict(body_code="VB-B", enterprise_uscc=w.ent.uscc, reason="咨询"))
+    commit()
+    enrol_totp(w.reviewer)
+    login(client, w.reviewer)   # the government sees which bodies it may pick, and why not
+    page = client.get(f"/workflow/tasks/{w.task(inst2, 'assign_body').id}").get_data(
+        as_text=True)
+    assert 'id="candidates"' in page and "利益冲突" in page and "可指派" in page
+    client.post("/auth/logout")
     inst2 = w.do(inst2, "assign_body", w.reviewer, {"body_code": "VB-A"})
     w.do(inst2, "accept_assignment", w.lead, {"decision": "accept", "team": ""})
     login(client, w.lead)
