@@ -110,6 +110,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Serving processes: generation-0 GC threshold (app.platform.serving; 0 = default)
         "CECP_GC_THRESHOLD": int(env.get("CECP_GC_THRESHOLD", 20000)),
         "CECP_DEMO_PASSWORD": env.get("CECP_DEMO_PASSWORD", "Demo#2026pass"),
+        # Address printed in documents' QR codes (`/documents/<id>/verify`); default: the
+        # request's host, or http://localhost:5000 in jobs (app/documents)
+        "CECP_PUBLIC_URL": env.get("CECP_PUBLIC_URL") or None,
+        # generate the carbon accounting report when a report case is submitted / published
+        "CECP_REPORTS_ON_CASES": _bool("CECP_REPORTS_ON_CASES", True),
         # Identity policy (R-5.1 / R-5.2); every rule is configuration.
         "CECP_LOCKOUT_ATTEMPTS": int(env.get("CECP_LOCKOUT_ATTEMPTS", 5)),
         "CECP_LOCKOUT_WINDOW_MINUTES": int(env.get("CECP_LOCKOUT_WINDOW_MINUTES", 15)),
@@ -119,7 +124,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_PASSWORD_HISTORY": int(env.get("CECP_PASSWORD_HISTORY", 5)),
         "CECP_TF_REQUIRED_ROLES": [
             r.strip()
-            for r in env.get("CECP_TF_REQUIRED_ROLES", "admin,reviewer,approver").split(",")
+            for r in env.get("CECP_TF_REQUIRED_ROLES",
+                             "admin,reviewer,approver,org_admin").split(",")
             if r.strip()
         ],
         # Flask-Security-Too

@@ -92,6 +92,9 @@ def app(database_url):
         "SECURITY_PASSWORD_HASH": "argon2",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # a report PDF per submitted case would slow every workflow test: tests/reports
+        # turns it on where it is the behaviour under test
+        "CECP_REPORTS_ON_CASES": False,
     })
     def _fresh_request_globals():
         # Tests hold an app context while using the client, and Flask then reuses that

@@ -8,7 +8,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from app.accounting.views import ACCOUNT_PANELS
-    from app.cases.review import REPORT_EXTRAS
+    from app.cases.report_review import REPORT_EXTRAS
     from app.demo import DEMO_LOADERS
     from app.verification import bpmn, dashboard, demo, statement, views  # noqa: F401
     from app.web.home import PANELS

@@ -1,5 +1,5 @@
 """/api/v1/verifications: the verification case for machines (thin; scope as the pages:
-another body's verifier gets 404) and the public statement check."""
+another body's verifier gets 404). Statements are documents: /api/v1/documents/{id}/…"""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from flask_smorest import Blueprint
 
 from app.api import api_error
 from app.verification import evidence, service
-from app.verification import statement as statements
 from app.workflow.errors import WorkflowError
 
 blp = Blueprint("verification_api", __name__, url_prefix="/api/v1",
@@ -103,12 +102,6 @@ def post_decide(verification_id: int, finding_id: int):
     return _do(verification_id, lambda v, b: evidence.decide_finding(
         v=v, user=current_user, finding_id=finding_id, decision=str(b.get("decision") or ""),
         note=b.get("note")))
-
-
-@blp.route("/verification-statements/<string:uid>/verify")
-def verify_statement(uid: str):
-    """Public: valid / invalid, with the body, digests and verdict (never the PDF)."""
-    return statements.check(statements.get_by_uid(uid))
 
 
 def register(app: Flask) -> None:

@@ -33,7 +33,8 @@ def _ensure_bodies() -> None:
                                         region_code=DEMO_PROVINCE, accreditation="CNAS-示范2",
                                         accreditation_scope="*"))
         db.session.add(BodyConflict(body_code=CONFLICTED, enterprise_uscc=demo_enterprise_uscc(),
-                                    reason="演示：该机构曾为企业编制碳排放报告", declared_by="demo"))
+                                    reason="演示：该机构曾为企业编制碳排放报告",
+                                    declared_by="demo"))
     db.session.flush()
 
 

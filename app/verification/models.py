@@ -4,7 +4,8 @@ One `Verification` row per verification case (process `third_party_verification`
 body assigned to it while it is assigned (`body_code`, the same party as the case's
 `verification_body_code`), the team, the plan, the evidence (`VerificationCheck`, the
 site visit), the findings and the conclusion. Statements are signed with the body's own
-SM2 key (`BodyKey`, its public key certified by the platform key).
+SM2 key (`app.crypto.signing.org_key`, certified by the platform key) and kept in the
+document store (`app.documents`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -138,21 +138,10 @@ class Finding(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class BodyKey(db.Model):
-    """A verification body's SM2 key pair; `certificate` is a platform-signed token over
-    {body, name, public key, issued_at} (`app.crypto.signing.make_token`)."""
-
-    __tablename__ = "verification_body_key"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    body_code: Mapped[str] = mapped_column(String(18), unique=True, nullable=False)
-    public_key_hex: Mapped[str] = mapped_column(String(130), nullable=False)
-    private_key_enc: Mapped[str] = mapped_column(Text, nullable=False)
-    certificate: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
-
-
 class Statement(db.Model, UidMixin):
-    """A signed verification statement (PDF bytes in the database, nodes keep no files)."""
+    """A verification statement: the verification's facts here, the signed PDF in the
+    platform's document store (`app.documents`, kind `verification_statement`), signed
+    with the body's own key (`signing.org_key`, certified by the platform key)."""
 
     __tablename__ = "verification_statement"
     __scope__ = VERIFICATION_SCOPE
@@ -167,9 +156,6 @@ class Statement(db.Model, UidMixin):
     opinion: Mapped[str] = mapped_column(String(12), nullable=False)
     level: Mapped[str] = mapped_column(String(12), nullable=False)
     verified_total: Mapped[str] = mapped_column(String(40), nullable=False)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    sm3: Mapped[str] = mapped_column(String(64), nullable=False)
-    signature: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    key_id: Mapped[int] = mapped_column(ForeignKey("verification_body_key.id"), nullable=False)
+    document_id: Mapped[str] = mapped_column(ForeignKey("document.id"), nullable=False,
+                                             index=True)
     signed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

@@ -1,16 +1,18 @@
-"""The verification statement: a PDF written by a job (never inside a request), signed with
-the verification body's own SM2 key, stored with its digests, then returned to the
-verification case (message `statement_signed`), which returns it to the report case.
+"""The verification statement: a PDF written by a job (never inside a request), stored and
+signed in the platform's document store (`app.documents`, kind `verification_statement`)
+with the verification body's own SM2 key (`signing.org_key`, made on first use and
+certified by the platform key), then returned to the verification case (message
+`statement_signed`), which returns it to the report case.
 
-Anyone can check a statement: the public page / API give the body, the digests and the
-verdict; with OpenSSL and the body's published key:
+Anyone can check a statement: `/documents/<id>/verify` (the QR code / link printed in it),
+`GET /api/v1/documents/{id}/verify`, and OpenSSL with the body's published key
+(`/api/v1/keys/<key id>.pem`):
 ``openssl pkeyutl -verify -pubin -inkey body.pem -rawin -digest sm3
 -pkeyopt distid:1234567812345678 -in statement.pdf -sigfile statement.sig``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -20,13 +22,17 @@ from typing import Any
 from sqlalchemy import select
 
 from app.audit import service as audit
-from app.crypto.hashing import sm3_hex
+from app.crypto import signing
 from app.db import new_uid
+from app.documents import service as documents
 from app.extensions import db
 from app.jobs.registry import job
 from app.orgs.models import Enterprise, VerificationBody
-from app.verification import rules, signer
-from app.verification.models import BodyKey, Statement, Verification
+from app.verification import rules
+from app.verification.models import Statement, Verification
+
+KIND = "verification_statement"
+OWNER = "verification_body"
 
 FONT_PATHS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
               "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
@@ -51,7 +57,7 @@ def _num(value: Any) -> str:
 
 
 def render_pdf(*, v: Verification, body: VerificationBody, enterprise: Enterprise,
-               conclusion: dict[str, Any], statement_uid: str) -> bytes:
+               conclusion: dict[str, Any], document_id: str) -> bytes:
     """The statement's PDF (reportlab, CJK font embedded and subset, wordWrap CJK)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -94,14 +100,20 @@ def render_pdf(*, v: Verification, body: VerificationBody, enterprise: Enterpris
               Paragraph(f"差异原因：{v.difference_reasons or '无差异'}", base),
               Spacer(1, 6 * mm),
               Paragraph(f"本声明由{body.name}以其 SM2 私钥签名（SM3，默认用户标识），公钥经平台"
-                        f"密钥认证。声明编号 {statement_uid}；验证：/verification/statements/"
-                        f"{statement_uid}/verify", base)]
+                        f"密钥认证。文档编号 {document_id}；验证："
+                        f"{documents.verify_url(document_id)}", base)]
     doc.build(story)
     return out.getvalue()
 
 
+def body_signer(body_code: str) -> signing.Signer:
+    """The body's own key (made and certified by the platform key on first use)."""
+    return (signing.org_key(owner_type=OWNER, owner_id=body_code)
+            or signing.create_org_key(owner_type=OWNER, owner_id=body_code))
+
+
 def issue(*, verification_id: int, statement_uid: str) -> Statement:
-    """Write, sign and store the statement (idempotent on its uid)."""
+    """Write the statement, store and sign it as a document (idempotent on its uid)."""
     found = db.session.scalar(select(Statement).where(Statement.uid == statement_uid))
     if found is not None:
         return found
@@ -111,22 +123,25 @@ def issue(*, verification_id: int, statement_uid: str) -> Statement:
     body = db.session.scalar(select(VerificationBody).where(VerificationBody.code == v.body_code))
     ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == v.enterprise_uscc))
     conclusion = json.loads(v.verified or "{}")
+    document_id = documents.new_id()
     pdf = render_pdf(v=v, body=body, enterprise=ent, conclusion=conclusion,
-                     statement_uid=statement_uid)
-    signature, key = signer.sign(body_code=body.code, data=pdf)
+                     document_id=document_id)
+    doc = documents.create(
+        kind=KIND, subject=documents.enterprise_subject(ent, verification_body=body.code),
+        period=str(v.year), pdf=pdf, signer=body_signer(body.code),
+        title=f"{ent.name} {v.year}年度温室气体排放核查声明", document_id=document_id,
+        issuer=body.name, trigger="verification")
     row = Statement(uid=statement_uid, verification_id=v.id,
                     report_instance_id=v.report_instance_id, body_code=body.code,
                     enterprise_uscc=ent.uscc, region_code=ent.region_code, year=v.year,
                     opinion=v.opinion or "", level=v.level or "",
-                    verified_total=conclusion.get("verified_total", "0"), pdf=pdf,
-                    sha256=hashlib.sha256(pdf).hexdigest(), sm3=sm3_hex(pdf),
-                    signature=signature, key_id=key.id)
+                    verified_total=conclusion.get("verified_total", "0"), document_id=doc.id)
     db.session.add(row)
     db.session.flush()
     audit.record("verification.statement.sign", object_type="verification_statement",
                  object_id=row.id, email="system",
-                 summary={"verification": v.id, "body": body.code, "sm3": row.sm3,
-                          "opinion": row.opinion})
+                 summary={"verification": v.id, "body": body.code, "document": doc.id,
+                          "key": doc.signer_key_id, "sm3": doc.sm3, "opinion": row.opinion})
     return row
 
 
@@ -161,25 +176,11 @@ def get_by_uid(uid: str) -> Statement | None:
 
 
 def check(row: Statement | None) -> dict[str, Any]:
-    """The public verdict on a statement: valid only when the stored bytes match both
-    digests and the signature verifies with the body key the platform certified."""
+    """The document store's verdict on the statement's PDF (digests, the body's signature,
+    the signed facts, the key certified by the platform) with the statement's facts."""
     if row is None:
         return {"valid": False, "status": "invalid", "reason": "声明不存在"}
-    key = db.session.get(BodyKey, row.key_id)
-    ok = (key is not None and hashlib.sha256(row.pdf).hexdigest() == row.sha256
-          and sm3_hex(row.pdf) == row.sm3
-          and signer.verify(key=key, data=row.pdf, signature=row.signature))
-    certified = False
-    if key is not None:
-        try:
-            certified = signer.certificate(body_code=key.body_code)["public_key"] \
-                == key.public_key_hex
-        except ValueError:
-            certified = False
-    valid = bool(ok and certified)
-    return {"valid": valid, "status": "valid" if valid else "invalid",
-            "reason": None if valid else "摘要或签名不符",
-            "body": row.body_code, "enterprise": row.enterprise_uscc, "year": row.year,
-            "opinion": row.opinion, "level": row.level, "verified_total": row.verified_total,
-            "sm3": row.sm3, "sha256": row.sha256,
-            "signed_at": row.signed_at.isoformat(timespec="seconds") + "Z"}
+    result = documents.verify(document_id=row.document_id)
+    return {**result, "body": row.body_code, "enterprise": row.enterprise_uscc,
+            "year": row.year, "opinion": row.opinion, "level": row.level,
+            "verified_total": row.verified_total, "document_id": row.document_id}

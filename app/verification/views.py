@@ -8,16 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user
 from sqlalchemy import select
 
+from app.crypto import signing
 from app.extensions import db
-from app.identity.scope import current_scope, get_scoped_or_404
+from app.identity.scope import current_scope
 from app.orgs.models import Enterprise, VerificationBody
 from app.uow import commit, rollback
-from app.verification import conflicts, evidence, rules, service, signer
-from app.verification import statement as statements
+from app.verification import conflicts, evidence, rules, service
 from app.verification.models import Statement
 from app.workflow import assignment, hooks
 from app.workflow.assignment import InboxFilter
@@ -51,6 +51,8 @@ def workspace():
     return render_template(
         "verification/workspace.html", tasks=tasks, cases=cases, statements=issued,
         team=team, body_names=names, declared=declared, ent_names=ent_names,
+        keys={code: getattr(signing.org_key(owner_type="verification_body", owner_id=code),
+                            "key_id", None) for code in bodies},
         opinions=rules.OPINIONS, levels=rules.LEVELS)
 
 
@@ -160,59 +162,6 @@ def decide_finding(verification_id: int, finding_id: int):
         note=f.get("note")), "不符合项处理结论已保存")
 
 
-# ---- statements and keys -----------------------------------------------------------------
-
-def _statement_or_404(uid: str) -> Statement:
-    return get_scoped_or_404(Statement, uid, by="uid")
-
-
-@bp.route("/verification/statements/<string:uid>.pdf")
-@auth_required("session")
-def statement_pdf(uid: str):
-    row = _statement_or_404(uid)
-    return Response(row.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="statement-{row.uid}.pdf"'})
-
-
-@bp.route("/verification/statements/<string:uid>.sig")
-@auth_required("session")
-def statement_sig(uid: str):
-    row = _statement_or_404(uid)
-    return Response(row.signature, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="statement-{row.uid}.sig"'})
-
-
-@bp.route("/verification/statements/<string:uid>/verify")
-def statement_verify(uid: str):
-    """Public: anyone holding the QR / link sees the verdict, never the figures' PDF."""
-    row = statements.get_by_uid(uid)
-    result = statements.check(row)
-    body = db.session.scalar(select(VerificationBody).where(
-        VerificationBody.code == row.body_code)) if row else None
-    ent = db.session.scalar(select(Enterprise).where(
-        Enterprise.uscc == row.enterprise_uscc)) if row else None
-    return render_template("verification/verify.html", result=result, row=row, body=body,
-                           enterprise=ent, opinions=rules.OPINIONS, levels=rules.LEVELS)
-
-
-@bp.route("/verification/bodies/<string:code>/key.pem")
-def body_key(code: str):
-    """Public: the body's SM2 public key (PEM) for `openssl pkeyutl -verify`."""
-    key = signer.get_key(body_code=code, create=False)
-    if key is None:
-        abort(404)
-    return Response(signer.public_pem(body_code=code), mimetype="application/x-pem-file")
-
-
-@bp.route("/verification/bodies/<string:code>/certificate")
-def body_certificate(code: str):
-    """Public: the platform-signed token certifying the body's key (`signing.read_token`)."""
-    key = signer.get_key(body_code=code, create=False)
-    if key is None:
-        abort(404)
-    return Response(key.certificate, mimetype="text/plain")
-
-
 # ---- beside other pages ------------------------------------------------------------------
 
 def account_panel(ent: Any, year: int) -> dict[str, Any] | None:
@@ -225,7 +174,7 @@ def account_panel(ent: Any, year: int) -> dict[str, Any] | None:
     return {"title": "经第三方核查",
             "text": f"{rules.OPINIONS.get(row.opinion, row.opinion)}（"
                     f"{rules.LEVELS.get(row.level, row.level)}）",
-            "url": url_for("verification.statement_verify", uid=row.uid), "link": "核查声明"}
+            "url": url_for("documents.verify", document_id=row.document_id), "link": "核查声明"}
 
 
 @hooks.context(service.PROCESS)

@@ -1,7 +1,8 @@
 """A verifier of another body gets 404 for the case, its attachments and its statement
-(pages and API); the statement verifies with OpenSSL and the body's published key (a
-flipped byte fails); the body key is certified by the platform key; a tampered or unknown
-statement verifies as invalid; the published account shows "经第三方核查"."""
+(pages and API); the statement (a document of the store, signed with the body's own key)
+verifies with OpenSSL and the body's published key (a flipped byte fails); the body key is
+certified by the platform key; a tampered or unknown statement verifies as invalid; the
+account shows "经第三方核查"."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import subprocess
 import pytest
 
 from app.crypto import signing
+from app.documents.models import Document
 from app.extensions import db
 from app.uow import commit
-from app.verification import signer
 from app.verification import statement as statements
 from app.verification.models import Statement
-
 from tests.conftest import api_token, login
+
 from .conftest import YEAR, run_to_statement
 
 OPENSSL = shutil.which("openssl")
@@ -35,48 +36,53 @@ def _openssl_verify(tmp_path, pem: str, data: bytes, sig: bytes) -> subprocess.C
 
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
-def test_statement_verifies_with_openssl_and_the_body_key(vworld, client, tmp_path):
+def test_statement_verifies_with_openssl_and_the_body_key(vworld, client, tmp_path, auth):
     w = vworld
     _report, _v, stmt = run_to_statement(w)
-    pem = client.get("/verification/bodies/VB-A/key.pem").get_data(as_text=True)
-    assert pem.startswith("-----BEGIN PUBLIC KEY-----")
-    res = _openssl_verify(tmp_path, pem, stmt.pdf, stmt.signature)
+    headers = auth(w.lead)
+    meta = client.get(f"/api/v1/documents/{stmt.document_id}", headers=headers).get_json()
+    key_id = meta["signer_key_id"]
+    assert meta["kind"] == "verification_statement" and key_id != "platform"
+    pdf = client.get(f"/api/v1/documents/{stmt.document_id}/pdf", headers=headers).data
+    sig = client.get(f"/api/v1/documents/{stmt.document_id}/signature", headers=headers).data
+    pem = client.get(f"/api/v1/keys/{key_id}.pem").get_data(as_text=True)
+    assert pem.startswith("-----BEGIN PUBLIC KEY-----") and pdf.startswith(b"%PDF")
+    res = _openssl_verify(tmp_path, pem, pdf, sig)
     assert res.returncode == 0 and b"Signature Verified Successfully" in res.stdout
-    flipped = bytearray(stmt.pdf)
+    flipped = bytearray(pdf)
     flipped[len(flipped) // 2] ^= 0x01
-    assert _openssl_verify(tmp_path, pem, bytes(flipped), stmt.signature).returncode != 0
+    assert _openssl_verify(tmp_path, pem, bytes(flipped), sig).returncode != 0
     # the platform key did not sign it: the body's own key did
-    assert _openssl_verify(tmp_path, signing.public_pem(), stmt.pdf,
-                           stmt.signature).returncode != 0
-    # the body key is certified by the platform key (OpenSSL checks that signature too)
-    cert = client.get("/verification/bodies/VB-A/certificate").get_data(as_text=True)
+    assert _openssl_verify(tmp_path, signing.public_pem(), pdf, sig).returncode != 0
+    # the body key is the body's, certified by the platform key (OpenSSL checks that too)
+    key = client.get(f"/api/v1/keys/{key_id}").get_json()
+    cert = key["certificate"]
     payload = signing.read_token(cert)
-    assert payload["body"] == "VB-A" and signer.public_pem(body_code="VB-A") == pem
+    assert key["certified"] is True and "VB-A" in str(payload)
     body_b64, sig_b64 = cert.split(".")
-    body = signing._unb64(body_b64)
-    res = _openssl_verify(tmp_path, signing.public_pem(), body, signing._unb64(sig_b64))
+    res = _openssl_verify(tmp_path, signing.public_pem(), signing._unb64(body_b64),
+                          signing._unb64(sig_b64))
     assert res.returncode == 0
-    # the PDF names the body and embeds the CJK font
-    assert b"/FontFile2" in stmt.pdf
+    assert b"/FontFile2" in pdf   # the CJK font is embedded
 
 
-def test_public_verification_page_and_tampering(vworld, client):
+def test_public_verification_and_tampering(vworld, client):
     w = vworld
     _report, _v, stmt = run_to_statement(w)
-    page = client.get(f"/verification/statements/{stmt.uid}/verify").get_data(as_text=True)
-    assert "签名有效" in page and "甲核查中心" in page and "无保留意见" in page
-    api = client.get(f"/api/v1/verification-statements/{stmt.uid}/verify").get_json()
-    assert api["valid"] is True and api["sm3"] == stmt.sm3
-    assert client.get("/api/v1/verification-statements/nope/verify").get_json()["valid"] is False
-    pdf = bytearray(stmt.pdf)
+    page = client.get(f"/documents/{stmt.document_id}/verify").get_data(as_text=True)
+    assert "甲核查中心" in page
+    api = client.get(f"/api/v1/documents/{stmt.document_id}/verify").get_json()
+    assert api["valid"] is True and api["status"] == "valid"
+    assert statements.check(stmt)["opinion"] == "unqualified"
+    doc = db.session.get(Document, stmt.document_id)
+    pdf = bytearray(doc.pdf)
     pdf[100] ^= 0x01
-    stmt.pdf = bytes(pdf)   # tampered with in the database
+    doc.pdf = bytes(pdf)   # tampered with in the database
     commit()
     db.session.expire_all()
-    row = statements.get_by_uid(stmt.uid)
-    assert statements.check(row)["valid"] is False
-    page = client.get(f"/verification/statements/{stmt.uid}/verify").get_data(as_text=True)
-    assert "无效" in page and "签名有效" not in page
+    assert statements.check(statements.get_by_uid(stmt.uid))["valid"] is False
+    assert client.get(f"/api/v1/documents/{stmt.document_id}/verify").get_json()[
+        "status"] == "invalid"
 
 
 def test_other_body_gets_404_for_case_attachments_and_statement(vworld, client):
@@ -84,8 +90,8 @@ def test_other_body_gets_404_for_case_attachments_and_statement(vworld, client):
     report, v, stmt = run_to_statement(w, evidence_file=b"\xff\xd8evidence")
     att = w.extra["attachment"]
     assert att.ciphertext != b"\xff\xd8evidence"   # encrypted at rest
-    urls = [f"/verification/{v.id}", f"/verification/statements/{stmt.uid}.pdf",
-            f"/verification/statements/{stmt.uid}.sig", f"/workflow/attachments/{att.id}",
+    urls = [f"/verification/{v.id}", f"/documents/{stmt.document_id}/download",
+            f"/api/v1/documents/{stmt.document_id}/pdf", f"/workflow/attachments/{att.id}",
             f"/workflow/instances/{v.instance_id}"]
     login(client, w.other)
     for url in urls:
@@ -107,9 +113,9 @@ def test_other_body_gets_404_for_case_attachments_and_statement(vworld, client):
     assert 'id="panel-verification"' in home and "已出具核查声明" in home
     client.post("/auth/logout")
     login(client, w.company)   # the enterprise sees its statement and its account says so
-    assert client.get(f"/verification/statements/{stmt.uid}.pdf").status_code == 200
+    assert client.get(f"/documents/{stmt.document_id}/download").status_code == 200
     page = client.get(f"/accounts/{w.ent.uscc}?year={YEAR}").get_data(as_text=True)
-    assert "经第三方核查" in page and f"/verification/statements/{stmt.uid}/verify" in page
+    assert "经第三方核查" in page and f"/documents/{stmt.document_id}/verify" in page
     assert db.session.get(Statement, stmt.id).report_instance_id == report.id
 
 
@@ -157,7 +163,7 @@ def test_task_pages_show_the_verification_and_the_statement_at_final_review(vwor
     login(client, w.approver)
     page = client.get(f"/workflow/tasks/{task.id}").get_data(as_text=True)
     assert 'id="verification-result"' in page and "无保留意见" in page
-    assert f"/verification/statements/{stmt.uid}/verify" in page
+    assert f"/documents/{stmt.document_id}/verify" in page
     client.post("/auth/logout")
     assert w.do(report, "final_review", w.approver, {"decision": "approve"}).status == \
         "completed"
