@@ -46,6 +46,7 @@ def _year(data: dict[str, Any]) -> int:
 
 # ---- the report case's services ----------------------------------------------------------
 
+
 @register_service("verification.required", replace=True)
 def verification_required(data: dict[str, Any]) -> dict[str, Any]:
     """After 初审: required when the reviewer asked for it or the enterprise is a key emitter
@@ -53,8 +54,9 @@ def verification_required(data: dict[str, Any]) -> dict[str, Any]:
     ctx = context.current()
     if ctx is None or not ctx.enterprise_uscc or data.get("month"):
         return {"verification_required": False, "verification_reason": None}
-    reason = rules.required(uscc=ctx.enterprise_uscc, year=_year(data),
-                            asked=bool(data.get("require_verification")))
+    reason = rules.required(
+        uscc=ctx.enterprise_uscc, year=_year(data), asked=bool(data.get("require_verification"))
+    )
     return {"verification_required": reason is not None, "verification_reason": reason}
 
 
@@ -71,23 +73,38 @@ def verification_request(data: dict[str, Any]) -> dict[str, Any]:
         from app.identity.models import User
         from app.workflow import service as workflow
 
-        actor = ctx.actor or (db.session.get(User, ctx.initiator_id)
-                              if ctx.initiator_id else None)
-        child = workflow.start(model=PROCESS, user=actor, data={
-            "enterprise_uscc": ent.uscc, "year": year, "report_case_id": instance_id,
-            "reason": reason})
-        v = service.create(instance_id=child.id, report_instance_id=instance_id,
-                           enterprise=ent, year=year, reason=reason)
-        context.audit("verification.request", object_type="verification", object_id=v.id,
-                      user=ctx.actor, summary={"report_case": instance_id,
-                                               "verification_case": child.id,
-                                               "reason": reason})
+        actor = ctx.actor or (db.session.get(User, ctx.initiator_id) if ctx.initiator_id else None)
+        child = workflow.start(
+            model=PROCESS,
+            user=actor,
+            data={
+                "enterprise_uscc": ent.uscc,
+                "year": year,
+                "report_case_id": instance_id,
+                "reason": reason,
+            },
+        )
+        v = service.create(
+            instance_id=child.id,
+            report_instance_id=instance_id,
+            enterprise=ent,
+            year=year,
+            reason=reason,
+        )
+        context.audit(
+            "verification.request",
+            object_type="verification",
+            object_id=v.id,
+            user=ctx.actor,
+            summary={"report_case": instance_id, "verification_case": child.id, "reason": reason},
+        )
 
     context.after_save(write)
     return {"verification_requested": True}
 
 
 # ---- the verification case -------------------------------------------------------------
+
 
 @hooks.on_start(PROCESS)
 def verification_start(data: dict[str, Any], enterprise: Enterprise | None) -> dict[str, Any]:
@@ -97,9 +114,16 @@ def verification_start(data: dict[str, Any], enterprise: Enterprise | None) -> d
         year = int(data.get("year"))
     except (TypeError, ValueError):
         raise Invalid("发起数据校验未通过", fields={"year": "必须是整数年份"}) from None
-    return {**data, "year": year, "report_case_id": data.get("report_case_id"),
-            "verification_id": None, "statement_uid": None, "opinion": None,
-            "verified_total": None, "open_findings": 0}
+    return {
+        **data,
+        "year": year,
+        "report_case_id": data.get("report_case_id"),
+        "verification_id": None,
+        "statement_uid": None,
+        "opinion": None,
+        "verified_total": None,
+        "open_findings": 0,
+    }
 
 
 @hooks.title(PROCESS)
@@ -122,8 +146,13 @@ def on_assign(data: dict[str, Any], task_data: dict[str, Any]):
     errors = service.assignment_errors(v=v, body_code=code, user=ctx.actor)
     if not errors:
         context.after_save(lambda _id: service.assign(v=v, body_code=code, user=ctx.actor))
-        context.audit("verification.assign", object_type="verification", object_id=v.id,
-                      user=ctx.actor, summary={"body": code})
+        context.audit(
+            "verification.assign",
+            object_type="verification",
+            object_id=v.id,
+            user=ctx.actor,
+            summary={"body": code},
+        )
     return errors, {"verification_id": v.id, "body_code": code}
 
 
@@ -131,21 +160,36 @@ def on_assign(data: dict[str, Any], task_data: dict[str, Any]):
 def on_accept(data: dict[str, Any], task_data: dict[str, Any]):
     ctx, v = _current()
     if v.body_code not in service.user_bodies(ctx.actor):
-        refused("verification.refused", object_type="verification", object_id=v.id,
-                user=ctx.actor, summary={"action": "accept", "reason": "other_body"})
+        refused(
+            "verification.refused",
+            object_type="verification",
+            object_id=v.id,
+            user=ctx.actor,
+            summary={"action": "accept", "reason": "other_body"},
+        )
         raise Forbidden("只有被指派核查机构的核查员可以接受委托")
     if data.get("decision") == "decline":
         reason = str(data.get("reason") or "").strip()
         context.after_save(lambda _id: service.decline(v=v, user=ctx.actor, reason=reason))
-        context.audit("verification.decline", object_type="verification", object_id=v.id,
-                      user=ctx.actor, summary={"body": v.body_code, "reason": reason})
+        context.audit(
+            "verification.decline",
+            object_type="verification",
+            object_id=v.id,
+            user=ctx.actor,
+            summary={"body": v.body_code, "reason": reason},
+        )
         return {}, {}
     team, error = service.parse_team(v=v, lead=ctx.actor, text=data.get("team"))
     if error:
         return {"team": error}, {}
     context.after_save(lambda _id: service.accept(v=v, lead=ctx.actor, team=team))
-    context.audit("verification.accept", object_type="verification", object_id=v.id,
-                  user=ctx.actor, summary={"body": v.body_code, "team": team})
+    context.audit(
+        "verification.accept",
+        object_type="verification",
+        object_id=v.id,
+        user=ctx.actor,
+        summary={"body": v.body_code, "team": team},
+    )
     return {}, {"lead_user_id": ctx.actor.id, "team": team}
 
 
@@ -156,8 +200,11 @@ def on_plan(data: dict[str, Any], task_data: dict[str, Any]):
     materiality = service.decimal_or_none(data.get("materiality_pct")) or rules.DEFAULT_MATERIALITY
     risks = {key: data.get(f"risk_{key}") for key, _, _ in rules.SOURCES}
     sampling = rules.propose_sampling(json.loads(v.reported or "{}") or {"sources": {}})
-    context.after_save(lambda _id: service.save_plan(v=v, level=data["level_of_assurance"],
-                                                     materiality=materiality, risks=risks))
+    context.after_save(
+        lambda _id: service.save_plan(
+            v=v, level=data["level_of_assurance"], materiality=materiality, risks=risks
+        )
+    )
     return {}, {"sampling": sampling}
 
 
@@ -215,16 +262,21 @@ def on_conclusion(data: dict[str, Any], task_data: dict[str, Any]):
     ent = enterprise_by_uscc(v.enterprise_uscc)
     current = rules.reported(enterprise=ent, year=v.year)
     verified = {key: Decimal(str(data.get(f"verified_{key}") or 0)) for key, _, _ in rules.SOURCES}
-    result = rules.differences(reported_sources=current["sources"], verified=verified,
-                               materiality_pct=Decimal(v.materiality_pct or "5"))
+    result = rules.differences(
+        reported_sources=current["sources"],
+        verified=verified,
+        materiality_pct=Decimal(v.materiality_pct or "5"),
+    )
     opinion, reasons = data.get("opinion"), str(data.get("difference_reasons") or "").strip()
     errors: dict[str, str] = {}
     if Decimal(result["difference"]) != 0 and not reasons:
         errors["difference_reasons"] = "核查值与报告值存在差异，必须说明差异及原因"
     kept = [f for f in evidence.findings(v=v) if f.status == "kept"]
     if opinion == "unqualified" and result["material"]:
-        errors["opinion"] = (f"差异率 {result['difference_pct']} % 超过实质性阈值 "
-                             f"{result['materiality_pct']} %，不能出具无保留意见")
+        errors["opinion"] = (
+            f"差异率 {result['difference_pct']} % 超过实质性阈值 "
+            f"{result['materiality_pct']} %，不能出具无保留意见"
+        )
     elif opinion == "unqualified" and kept:
         errors["opinion"] = f"仍有 {len(kept)} 个保留的不符合项，不能出具无保留意见"
     if errors:
@@ -238,8 +290,11 @@ def on_conclusion(data: dict[str, Any], task_data: dict[str, Any]):
         v.status = "review"
 
     context.after_save(write)
-    return {}, {"opinion": opinion, "verified_total": result["verified_total"],
-                "conclusion": result}
+    return {}, {
+        "opinion": opinion,
+        "verified_total": result["verified_total"],
+        "conclusion": result,
+    }
 
 
 @hooks.on_submit(PROCESS, "independent_review")
@@ -247,9 +302,13 @@ def on_independent_review(data: dict[str, Any], task_data: dict[str, Any]):
     ctx, v = _current()
     uid = getattr(ctx.actor, "id", None)
     if uid in service.team_ids(v) or v.body_code not in service.user_bodies(ctx.actor):
-        refused("verification.refused", object_type="verification", object_id=v.id,
-                user=ctx.actor, summary={"action": "independent_review",
-                                         "reason": "on_team_or_other_body"})
+        refused(
+            "verification.refused",
+            object_type="verification",
+            object_id=v.id,
+            user=ctx.actor,
+            summary={"action": "independent_review", "reason": "on_team_or_other_body"},
+        )
         raise Forbidden("独立复核须由本机构未参与本案核查组的核查员办理")
 
     def write(_id: int) -> None:
@@ -272,8 +331,13 @@ def verification_sign(data: dict[str, Any]) -> dict[str, Any]:
     uid = new_statement_uid()
 
     def write(instance_id: int) -> None:
-        outbox.enqueue("verification.issue_statement", key=f"verification-statement:{v.id}",
-                       verification_id=v.id, instance_id=instance_id, statement_uid=uid)
+        outbox.enqueue(
+            "verification.issue_statement",
+            key=f"verification-statement:{v.id}",
+            verification_id=v.id,
+            instance_id=instance_id,
+            statement_uid=uid,
+        )
 
     context.after_save(write)
     return {"statement_uid": uid}

@@ -26,8 +26,12 @@ from app.verification.service import require_team
 from app.workflow.errors import Conflict, Forbidden, Invalid
 
 CHECK_STATUSES = {"checked": "已核对", "finding": "发现问题"}
-FINDING_STATUSES = {"open": "待企业答复", "answered": "企业已答复", "closed": "已关闭",
-                    "kept": "保留"}
+FINDING_STATUSES = {
+    "open": "待企业答复",
+    "answered": "企业已答复",
+    "closed": "已关闭",
+    "kept": "保留",
+}
 
 
 def _open_for_evidence(v: Verification) -> None:
@@ -35,8 +39,9 @@ def _open_for_evidence(v: Verification) -> None:
         raise Conflict("核查不处于实施阶段，不能记录证据", code="wrong_stage")
 
 
-def record_check(*, v: Verification, user: Any, source: str, month: Any, status: str,
-                 note: str | None = None) -> VerificationCheck:
+def record_check(
+    *, v: Verification, user: Any, source: str, month: Any, status: str, note: str | None = None
+) -> VerificationCheck:
     require_team(v, user, "check")
     _open_for_evidence(v)
     errors: dict[str, str] = {}
@@ -54,35 +59,53 @@ def record_check(*, v: Verification, user: Any, source: str, month: Any, status:
         errors["note"] = "发现问题时必须说明"
     if errors:
         raise Invalid("核对记录校验未通过", fields=errors)
-    row = db.session.scalar(select(VerificationCheck).where(
-        VerificationCheck.verification_id == v.id, VerificationCheck.source == source,
-        VerificationCheck.month == month))
+    row = db.session.scalar(
+        select(VerificationCheck).where(
+            VerificationCheck.verification_id == v.id,
+            VerificationCheck.source == source,
+            VerificationCheck.month == month,
+        )
+    )
     if row is None:
         row = VerificationCheck(verification_id=v.id, source=source, month=month, status=status)
         db.session.add(row)
     row.status, row.note, row.user_id, row.at = status, (note or None), user.id, utcnow()
     db.session.flush()
-    audit.record("verification.check", object_type="verification", object_id=v.id, user=user,
-                 summary={"source": source, "month": month, "status": status})
+    audit.record(
+        "verification.check",
+        object_type="verification",
+        object_id=v.id,
+        user=user,
+        summary={"source": source, "month": month, "status": status},
+    )
     return row
 
 
 def checks(*, v: Verification) -> list[VerificationCheck]:
-    return list(db.session.scalars(select(VerificationCheck).where(
-        VerificationCheck.verification_id == v.id).order_by(VerificationCheck.source,
-                                                            VerificationCheck.month)))
+    return list(
+        db.session.scalars(
+            select(VerificationCheck)
+            .where(VerificationCheck.verification_id == v.id)
+            .order_by(VerificationCheck.source, VerificationCheck.month)
+        )
+    )
 
 
 def missing_checks(*, v: Verification) -> list[tuple[str, int]]:
     """(source, month) pairs of the sampling plan not yet reviewed."""
     plan = json.loads(v.sampling or "{}")
     done = {(c.source, c.month) for c in checks(v=v)}
-    return [(src, m) for src, p in plan.items() for m in p.get("months", [])
-            if (src, int(m)) not in done]
+    return [
+        (src, m)
+        for src, p in plan.items()
+        for m in p.get("months", [])
+        if (src, int(m)) not in done
+    ]
 
 
-def raise_finding(*, v: Verification, user: Any, requirement: str, description: str,
-                  due_date: Any) -> Finding:
+def raise_finding(
+    *, v: Verification, user: Any, requirement: str, description: str, due_date: Any
+) -> Finding:
     require_team(v, user, "finding")
     _open_for_evidence(v)
     errors: dict[str, str] = {}
@@ -99,20 +122,31 @@ def raise_finding(*, v: Verification, user: Any, requirement: str, description: 
         errors["due_date"] = "日期格式应为 YYYY-MM-DD"
     if errors:
         raise Invalid("不符合项校验未通过", fields=errors)
-    row = Finding(verification_id=v.id, requirement=requirement.strip()[:300],
-                  description=description.strip(), due_date=due, raised_by=user.id)
+    row = Finding(
+        verification_id=v.id,
+        requirement=requirement.strip()[:300],
+        description=description.strip(),
+        due_date=due,
+        raised_by=user.id,
+    )
     db.session.add(row)
     db.session.flush()
-    audit.record("verification.finding.raise", object_type="verification_finding",
-                 object_id=row.id, user=user,
-                 summary={"verification": v.id, "requirement": row.requirement,
-                          "due": due.isoformat()})
+    audit.record(
+        "verification.finding.raise",
+        object_type="verification_finding",
+        object_id=row.id,
+        user=user,
+        summary={"verification": v.id, "requirement": row.requirement, "due": due.isoformat()},
+    )
     return row
 
 
 def findings(*, v: Verification) -> list[Finding]:
-    return list(db.session.scalars(select(Finding).where(Finding.verification_id == v.id)
-                                   .order_by(Finding.id)))
+    return list(
+        db.session.scalars(
+            select(Finding).where(Finding.verification_id == v.id).order_by(Finding.id)
+        )
+    )
 
 
 def _finding(v: Verification, finding_id: Any) -> Finding:
@@ -122,13 +156,19 @@ def _finding(v: Verification, finding_id: Any) -> Finding:
     return row
 
 
-def answer_finding(*, v: Verification, user: Any, finding_id: Any, response: str,
-                   corrected: bool = False) -> Finding:
+def answer_finding(
+    *, v: Verification, user: Any, finding_id: Any, response: str, corrected: bool = False
+) -> Finding:
     """The enterprise answers (and says whether it corrected its records: the account
     recomputes through the ordinary record corrections)."""
     if v.enterprise_uscc not in scope_for(user).enterprise:
-        refused("verification.refused", object_type="verification", object_id=v.id,
-                user=user, summary={"action": "answer", "reason": "not_the_enterprise"})
+        refused(
+            "verification.refused",
+            object_type="verification",
+            object_id=v.id,
+            user=user,
+            summary={"action": "answer", "reason": "not_the_enterprise"},
+        )
         raise Forbidden("只有被核查企业可以答复不符合项")
     row = _finding(v, finding_id)
     if row.status not in ("open", "answered"):
@@ -138,13 +178,19 @@ def answer_finding(*, v: Verification, user: Any, finding_id: Any, response: str
     row.response, row.corrected = response.strip(), bool(corrected)
     row.status, row.answered_at = "answered", utcnow()
     db.session.flush()
-    audit.record("verification.finding.answer", object_type="verification_finding",
-                 object_id=row.id, user=user, summary={"corrected": row.corrected})
+    audit.record(
+        "verification.finding.answer",
+        object_type="verification_finding",
+        object_id=row.id,
+        user=user,
+        summary={"corrected": row.corrected},
+    )
     return row
 
 
-def decide_finding(*, v: Verification, user: Any, finding_id: Any, decision: str,
-                   note: str | None = None) -> Finding:
+def decide_finding(
+    *, v: Verification, user: Any, finding_id: Any, decision: str, note: str | None = None
+) -> Finding:
     """The team closes a finding or keeps it (a kept one weighs on the opinion)."""
     require_team(v, user, "decide_finding")
     row = _finding(v, finding_id)
@@ -156,8 +202,13 @@ def decide_finding(*, v: Verification, user: Any, finding_id: Any, decision: str
         raise Invalid("处理结论校验未通过", fields={"note": "保留不符合项时必须说明理由"})
     row.status, row.decision_note, row.decided_at = decision, note or None, utcnow()
     db.session.flush()
-    audit.record("verification.finding.decide", object_type="verification_finding",
-                 object_id=row.id, user=user, summary={"decision": decision})
+    audit.record(
+        "verification.finding.decide",
+        object_type="verification_finding",
+        object_id=row.id,
+        user=user,
+        summary={"decision": decision},
+    )
     return row
 
 
@@ -169,6 +220,12 @@ def before_after(*, v: Verification) -> list[dict[str, str]]:
     out = []
     for key, _, label in rules.SOURCES:
         b = before.get(key, {}).get("total", "0")
-        out.append({"source": key, "label": label, "before": b,
-                    "after": after.get(key, {}).get("total", b) if after else b})
+        out.append(
+            {
+                "source": key,
+                "label": label,
+                "before": b,
+                "after": after.get(key, {}).get("total", b) if after else b,
+            }
+        )
     return out

@@ -29,22 +29,32 @@ from app.extensions import db
 from app.identity.scope import ScopeRule
 
 #: what a verifier, the region's government and the enterprise see of a verification
-VERIFICATION_SCOPE = ScopeRule(region="region_code", enterprise="enterprise_uscc",
-                               verification_body="body_code")
+VERIFICATION_SCOPE = ScopeRule(
+    region="region_code", enterprise="enterprise_uscc", verification_body="body_code"
+)
 
-STATUSES = {"requested": "待指派", "assigned": "待核查机构接受", "accepted": "待制定计划",
-            "fieldwork": "核查实施", "findings": "不符合项整改", "conclusion": "核查结论",
-            "review": "独立复核", "completed": "已出具核查声明"}
+STATUSES = {
+    "requested": "待指派",
+    "assigned": "待核查机构接受",
+    "accepted": "待制定计划",
+    "fieldwork": "核查实施",
+    "findings": "不符合项整改",
+    "conclusion": "核查结论",
+    "review": "独立复核",
+    "completed": "已出具核查声明",
+}
 
 
 class Verification(db.Model):
     __tablename__ = "verification"
     __scope__ = VERIFICATION_SCOPE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.id"), unique=True,
-                                             nullable=False)
-    report_instance_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_instance.id"),
-                                                           index=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("workflow_instance.id"), unique=True, nullable=False
+    )
+    report_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_instance.id"), index=True
+    )
     enterprise_uscc: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
     region_code: Mapped[str | None] = mapped_column(String(6))
     year: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -56,11 +66,11 @@ class Verification(db.Model):
     reviewer_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     level: Mapped[str | None] = mapped_column(String(12))  # reasonable | limited
     materiality_pct: Mapped[str | None] = mapped_column(String(12))  # Decimal as text
-    risks: Mapped[str] = mapped_column(Text, nullable=False, default="{}")      # JSON
-    sampling: Mapped[str] = mapped_column(Text, nullable=False, default="{}")   # JSON
-    reported: Mapped[str] = mapped_column(Text, nullable=False, default="{}")   # JSON
-    corrected: Mapped[str | None] = mapped_column(Text)                         # JSON
-    verified: Mapped[str | None] = mapped_column(Text)                          # JSON
+    risks: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON
+    sampling: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON
+    reported: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON
+    corrected: Mapped[str | None] = mapped_column(Text)  # JSON
+    verified: Mapped[str | None] = mapped_column(Text)  # JSON
     difference_reasons: Mapped[str | None] = mapped_column(Text)
     material: Mapped[bool | None] = mapped_column(Boolean)
     opinion: Mapped[str | None] = mapped_column(String(12))  # unqualified|qualified|adverse
@@ -80,8 +90,9 @@ class VerificationAssignment(db.Model):
 
     __tablename__ = "verification_assignment"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    verification_id: Mapped[int] = mapped_column(ForeignKey("verification.id",
-                                                            ondelete="CASCADE"), index=True)
+    verification_id: Mapped[int] = mapped_column(
+        ForeignKey("verification.id", ondelete="CASCADE"), index=True
+    )
     body_code: Mapped[str] = mapped_column(String(18), nullable=False)
     outcome: Mapped[str] = mapped_column(String(12), nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -108,8 +119,9 @@ class VerificationCheck(db.Model):
     __tablename__ = "verification_check"
     __table_args__ = (UniqueConstraint("verification_id", "source", "month"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    verification_id: Mapped[int] = mapped_column(ForeignKey("verification.id",
-                                                            ondelete="CASCADE"), index=True)
+    verification_id: Mapped[int] = mapped_column(
+        ForeignKey("verification.id", ondelete="CASCADE"), index=True
+    )
     source: Mapped[str] = mapped_column(String(20), nullable=False)
     month: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False)  # checked | finding
@@ -123,8 +135,9 @@ class Finding(db.Model):
 
     __tablename__ = "verification_finding"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    verification_id: Mapped[int] = mapped_column(ForeignKey("verification.id",
-                                                            ondelete="CASCADE"), index=True)
+    verification_id: Mapped[int] = mapped_column(
+        ForeignKey("verification.id", ondelete="CASCADE"), index=True
+    )
     requirement: Mapped[str] = mapped_column(String(300), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     due_date: Mapped[date] = mapped_column(Date, nullable=False)
@@ -146,8 +159,9 @@ class Statement(db.Model, UidMixin):
     __tablename__ = "verification_statement"
     __scope__ = VERIFICATION_SCOPE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    verification_id: Mapped[int] = mapped_column(ForeignKey("verification.id"), unique=True,
-                                                 nullable=False)
+    verification_id: Mapped[int] = mapped_column(
+        ForeignKey("verification.id"), unique=True, nullable=False
+    )
     report_instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     body_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
     enterprise_uscc: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
@@ -156,6 +170,5 @@ class Statement(db.Model, UidMixin):
     opinion: Mapped[str] = mapped_column(String(12), nullable=False)
     level: Mapped[str] = mapped_column(String(12), nullable=False)
     verified_total: Mapped[str] = mapped_column(String(40), nullable=False)
-    document_id: Mapped[str] = mapped_column(ForeignKey("document.id"), nullable=False,
-                                             index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("document.id"), nullable=False, index=True)
     signed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

@@ -26,10 +26,12 @@ from app.orgs.models import Enterprise, VerificationBody
 from app.verification.models import BodyConflict, Verification
 
 #: emission sources as the carbon account holds them (column, Chinese name)
-SOURCES = (("combustion", "co2_combustion", "化石燃料燃烧"),
-           ("process", "co2_process", "工业生产过程"),
-           ("electricity", "co2_electricity", "净购入电力"),
-           ("heat", "co2_heat", "净购入热力"))
+SOURCES = (
+    ("combustion", "co2_combustion", "化石燃料燃烧"),
+    ("process", "co2_process", "工业生产过程"),
+    ("electricity", "co2_electricity", "净购入电力"),
+    ("heat", "co2_heat", "净购入热力"),
+)
 SOURCE_LABELS = {key: label for key, _, label in SOURCES}
 DEFAULT_MATERIALITY = Decimal("5")
 SAMPLING_SHARE = Decimal("0.05")
@@ -46,9 +48,15 @@ def key_emitter_threshold() -> Decimal:
 def reported(*, enterprise: Enterprise, year: int) -> dict[str, Any]:
     """Current accounts of the year by source and month: {"sources": {key: {"total",
     "months": {m: value}}}, "total", "account_versions"} (Decimals as text)."""
-    rows = db.session.scalars(select(CarbonAccount).where(
-        CarbonAccount.enterprise_id == enterprise.id, CarbonAccount.year == year,
-        CarbonAccount.is_current.is_(True)).order_by(CarbonAccount.month)).all()
+    rows = db.session.scalars(
+        select(CarbonAccount)
+        .where(
+            CarbonAccount.enterprise_id == enterprise.id,
+            CarbonAccount.year == year,
+            CarbonAccount.is_current.is_(True),
+        )
+        .order_by(CarbonAccount.month)
+    ).all()
     sources: dict[str, Any] = {}
     total = Decimal(0)
     for key, col, _ in SOURCES:
@@ -56,17 +64,25 @@ def reported(*, enterprise: Enterprise, year: int) -> dict[str, Any]:
         value = sum(months.values(), Decimal(0))
         total += value
         sources[key] = {"total": str(value), "months": {m: str(v) for m, v in months.items()}}
-    return {"sources": sources, "total": str(total),
-            "accounts": {str(a.month): a.version for a in rows}}
+    return {
+        "sources": sources,
+        "total": str(total),
+        "accounts": {str(a.month): a.version for a in rows},
+    }
 
 
 # one statement per 初审 (it runs in every review step): the flag and the year's total
-_YEAR_TOTAL = (select(CarbonAccount.co2_total).where(
-    CarbonAccount.enterprise_id == Enterprise.id, CarbonAccount.year == bindparam("b_year"),
-    CarbonAccount.is_current.is_(True)).with_only_columns(
-        func.coalesce(func.sum(CarbonAccount.co2_total), 0)).scalar_subquery())
-_EMITTER = select(Enterprise.key_emitter, _YEAR_TOTAL).where(
-    Enterprise.uscc == bindparam("b_uscc"))
+_YEAR_TOTAL = (
+    select(CarbonAccount.co2_total)
+    .where(
+        CarbonAccount.enterprise_id == Enterprise.id,
+        CarbonAccount.year == bindparam("b_year"),
+        CarbonAccount.is_current.is_(True),
+    )
+    .with_only_columns(func.coalesce(func.sum(CarbonAccount.co2_total), 0))
+    .scalar_subquery()
+)
+_EMITTER = select(Enterprise.key_emitter, _YEAR_TOTAL).where(Enterprise.uscc == bindparam("b_uscc"))
 
 
 def required(*, uscc: str, year: int, asked: bool) -> str | None:
@@ -82,8 +98,10 @@ def required(*, uscc: str, year: int, asked: bool) -> str | None:
     total = Decimal(row[1] or 0)
     limit = key_emitter_threshold()
     if total >= limit:
-        return (f"年度排放 {total:,.0f} tCO2 达到重点排放单位门槛 {limit:,.0f} tCO2"
-                "（《碳排放权交易管理办法（试行）》第八条）")
+        return (
+            f"年度排放 {total:,.0f} tCO2 达到重点排放单位门槛 {limit:,.0f} tCO2"
+            "（《碳排放权交易管理办法（试行）》第八条）"
+        )
     return None
 
 
@@ -96,17 +114,25 @@ def in_accreditation_scope(body: VerificationBody, industry_code: str | None) ->
 
 def consecutive_years(*, body_code: str, enterprise_uscc: str, year: int) -> int:
     """How many years right before `year` the body verified the enterprise (completed)."""
-    years = set(db.session.scalars(select(Verification.year).where(
-        Verification.body_code == body_code, Verification.enterprise_uscc == enterprise_uscc,
-        Verification.status == "completed", Verification.year < year)))
+    years = set(
+        db.session.scalars(
+            select(Verification.year).where(
+                Verification.body_code == body_code,
+                Verification.enterprise_uscc == enterprise_uscc,
+                Verification.status == "completed",
+                Verification.year < year,
+            )
+        )
+    )
     count = 0
     while (year - count - 1) in years:
         count += 1
     return count
 
 
-def assignment_refusal(*, body: VerificationBody | None, enterprise: Enterprise,
-                       year: int, today: date | None = None) -> str | None:
+def assignment_refusal(
+    *, body: VerificationBody | None, enterprise: Enterprise, year: int, today: date | None = None
+) -> str | None:
     """Why the body may not verify this enterprise-year (Chinese), or None."""
     if body is None:
         return "核查机构不存在"
@@ -115,8 +141,11 @@ def assignment_refusal(*, body: VerificationBody | None, enterprise: Enterprise,
         return f"{body.name}没有有效的核查资质"
     if not in_accreditation_scope(body, enterprise.industry_code):
         return f"{enterprise.industry_code or '该'}行业不在{body.name}的认可范围内"
-    conflict = db.session.scalar(select(BodyConflict).where(
-        BodyConflict.body_code == body.code, BodyConflict.enterprise_uscc == enterprise.uscc))
+    conflict = db.session.scalar(
+        select(BodyConflict).where(
+            BodyConflict.body_code == body.code, BodyConflict.enterprise_uscc == enterprise.uscc
+        )
+    )
     if conflict is not None:
         return f"{body.name}已声明与该企业存在利益冲突：{conflict.reason}"
     limit = int(current_app.config.get("CECP_VERIFICATION_MAX_CONSECUTIVE_YEARS", 3))
@@ -142,16 +171,23 @@ def propose_sampling(figures: dict[str, Any]) -> dict[str, Any]:
         if share < SAMPLING_SHARE:
             n = max(1, math.ceil(len(with_records) * SAMPLING_MIN_FRACTION))
             chosen = sorted(sorted(with_records, key=lambda m: (-months[m], m))[:n])
-            plan[key] = {"sampled": True, "months": chosen, "share": str(share.quantize(
-                Decimal("0.0001")))}
+            plan[key] = {
+                "sampled": True,
+                "months": chosen,
+                "share": str(share.quantize(Decimal("0.0001"))),
+            }
         else:
-            plan[key] = {"sampled": False, "months": sorted(with_records),
-                         "share": str(share.quantize(Decimal("0.0001")))}
+            plan[key] = {
+                "sampled": False,
+                "months": sorted(with_records),
+                "share": str(share.quantize(Decimal("0.0001"))),
+            }
     return plan
 
 
-def differences(*, reported_sources: dict[str, Any], verified: dict[str, Decimal],
-                materiality_pct: Decimal) -> dict[str, Any]:
+def differences(
+    *, reported_sources: dict[str, Any], verified: dict[str, Decimal], materiality_pct: Decimal
+) -> dict[str, Any]:
     """Verified beside reported by source, the total difference and whether it is material
     (|verified − reported| / reported > materiality)."""
     rows, rep_total, ver_total = [], Decimal(0), Decimal(0)
@@ -160,11 +196,24 @@ def differences(*, reported_sources: dict[str, Any], verified: dict[str, Decimal
         ver = verified.get(key, rep)
         rep_total += rep
         ver_total += ver
-        rows.append({"source": key, "label": label, "reported": str(rep), "verified": str(ver),
-                     "difference": str(ver - rep)})
+        rows.append(
+            {
+                "source": key,
+                "label": label,
+                "reported": str(rep),
+                "verified": str(ver),
+                "difference": str(ver - rep),
+            }
+        )
     diff = ver_total - rep_total
     ratio = (abs(diff) / rep_total * 100) if rep_total else (Decimal(100) if diff else 0)
     ratio = Decimal(ratio).quantize(Decimal("0.01"))
-    return {"rows": rows, "reported_total": str(rep_total), "verified_total": str(ver_total),
-            "difference": str(diff), "difference_pct": str(ratio),
-            "materiality_pct": str(materiality_pct), "material": ratio > materiality_pct}
+    return {
+        "rows": rows,
+        "reported_total": str(rep_total),
+        "verified_total": str(ver_total),
+        "difference": str(diff),
+        "difference_pct": str(ratio),
+        "materiality_pct": str(materiality_pct),
+        "material": ratio > materiality_pct,
+    }

@@ -47,17 +47,21 @@ def get_by_instance(*, instance_id: int) -> Verification | None:
 
 
 def get_by_report(*, report_instance_id: int) -> Verification | None:
-    return db.session.scalars(select(Verification).where(
-        Verification.report_instance_id == report_instance_id)
-        .order_by(Verification.id.desc())).first()
+    return db.session.scalars(
+        select(Verification)
+        .where(Verification.report_instance_id == report_instance_id)
+        .order_by(Verification.id.desc())
+    ).first()
 
 
 def get(*, verification_id: int, user: Any) -> Verification:
     """A verification the user's scope covers; a verifier's only while its body is assigned
     (anything else: NotFound, the same answer as a forged id)."""
-    v = db.session.scalar(select(Verification).where(
-        Verification.id == verification_id,
-        scope_clause(Verification, scope_for(user))))
+    v = db.session.scalar(
+        select(Verification).where(
+            Verification.id == verification_id, scope_clause(Verification, scope_for(user))
+        )
+    )
     if v is None:
         raise NotFound("核查案件不存在或不在您的数据范围内")
     return v
@@ -73,15 +77,28 @@ def list_for(*, user: Any, status: str | None = None, limit: int = 200) -> list[
 
 
 def statements_for(*, user: Any, limit: int = 200) -> list[Statement]:
-    return list(db.session.scalars(select(Statement).where(
-        scope_clause(Statement, scope_for(user))).order_by(Statement.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Statement)
+            .where(scope_clause(Statement, scope_for(user)))
+            .order_by(Statement.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def body_members(*, body_code: str) -> list[User]:
     """Active verifiers whose scope names the body (its team pool)."""
-    users = db.session.scalars(select(User).join(User.roles).where(
-        Role.name == "verifier", User.active.is_(True))
-        .options(selectinload(User.roles), selectinload(User.scopes))).unique().all()
+    users = (
+        db.session.scalars(
+            select(User)
+            .join(User.roles)
+            .where(Role.name == "verifier", User.active.is_(True))
+            .options(selectinload(User.roles), selectinload(User.scopes))
+        )
+        .unique()
+        .all()
+    )
     return [u for u in users if body_code in scope_for(u).verification_body]
 
 
@@ -92,19 +109,37 @@ def user_bodies(user: Any) -> tuple[str, ...]:
 def require_team(v: Verification, user: Any, action: str) -> None:
     """The team's steps: the lead and the named verifiers only (refusal audited)."""
     if getattr(user, "id", None) not in team_ids(v):
-        refused("verification.refused", object_type="verification", object_id=v.id, user=user,
-                summary={"action": action, "reason": "not_on_team"})
+        refused(
+            "verification.refused",
+            object_type="verification",
+            object_id=v.id,
+            user=user,
+            summary={"action": action, "reason": "not_on_team"},
+        )
         raise Forbidden("只有本案核查组成员可以办理此步骤")
 
 
 # ---- the process steps -----------------------------------------------------------------
 
-def create(*, instance_id: int, report_instance_id: int | None, enterprise: Enterprise,
-           year: int, reason: str) -> Verification:
-    v = Verification(instance_id=instance_id, report_instance_id=report_instance_id,
-                     enterprise_uscc=enterprise.uscc, region_code=enterprise.region_code,
-                     year=year, reason=reason[:300], status="requested",
-                     reported=json.dumps(rules.reported(enterprise=enterprise, year=year)))
+
+def create(
+    *,
+    instance_id: int,
+    report_instance_id: int | None,
+    enterprise: Enterprise,
+    year: int,
+    reason: str,
+) -> Verification:
+    v = Verification(
+        instance_id=instance_id,
+        report_instance_id=report_instance_id,
+        enterprise_uscc=enterprise.uscc,
+        region_code=enterprise.region_code,
+        year=year,
+        reason=reason[:300],
+        status="requested",
+        reported=json.dumps(rules.reported(enterprise=enterprise, year=year)),
+    )
     db.session.add(v)
     db.session.flush()
     return v
@@ -112,9 +147,12 @@ def create(*, instance_id: int, report_instance_id: int | None, enterprise: Ente
 
 def set_case_body(*, instance_id: int, body_code: str | None) -> None:
     """The case's verification-body party (its tasks get it when they are created)."""
-    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                       .values(verification_body_code=body_code)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .values(verification_body_code=body_code)
+        .execution_options(synchronize_session=False)
+    )
     inst = db.session.get(ProcessInstance, instance_id)
     if inst is not None:
         set_committed_value(inst, "verification_body_code", body_code)
@@ -127,8 +165,13 @@ def assignment_errors(*, v: Verification, body_code: str, user: Any) -> dict[str
     why = rules.assignment_refusal(body=body, enterprise=ent, year=v.year)
     if why is None:
         return {}
-    refused("verification.assignment.refused", object_type="verification", object_id=v.id,
-            user=user, summary={"body": body_code, "reason": why})
+    refused(
+        "verification.assignment.refused",
+        object_type="verification",
+        object_id=v.id,
+        user=user,
+        summary={"body": body_code, "reason": why},
+    )
     return {"body_code": why}
 
 
@@ -136,8 +179,14 @@ def assign(*, v: Verification, body_code: str, user: Any) -> None:
     v.body_code = body_code
     v.status = "assigned"
     set_case_body(instance_id=v.instance_id, body_code=body_code)
-    db.session.add(VerificationAssignment(verification_id=v.id, body_code=body_code,
-                                          outcome="assigned", user_id=getattr(user, "id", None)))
+    db.session.add(
+        VerificationAssignment(
+            verification_id=v.id,
+            body_code=body_code,
+            outcome="assigned",
+            user_id=getattr(user, "id", None),
+        )
+    )
 
 
 def parse_team(*, v: Verification, lead: Any, text: str | None) -> tuple[list[int], str | None]:
@@ -164,15 +213,24 @@ def accept(*, v: Verification, lead: Any, team: list[int]) -> None:
     v.lead_user_id = lead.id
     v.team = json.dumps(team)
     v.status = "accepted"
-    db.session.add(VerificationAssignment(verification_id=v.id, body_code=v.body_code or "",
-                                          outcome="accepted", user_id=lead.id))
+    db.session.add(
+        VerificationAssignment(
+            verification_id=v.id, body_code=v.body_code or "", outcome="accepted", user_id=lead.id
+        )
+    )
 
 
 def decline(*, v: Verification, user: Any, reason: str) -> None:
     """The body declines: it no longer sees the case; the government assigns again."""
-    db.session.add(VerificationAssignment(verification_id=v.id, body_code=v.body_code or "",
-                                          outcome="declined", reason=reason,
-                                          user_id=getattr(user, "id", None)))
+    db.session.add(
+        VerificationAssignment(
+            verification_id=v.id,
+            body_code=v.body_code or "",
+            outcome="declined",
+            reason=reason,
+            user_id=getattr(user, "id", None),
+        )
+    )
     v.body_code = None
     v.lead_user_id = None
     v.team = "[]"
@@ -187,8 +245,9 @@ def decimal_or_none(value: Any) -> Decimal | None:
         return None
 
 
-def save_plan(*, v: Verification, level: str, materiality: Decimal,
-              risks: dict[str, str]) -> dict[str, Any]:
+def save_plan(
+    *, v: Verification, level: str, materiality: Decimal, risks: dict[str, str]
+) -> dict[str, Any]:
     """The plan, with the sampling the platform proposes from the reported figures."""
     figures = _json(v.reported, {"sources": {}, "total": "0"})
     sampling = rules.propose_sampling(figures)
@@ -201,8 +260,13 @@ def save_plan(*, v: Verification, level: str, materiality: Decimal,
 
 
 def history(*, v: Verification) -> list[VerificationAssignment]:
-    return list(db.session.scalars(select(VerificationAssignment).where(
-        VerificationAssignment.verification_id == v.id).order_by(VerificationAssignment.id)))
+    return list(
+        db.session.scalars(
+            select(VerificationAssignment)
+            .where(VerificationAssignment.verification_id == v.id)
+            .order_by(VerificationAssignment.id)
+        )
+    )
 
 
 def mark_completed(*, v: Verification) -> None:
