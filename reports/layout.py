@@ -137,7 +137,15 @@ def numbered_canvas(*, header: str, verify_url: str, document_id: str):
             self.setStrokeColor(colors.HexColor("#9aa5b1"))
             self.line(MARGIN, h - 13.5 * mm, w - MARGIN, h - 13.5 * mm)
             self.drawCentredString(w / 2, 10 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
-            renderPDF.draw(qr, self, w - MARGIN - 17 * mm, 4 * mm)
+            if not getattr(self, "_cecp_qr", False):  # encoded and drawn once: a Form XObject
+                self.beginForm("cecpVerifyQR")
+                renderPDF.draw(qr, self, 0, 0)
+                self.endForm()
+                self._cecp_qr = True
+            self.saveState()
+            self.translate(w - MARGIN - 17 * mm, 4 * mm)
+            self.doForm("cecpVerifyQR")
+            self.restoreState()
             self.setFont(FONT, 6.5)
             self.drawRightString(w - MARGIN - 18 * mm, 9 * mm, "扫码验证")
             self.drawRightString(w - MARGIN - 18 * mm, 6 * mm, f"文档编号 {document_id}")

@@ -79,9 +79,7 @@ class Document(db.Model):
     signer_key_id: Mapped[str | None] = mapped_column(String(40))
     signed_at: Mapped[datetime | None] = mapped_column(DateTime)
     superseded_by: Mapped[str | None] = mapped_column(
-        ForeignKey(
-            "document.id", ondelete="SET NULL", use_alter=True, name="fk_document_superseded_by"
-        )
+        ForeignKey("document.id", ondelete="SET NULL", name="fk_document_superseded_by")
     )
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,7 @@
 """document store and organisation signing keys
 
 Revision ID: 7bfc827e4bb5
-Revises: 9df72ea92bf0
+Revises: cdff2373f1c0
 Create Date: 2026-12-05 21:58:04.009499
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7bfc827e4bb5'
-down_revision = '9df72ea92bf0'
+down_revision = 'cdff2373f1c0'
 branch_labels = None
 depends_on = None
 
@@ -50,7 +50,7 @@ def upgrade():
     sa.Column('superseded_at', sa.DateTime(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['superseded_by'], ['document.id'], name='fk_document_superseded_by', ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['superseded_by'], ['document.id'], name='fk_document_superseded_by', ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_document')),
     sa.UniqueConstraint('kind', 'subject_type', 'subject_id', 'period', 'version', name='uq_document_version')
     )
