@@ -1,7 +1,7 @@
 """verification: case parties, body accreditation scope, verification tables
 
 Revision ID: 94a2a7f776f9
-Revises: 7bfc827e4bb5
+Revises: dc5cf997f7fb
 Create Date: 2026-12-05 22:52:17.401381
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '94a2a7f776f9'
-down_revision = '7bfc827e4bb5'
+down_revision = 'dc5cf997f7fb'
 branch_labels = None
 depends_on = None
 
