@@ -218,6 +218,16 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_WAN_ALLOW_AS_MULTI_FACTOR": True,
         "SECURITY_TOKEN_AUTHENTICATION_HEADER": "Authentication-Token",
         "SECURITY_TOKEN_MAX_AGE": int(env.get("CECP_TOKEN_MAX_AGE", 3600)),
+        # Third-party verification (app/verification, docs/verification.md): a yearly total
+        # at or above this (t CO2) makes verification mandatory; 26,000 t CO2e is the
+        # threshold of 重点排放单位 in 《碳排放权交易管理办法（试行）》
+        # （生态环境部令第 19 号）第八条
+        "CECP_VERIFICATION_KEY_EMITTER_TCO2": env.get("CECP_VERIFICATION_KEY_EMITTER_TCO2",
+                                                      "26000"),
+        # a body may verify the same enterprise at most this many consecutive years
+        # (platform policy, no standard fixes it: flagged as such on the page)
+        "CECP_VERIFICATION_MAX_CONSECUTIVE_YEARS": int(
+            env.get("CECP_VERIFICATION_MAX_CONSECUTIVE_YEARS", 3)),
         "SECURITY_CSRF_PROTECT_MECHANISMS": ["session", "basic"],
         "SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS": False,
         "SECURITY_URL_PREFIX": "/auth",

@@ -123,7 +123,7 @@ def start_form(*, model: str | int) -> dict[str, Any] | None:
 def can_view(user: Any, inst: ProcessInstance) -> bool:
     if inst.initiator_id is not None and inst.initiator_id == getattr(user, "id", None):
         return True
-    return assignment.scope_covers_case(scope_for(user), inst.region_code, inst.enterprise_uscc)
+    return assignment.covers(scope_for(user), inst)
 
 
 def get_instance(*, instance_id: int, user: Any) -> ProcessInstance:
