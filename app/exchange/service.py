@@ -25,7 +25,8 @@ from app.extensions import db
 from app.identity.scope import DataScope
 
 MAX_ROWS = 10_000
-KINDS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表"}
+KINDS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表",
+         "enterprises": "企业信息", "outputs": "产值数据"}
 
 
 class BatchError(ValueError):
