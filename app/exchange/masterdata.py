@@ -20,22 +20,38 @@ from app.orgs.models import Enterprise
 OUTPUT_FIELDS = ("uscc", "year", "month", "gross_output", "value_added")
 
 
-def submit_enterprises(*, items: list, scope: DataScope, user, source: str,
-                       client: str | None = None, mode: str = "all",
-                       filename: str | None = None, batch: ExchangeBatch | None = None
-                       ) -> tuple[ExchangeBatch, bool]:
+def submit_enterprises(
+    *,
+    items: list,
+    scope: DataScope,
+    user,
+    source: str,
+    client: str | None = None,
+    mode: str = "all",
+    filename: str | None = None,
+    batch: ExchangeBatch | None = None,
+) -> tuple[ExchangeBatch, bool]:
     """Create or update enterprises by USCC (the same USCC twice in one file: an error)."""
     if not isinstance(items, list) or not items:
         raise BatchError("请至少提交一家企业", "enterprises")
     batch = _reuse(batch, len(items), mode) or open_batch(
-        kind="enterprises", source=source, user=user, client=client, rows=len(items),
-        mode=mode, filename=filename)
+        kind="enterprises",
+        source=source,
+        user=user,
+        client=client,
+        rows=len(items),
+        mode=mode,
+        filename=filename,
+    )
     errors: dict[int, dict[str, str]] = {}
     seen: dict[str, int] = {}
     good: list[dict] = []
     for i, it in enumerate(items):
-        clean, errs = (registry.validate(it, scope=scope) if isinstance(it, dict)
-                       else (None, {"row": "格式不正确"}))
+        clean, errs = (
+            registry.validate(it, scope=scope)
+            if isinstance(it, dict)
+            else (None, {"row": "格式不正确"})
+        )
         if clean is not None and clean["uscc"] in seen:
             clean, errs = None, {"uscc": f"与第 {seen[clean['uscc']] + 1} 行重复"}
         if errs:
@@ -49,8 +65,11 @@ def submit_enterprises(*, items: list, scope: DataScope, user, source: str,
         batch.message = "存在错误，整批未写入"
         return batch, False
     counts = registry.upsert_many(good)
-    batch.inserted, batch.corrected, batch.unchanged = (counts["created"], counts["updated"],
-                                                        counts["unchanged"])
+    batch.inserted, batch.corrected, batch.unchanged = (
+        counts["created"],
+        counts["updated"],
+        counts["unchanged"],
+    )
     _finish(batch, accepted=len(good), rejected=len(errors))
     return batch, False
 
@@ -63,25 +82,50 @@ def _record(uscc, year, month, scope: DataScope) -> EnergyRecord | None:
         return None
     if ent is None:
         return None
-    return db.session.scalar(select(EnergyRecord).where(
-        EnergyRecord.enterprise_id == ent.id, EnergyRecord.period == period))
+    return db.session.scalar(
+        select(EnergyRecord).where(
+            EnergyRecord.enterprise_id == ent.id, EnergyRecord.period == period
+        )
+    )
 
 
 def _lines(rec: EnergyRecord) -> list[dict]:
-    return [{k: getattr(ln, k) for k in ("flow", "item", "amount", "unit", "ncv",
-                                         "carbon_content", "oxidation_rate", "factor_value",
-                                         "note")} for ln in rec.lines]
+    return [
+        {
+            k: getattr(ln, k)
+            for k in (
+                "flow",
+                "item",
+                "amount",
+                "unit",
+                "ncv",
+                "carbon_content",
+                "oxidation_rate",
+                "factor_value",
+                "note",
+            )
+        }
+        for ln in rec.lines
+    ]
 
 
 def _check_output(it: dict, scope: DataScope) -> tuple[tuple | None, dict[str, str]]:
     """(record, new gross, new value added) or field errors; a blank cell keeps the
     stored figure."""
     rec = _record(it.get("uscc"), it.get("year"), it.get("month"), scope)
-    blank = [f for f in ("gross_output", "value_added")
-             if it.get(f) is None or not str(it.get(f)).strip()]
-    data = {"uscc": it.get("uscc"), "year": it.get("year"), "month": it.get("month"),
-            "gross_output": it.get("gross_output"), "value_added": it.get("value_added"),
-            "lines": _lines(rec) if rec is not None else []}
+    blank = [
+        f
+        for f in ("gross_output", "value_added")
+        if it.get(f) is None or not str(it.get(f)).strip()
+    ]
+    data = {
+        "uscc": it.get("uscc"),
+        "year": it.get("year"),
+        "month": it.get("month"),
+        "gross_output": it.get("gross_output"),
+        "value_added": it.get("value_added"),
+        "lines": _lines(rec) if rec is not None else [],
+    }
     _, errs = records.validate(data, scope=scope)
     if "lines" in errs:
         del errs["lines"]
@@ -97,22 +141,36 @@ def _check_output(it: dict, scope: DataScope) -> tuple[tuple | None, dict[str, s
     return (rec, gross, va), {}
 
 
-def submit_outputs(*, items: list, scope: DataScope, user, source: str,
-                   client: str | None = None, mode: str = "all",
-                   filename: str | None = None, batch: ExchangeBatch | None = None
-                   ) -> tuple[ExchangeBatch, bool]:
+def submit_outputs(
+    *,
+    items: list,
+    scope: DataScope,
+    user,
+    source: str,
+    client: str | None = None,
+    mode: str = "all",
+    filename: str | None = None,
+    batch: ExchangeBatch | None = None,
+) -> tuple[ExchangeBatch, bool]:
     """Output value and value added (万元) of enterprise-months that have a record."""
     if not isinstance(items, list) or not items:
         raise BatchError("请至少提交一行产值数据", "outputs")
     batch = _reuse(batch, len(items), mode) or open_batch(
-        kind="outputs", source=source, user=user, client=client, rows=len(items), mode=mode,
-        filename=filename)
+        kind="outputs",
+        source=source,
+        user=user,
+        client=client,
+        rows=len(items),
+        mode=mode,
+        filename=filename,
+    )
     errors: dict[int, dict[str, str]] = {}
     seen: dict[int, int] = {}
     good: list[tuple] = []
     for i, it in enumerate(items):
-        found, errs = (_check_output(it, scope) if isinstance(it, dict)
-                       else (None, {"row": "格式不正确"}))
+        found, errs = (
+            _check_output(it, scope) if isinstance(it, dict) else (None, {"row": "格式不正确"})
+        )
         if found is not None and found[0].id in seen:
             found, errs = None, {"month": f"与第 {seen[found[0].id] + 1} 行的企业和月份相同"}
         if errs:
@@ -129,9 +187,12 @@ def submit_outputs(*, items: list, scope: DataScope, user, source: str,
     for rec, gross, va in good:
         if rec.gross_output == gross and rec.value_added == va:
             continue
-        records.update(record=rec, data={"gross_output": gross, "value_added": va,
-                                         "note": rec.note, "lines": _lines(rec)},
-                       scope=scope, user_email=getattr(user, "email", None) or client)
+        records.update(
+            record=rec,
+            data={"gross_output": gross, "value_added": va, "note": rec.note, "lines": _lines(rec)},
+            scope=scope,
+            user_email=getattr(user, "email", None) or client,
+        )
         changed += 1
     batch.corrected, batch.unchanged = changed, len(good) - changed
     _finish(batch, accepted=len(good), rejected=len(errors))

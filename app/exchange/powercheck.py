@@ -56,23 +56,35 @@ def _bounds(period: int) -> tuple[datetime, datetime]:
 
 def grid_figures(enterprise_id: int, periods: list[int]) -> list[list]:
     """[[period, MWh as text, first ts, last ts], ...] for periods with synced readings."""
-    types = {t.code: t for t in db.session.scalars(
-        select(EnergyType).where(EnergyType.category == "electricity"))}
+    types = {
+        t.code: t
+        for t in db.session.scalars(select(EnergyType).where(EnergyType.category == "electricity"))
+    }
     if not types:
         return []
     out = []
     for period in sorted(periods):
         start, end = _bounds(period)
         rows = db.session.execute(
-            select(Meter.energy_type, Meter.unit,
-                   func.sum(MeterReading.value * Meter.multiplier),
-                   func.min(MeterReading.ts), func.max(MeterReading.ts))
+            select(
+                Meter.energy_type,
+                Meter.unit,
+                func.sum(MeterReading.value * Meter.multiplier),
+                func.min(MeterReading.ts),
+                func.max(MeterReading.ts),
+            )
             .join(Meter, Meter.id == MeterReading.meter_id)
             .join(ExchangeBatch, ExchangeBatch.id == MeterReading.batch_id)
-            .where(Meter.enterprise_id == enterprise_id, Meter.energy_type.in_(list(types)),
-                   ExchangeBatch.source == "etl", ExchangeBatch.client.in_(_clients()),
-                   MeterReading.ts >= start, MeterReading.ts < end)
-            .group_by(Meter.energy_type, Meter.unit)).all()
+            .where(
+                Meter.enterprise_id == enterprise_id,
+                Meter.energy_type.in_(list(types)),
+                ExchangeBatch.source == "etl",
+                ExchangeBatch.client.in_(_clients()),
+                MeterReading.ts >= start,
+                MeterReading.ts < end,
+            )
+            .group_by(Meter.energy_type, Meter.unit)
+        ).all()
         total, first, last, known = Decimal(0), None, None, False
         for code, unit, amount, lo, hi in rows:
             factor = unit_factor(types[code], unit)
@@ -83,28 +95,34 @@ def grid_figures(enterprise_id: int, periods: list[int]) -> list[list]:
             first = lo if first is None else min(first, lo)
             last = hi if last is None else max(last, hi)
         if known:
-            out.append([period, str(total.quantize(Decimal("0.001"))),
-                        first.isoformat(), last.isoformat()])
+            out.append(
+                [period, str(total.quantize(Decimal("0.001"))), first.isoformat(), last.isoformat()]
+            )
     return out
 
 
 def _assess(enterprise: Enterprise, periods: list[int]) -> tuple[list[dict], list[str]]:
     from app.accounting.service import current_figures
 
-    grid = {p: (Decimal(v), datetime.fromisoformat(a), datetime.fromisoformat(b))
-            for p, v, a, b in grid_figures(enterprise.id, periods)}
+    grid = {
+        p: (Decimal(v), datetime.fromisoformat(a), datetime.fromisoformat(b))
+        for p, v, a, b in grid_figures(enterprise.id, periods)
+    }
     if not grid:
         return [], ["报告期内没有电力系统同步的用电数据，未核对用电量"]
-    declared = {r.period: r for r in current_figures(enterprise_id=enterprise.id,
-                                                     periods=sorted(grid))}
+    declared = {
+        r.period: r for r in current_figures(enterprise_id=enterprise.id, periods=sorted(grid))
+    }
     limit = _limit()
     warnings: list[dict] = []
     notes: list[str] = []
     for period, (mwh, first, last) in sorted(grid.items()):
         start, end = _bounds(period)
         if first > start + COVER_SLACK or last < end - COVER_SLACK:
-            notes.append(f"{_label(period)}电力系统数据不完整（{first + BEIJING:%m-%d %H:%M} 至 "
-                         f"{last + BEIJING:%m-%d %H:%M}，北京时间），未核对用电量")
+            notes.append(
+                f"{_label(period)}电力系统数据不完整（{first + BEIJING:%m-%d %H:%M} 至 "
+                f"{last + BEIJING:%m-%d %H:%M}，北京时间），未核对用电量"
+            )
             continue
         acc = declared.get(period)
         if acc is None or mwh <= 0:
@@ -112,9 +130,15 @@ def _assess(enterprise: Enterprise, periods: list[int]) -> tuple[list[dict], lis
         mine = Decimal(acc.electricity_mwh or 0)
         diff = (mine - mwh) / mwh * 100
         if abs(diff) > limit:
-            warnings.append({"code": NAME, "message": (
-                f"{_label(period)}申报用电 {mine:,.1f} MWh 与电力系统同步数据 {mwh:,.1f} MWh "
-                f"相差 {diff:+.1f}%（超过 ±{limit}%；阈值为平台配置，非标准规定）")})
+            warnings.append(
+                {
+                    "code": NAME,
+                    "message": (
+                        f"{_label(period)}申报用电 {mine:,.1f} MWh 与电力系统同步数据 {mwh:,.1f} MWh "
+                        f"相差 {diff:+.1f}%（超过 ±{limit}%；阈值为平台配置，非标准规定）"
+                    ),
+                }
+            )
     return warnings, notes
 
 
@@ -135,5 +159,6 @@ def register() -> None:
     from app.cases import selfcheck
 
     if not any(c.name == NAME for c in selfcheck.CHECKS):
-        selfcheck.CHECKS.append(selfcheck.Check(NAME, warnings, basis, notes=notes,
-                                                covers="electricity"))
+        selfcheck.CHECKS.append(
+            selfcheck.Check(NAME, warnings, basis, notes=notes, covers="electricity")
+        )

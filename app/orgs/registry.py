@@ -99,7 +99,10 @@ def upsert_many(rows: list[dict]) -> dict[str, int]:
             out["unchanged"] += 1
     db.session.flush()
     if changed:
-        audit("enterprise.import", object_type="enterprise",
-              object_id=changed[0] if len(changed) == 1 else None,
-              summary={**out, "uscc": changed[:100]})
+        audit(
+            "enterprise.import",
+            object_type="enterprise",
+            object_id=changed[0] if len(changed) == 1 else None,
+            summary={**out, "uscc": changed[:100]},
+        )
     return out

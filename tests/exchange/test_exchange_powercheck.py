@@ -15,8 +15,10 @@ def _power_db(path, meter: str, start: datetime, hours: int, kwh: float) -> None
     conn.execute(demo.SCHEMA)
     for i in range(hours):
         t = start + timedelta(hours=i)
-        conn.execute("INSERT OR REPLACE INTO yx_cbsj VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     ("3300000001", meter, t.isoformat(sep=" "), i, 1, kwh, kwh * 0.68))
+        conn.execute(
+            "INSERT OR REPLACE INTO yx_cbsj VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ("3300000001", meter, t.isoformat(sep=" "), i, 1, kwh, kwh * 0.68),
+        )
     conn.commit()
     conn.close()
 
@@ -26,16 +28,27 @@ def _record(ent, year: int, month: int, mwh: str) -> None:
     from app.extensions import db
     from app.identity.scope import DataScope
 
-    records.create_many(items=[{"uscc": ent.uscc, "year": year, "month": month,
-                                "value_added": "1000", "lines": [
-                                    {"flow": "purchased", "item": "electricity",
-                                     "amount": mwh, "unit": "MWh"}]}],
-                        scope=DataScope(all=True), source="form")
+    records.create_many(
+        items=[
+            {
+                "uscc": ent.uscc,
+                "year": year,
+                "month": month,
+                "value_added": "1000",
+                "lines": [
+                    {"flow": "purchased", "item": "electricity", "amount": mwh, "unit": "MWh"}
+                ],
+            }
+        ],
+        scope=DataScope(all=True),
+        source="form",
+    )
     db.session.commit()
 
 
-def test_declared_electricity_against_the_power_system(app, client, make_ent, make_meter,
-                                                       make_client, tmp_path, monkeypatch):
+def test_declared_electricity_against_the_power_system(
+    app, client, make_ent, make_meter, make_client, tmp_path, monkeypatch
+):
     from app.cases import selfcheck
     from app.extensions import db
     from integrations import etl
@@ -46,8 +59,10 @@ def test_declared_electricity_against_the_power_system(app, client, make_ent, ma
     _record(ent, 2026, 10, "100")
     # the enterprise's own postings for September never count as the power system's
     h = make_client("erp", enterprises=[ent.uscc])
-    own = [{"meter": "PS-1", "ts": f"2026-09-{d:02d}T00:00:00+08:00", "value": "1000"}
-           for d in range(1, 29)]
+    own = [
+        {"meter": "PS-1", "ts": f"2026-09-{d:02d}T00:00:00+08:00", "value": "1000"}
+        for d in range(1, 29)
+    ]
     assert client.post("/api/v1/readings", json={"readings": own}, headers=h).status_code == 201
     check = selfcheck.run(enterprise=ent, year=2026, month=9)
     assert "报告期内没有电力系统同步的用电数据，未核对用电量" in check["notes"]
@@ -66,8 +81,11 @@ def test_declared_electricity_against_the_power_system(app, client, make_ent, ma
     # within the threshold (configurable) nothing is flagged, and the old seal is stale
     monkeypatch.setitem(app.config, "CECP_SELF_CHECK_ELECTRICITY_PCT", 40)
     assert not selfcheck.still_valid(check)
-    assert not [w for w in selfcheck.run(enterprise=ent, year=2026, month=10)["warnings"]
-                if w["code"] == "power_electricity"]
+    assert not [
+        w
+        for w in selfcheck.run(enterprise=ent, year=2026, month=10)["warnings"]
+        if w["code"] == "power_electricity"
+    ]
     monkeypatch.setitem(app.config, "CECP_SELF_CHECK_ELECTRICITY_PCT", 10)
     # new power-system data changes the basis: an earlier sealed result is not reused
     # (the sync is incremental: only the row at the watermark is read again, corrected)
@@ -76,8 +94,9 @@ def test_declared_electricity_against_the_power_system(app, client, make_ent, ma
     etl.sync("power_marketing")
     assert not selfcheck.still_valid(check)
     again = selfcheck.run(enterprise=ent, year=2026, month=10)
-    assert [w["message"] for w in again["warnings"] if w["code"] == "power_electricity"][0] \
-        .count("+34.3%") == 1
+    assert [w["message"] for w in again["warnings"] if w["code"] == "power_electricity"][0].count(
+        "+34.3%"
+    ) == 1
     # a month the sync covers only in part is not compared, and the note says why
     _record(ent, 2026, 11, "100")
     _power_db(path, "PS-1", datetime(2026, 11, 20), 24 * 3, 10)
@@ -88,8 +107,9 @@ def test_declared_electricity_against_the_power_system(app, client, make_ent, ma
     db.session.rollback()
 
 
-def test_monitoring_shows_data_as_of_per_source(app, client, make_ent, make_meter,
-                                                make_client, make_user):
+def test_monitoring_shows_data_as_of_per_source(
+    app, client, make_ent, make_meter, make_client, make_user
+):
     from app.extensions import db
     from tests.conftest import enrol_totp, login
 
@@ -99,13 +119,19 @@ def test_monitoring_shows_data_as_of_per_source(app, client, make_ent, make_mete
     make_meter(other, "AS-2")
     h = make_client("erp", enterprises=[ent.uscc])
     ts = (datetime.now(UTC) - timedelta(minutes=30)).replace(second=0, microsecond=0)
-    r = client.post("/api/v1/readings", headers=h, json={"readings": [
-        {"meter": "AS-1", "ts": ts.isoformat(), "value": "5"}]})
+    r = client.post(
+        "/api/v1/readings",
+        headers=h,
+        json={"readings": [{"meter": "AS-1", "ts": ts.isoformat(), "value": "5"}]},
+    )
     assert r.status_code == 201
     h2 = make_client("erp2", enterprises=[other.uscc])
     later = ts + timedelta(minutes=10)
-    client.post("/api/v1/readings", headers=h2, json={"readings": [
-        {"meter": "AS-2", "ts": later.isoformat(), "value": "5"}]})
+    client.post(
+        "/api/v1/readings",
+        headers=h2,
+        json={"readings": [{"meter": "AS-2", "ts": later.isoformat(), "value": "5"}]},
+    )
     db.session.commit()
     reviewer = make_user("reviewer", region="330500")
     enrol_totp(reviewer)
