@@ -134,7 +134,8 @@ def _assess(enterprise: Enterprise, periods: list[int]) -> tuple[list[dict], lis
                 {
                     "code": NAME,
                     "message": (
-                        f"{_label(period)}申报用电 {mine:,.1f} MWh 与电力系统同步数据 {mwh:,.1f} MWh "
+                        f"{_label(period)}申报用电 {mine:,.1f} MWh "
+                        f"与电力系统同步数据 {mwh:,.1f} MWh "
                         f"相差 {diff:+.1f}%（超过 ±{limit}%；阈值为平台配置，非标准规定）"
                     ),
                 }
