@@ -50,19 +50,27 @@ class Gunicorn:
 
     def __init__(self, *, url: str, port: int, workers: int = 2, env: dict | None = None):
         self.port, self.proc = port, None
-        self.env = {**os.environ, "CECP_DATABASE_URL": url, "CECP_REDIS_URL": "",
-                    **(env or {})}
-        self.args = [str(Path(sys.executable).with_name("gunicorn")), "--workers",
-                     str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "300",
-                     "--log-level", "warning", "app.wsgi:app"]
+        self.env = {**os.environ, "CECP_DATABASE_URL": url, "CECP_REDIS_URL": "", **(env or {})}
+        self.args = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "300",
+            "--log-level",
+            "warning",
+            "app.wsgi:app",
+        ]
 
     def __enter__(self) -> Gunicorn:
         import tempfile
 
-        self.log = tempfile.NamedTemporaryFile(prefix="cecp-gunicorn-", suffix=".log",
-                                               delete=False)
-        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.log = tempfile.NamedTemporaryFile(prefix="cecp-gunicorn-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -105,8 +113,12 @@ def post_batches(*, port: int, key: str, bodies: list[bytes], clients: int = 4) 
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-        conn.request("POST", "/api/v1/readings", body=body, headers={
-            "X-API-Key": key, "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/api/v1/readings",
+            body=body,
+            headers={"X-API-Key": key, "Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         data = json.loads(resp.read() or b"{}")
         statuses.append(resp.status)
@@ -137,29 +149,53 @@ def rollup_lag(*, ids: list[str], total: int, size: int, start: datetime) -> dic
     t_burst = time.perf_counter()
     for i in range(0, len(data), size):
         t0 = time.perf_counter()
-        service.submit_readings(items=data[i:i + size], scope=DataScope(all=True), user=None,
-                                source="rest", client="burst", limit=None)
+        service.submit_readings(
+            items=data[i : i + size],
+            scope=DataScope(all=True),
+            user=None,
+            source="rest",
+            client="burst",
+            limit=None,
+        )
         db.session.commit()
         lags.append(time.perf_counter() - t0)
     burst = time.perf_counter() - t_burst
     end = start + timedelta(minutes=15 * (len(data) // len(ids)))
     params = {"s": start, "e": end}
     t0 = time.perf_counter()
-    raw = db.session.execute(text(
-        "SELECT count(*), coalesce(sum(r.value * m.multiplier), 0) FROM meter_reading r "
-        "JOIN meter m ON m.id = r.meter_id WHERE r.ts >= :s AND r.ts < :e"), params).one()
-    regroup = db.session.execute(text(
-        "SELECT count(*) FROM (SELECT r.meter_id, date_trunc('hour', r.ts + interval '8 hours') "
-        "FROM meter_reading r WHERE r.ts >= :s AND r.ts < :e GROUP BY 1, 2) x"), params).scalar()
+    raw = db.session.execute(
+        text(
+            "SELECT count(*), coalesce(sum(r.value * m.multiplier), 0) FROM meter_reading r "
+            "JOIN meter m ON m.id = r.meter_id WHERE r.ts >= :s AND r.ts < :e"
+        ),
+        params,
+    ).one()
+    regroup = db.session.execute(
+        text(
+            "SELECT count(*) FROM (SELECT r.meter_id, date_trunc('hour', r.ts + interval '8 hours') "
+            "FROM meter_reading r WHERE r.ts >= :s AND r.ts < :e GROUP BY 1, 2) x"
+        ),
+        params,
+    ).scalar()
     recompute = time.perf_counter() - t0
-    rolled = db.session.execute(text(
-        "SELECT coalesce(sum(count), 0), coalesce(sum(total), 0) FROM meter_rollup "
-        "WHERE resolution = 'month' AND last_ts >= :s AND last_ts < :e"), params).one()
+    rolled = db.session.execute(
+        text(
+            "SELECT coalesce(sum(count), 0), coalesce(sum(total), 0) FROM meter_rollup "
+            "WHERE resolution = 'month' AND last_ts >= :s AND last_ts < :e"
+        ),
+        params,
+    ).one()
     lags.sort()
-    return {"readings": len(data), "burst_seconds": burst,
-            "lag_p95": lags[min(len(lags) - 1, int(len(lags) * 0.95))], "lag_max": lags[-1],
-            "recompute_seconds": recompute, "raw": (int(raw[0]), raw[1]),
-            "rolled": (int(rolled[0]), rolled[1]), "hour_buckets": int(regroup)}
+    return {
+        "readings": len(data),
+        "burst_seconds": burst,
+        "lag_p95": lags[min(len(lags) - 1, int(len(lags) * 0.95))],
+        "lag_max": lags[-1],
+        "recompute_seconds": recompute,
+        "raw": (int(raw[0]), raw[1]),
+        "rolled": (int(rolled[0]), rolled[1]),
+        "hour_buckets": int(regroup),
+    }
 
 
 def p95(samples: list[float]) -> float:

@@ -88,14 +88,16 @@ def column_label(kind: str, field: str) -> str:
 def read_table(content: bytes, filename: str, kind: str) -> list[dict]:
     """Rows as dicts of strings under canonical names; blank rows dropped."""
     names = aliases(kind)
+    if b"\x00" in content and not filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ValueError("文件包含空字符（NUL），请检查编码")
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         it = wb.active.iter_rows(values_only=True)
         header = [names.get(str(h or "").strip(), str(h or "").strip()) for h in next(it, [])]
-        rows = [{h: _text(v, h) for h, v in zip(header, row, strict=False) if h}
-                for row in it]
+        rows = [{h: _text(v, h).replace("\x00", "") for h, v in zip(header, row, strict=False)
+                 if h} for row in it]
     else:
         text = content.decode("utf-8-sig")
         reader = csv.reader(io.StringIO(text))

@@ -34,6 +34,8 @@ def _start(kind: str | None, mode: str | None, upload) -> tuple[ExchangeBatch | 
     name = (upload.filename or "") if upload else ""
     if not name:
         errors["file"] = "请选择文件"
+    elif "\x00" in name:
+        errors["file"] = "文件名不能包含空字符"
     elif not name.lower().endswith((".csv", ".xlsx", ".xlsm")):
         errors["file"] = "只接受 CSV 或 XLSX 文件"
     if errors:

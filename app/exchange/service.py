@@ -208,6 +208,8 @@ def submit_meters(*, items: list, scope: DataScope, user, source: str,
 
 def get(*, batch_id: int, user, scope: DataScope) -> ExchangeBatch | None:
     """A batch is visible to its submitter and to whoever sees everything."""
+    if not 0 < batch_id < 2**63:
+        return None
     batch = db.session.get(ExchangeBatch, batch_id)
     if batch is None:
         return None

@@ -22,8 +22,9 @@ def test_exchange_pages(page, live_url, demo_site, app):
         if not admin.tf_primary_method:
             enrol_totp(admin)
         admin_id = admin.id
-        batch_id = db.session.scalar(select(ExchangeBatch.id).where(
-            ExchangeBatch.source == "etl").order_by(ExchangeBatch.id))
+        batch_id = db.session.scalar(
+            select(ExchangeBatch.id).where(ExchangeBatch.source == "etl").order_by(ExchangeBatch.id)
+        )
         meter = db.session.scalar(select(Meter).order_by(Meter.id))
         uscc, meter_ext = meter.enterprise.uscc, meter.external_id
         db.session.remove()
