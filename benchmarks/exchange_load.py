@@ -172,7 +172,8 @@ def rollup_lag(*, ids: list[str], total: int, size: int, start: datetime) -> dic
     ).one()
     regroup = db.session.execute(
         text(
-            "SELECT count(*) FROM (SELECT r.meter_id, date_trunc('hour', r.ts + interval '8 hours') "
+            "SELECT count(*) FROM (SELECT r.meter_id, "
+            "date_trunc('hour', r.ts + interval '8 hours') "
             "FROM meter_reading r WHERE r.ts >= :s AND r.ts < :e GROUP BY 1, 2) x"
         ),
         params,
