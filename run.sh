@@ -16,7 +16,7 @@ for arg in "$@"; do
 done
 scripts/bootstrap.sh
 .venv/bin/cecp db upgrade
-.venv/bin/cecp demo --enterprises "${CECP_DEMO_ENTERPRISES:-60}" --months "${CECP_DEMO_MONTHS:-24}"
+.venv/bin/cecp demo --enterprises "${CECP_DEMO_ENTERPRISES:-60}" --months "${CECP_DEMO_MONTHS:-36}"
 # The country comparison: the CDIAC data set shipped in app/monitoring/data (public domain).
 CDIAC="${CECP_CDIAC_FILE:-app/monitoring/data/cdiac-fossil-co2-by-nation-1751-2020.csv}"
 .venv/bin/cecp import countries "$CDIAC"
@@ -25,5 +25,5 @@ echo "平台地址 / Platform: http://$HOST:$PORT/login"
 if [ "$DEV" = 1 ]; then
   exec .venv/bin/cecp run --host "$HOST" --port "$PORT" --reload --debugger
 fi
-exec .venv/bin/gunicorn --workers "${CECP_WORKERS:-2}" --bind "$HOST:$PORT" \
-  --access-logfile - 'app.wsgi:app'
+exec env CECP_HOST="$HOST" CECP_PORT="$PORT" .venv/bin/gunicorn -c gunicorn.conf.py \
+  'app.wsgi:app'
