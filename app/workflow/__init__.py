@@ -10,7 +10,7 @@ def register(app: Flask) -> None:
     from app.extensions import api
     from app.web.navigation import BADGES
     from app.workflow import api as workflow_api
-    from app.workflow import demo, jobs, views
+    from app.workflow import demo, jobs, limits, views
 
     app.register_blueprint(views.bp)
     api.register_blueprint(workflow_api.blp)
@@ -21,3 +21,4 @@ def register(app: Flask) -> None:
         DEMO_LOADERS.append(demo.load)
     app.config.setdefault("CECP_REVIEW_DEADLINE", "P5D")
     app.config.setdefault("CECP_REVIEW_REMINDER", "P3D")
+    limits.configure(app)

@@ -63,12 +63,13 @@ def _is_admin() -> bool:
 
 
 def instance_view(inst: ProcessInstance) -> dict[str, Any]:
-    error = inst.error if _is_admin() else (service.USER_ERROR_MESSAGE if inst.error else None)
+    message = service.user_error_message(inst)
+    error = inst.error if _is_admin() else (message if inst.error else None)
     return {**{c: getattr(inst, c) for c in (
         "id", "process_key", "title", "status", "status_label", "version", "region_code",
         "enterprise_uscc", "initiator_id", "created_at", "updated_at", "completed_at")},
         "model_version": inst.model_version.version, "error": error,
-        "message": service.USER_ERROR_MESSAGE if inst.status == "error" else None,
+        "message": message,
         "tasks": service.current_tasks(inst=inst), "history": service.history(inst=inst)}
 
 

@@ -36,6 +36,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from .data_limit import BOUND, data_size, too_large_message
 from .errors import EngineError, FormValidationError, TaskNotReady
 from .events import Message, deliver_message, outgoing_messages, waiting_messages
 from .forms import validate_data
@@ -173,6 +174,9 @@ def complete_task(wf: BpmnWorkflow, task_id: str, data: dict[str, Any],
         errors = validate_data(form, data)
         if errors:
             raise FormValidationError(errors)
+    size = data_size({**task.data, **data})
+    if BOUND.max_bytes > 0 and size > BOUND.max_bytes:
+        raise FormValidationError({"data": too_large_message(size)})
     task.set_data(**deepcopy(data))
     task.run()
     run_engine(wf)
