@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 
 from app.api import error_body
 from app.workflow import assignment, deploy, service
+from app.workflow.external.declare import declare_external
 from app.workflow.errors import DeployRejected, NotFound, WorkflowError
 from app.workflow.models import ProcessInstance
 from app.workflow.schemas import (
@@ -55,7 +56,7 @@ def _uploaded() -> dict[str, bytes]:
         for storage in request.files.getlist(key):
             if storage and storage.filename:
                 files[storage.filename] = storage.read()
-    return files
+    return declare_external(files, request.form.get("external"))
 
 
 def _is_admin() -> bool:

@@ -33,6 +33,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from . import bpmn_xml
 from .bpmn_xml import FormRef
 from .errors import ModelError
+from .external import external_topic
 from .forms import camunda_form_to_schema, load_form, resolve_form
 from .specs import CecpServiceTask, MergingParallelGateway
 
@@ -49,11 +50,13 @@ class CecpServiceTaskParser(SpiffTaskParser):
                                       file_name=self.filename)
         extensions = self.parse_extensions()
         operator = extensions.get("serviceTaskOperator") or {}
-        return self.spec_class(
+        spec = self.spec_class(
             self.spec, self.bpmn_id, operation_name=name, operation_params=params,
             result_variable=operator.get("resultVariable"),
             prescript=extensions.get("preScript"), postscript=extensions.get("postScript"),
             **self.bpmn_attributes)
+        spec.external_topic = external_topic(self.node)
+        return spec
 
 
 class CecpBusinessRuleTaskParser(SpiffTaskParser):

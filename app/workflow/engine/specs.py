@@ -28,7 +28,11 @@ class CecpServiceTask(ServiceTask):
     under that name instead, as Spiff does.
     """
 
-    def _execute(self, task: Any) -> bool:
+    external_topic: str | None = None  # set by the parser: wait for an external worker
+
+    def _execute(self, task: Any) -> bool | None:
+        if self.external_topic is not None:
+            return None  # STARTED until a worker completes it (engine.external)
         result = task.workflow.script_engine.call_service(
             task, operation_name=self.operation_name,
             operation_params=self.evaluate_params(task))

@@ -16,6 +16,7 @@ from lxml import etree
 from . import bpmn_xml
 from .bpmn_xml import BPMN_NS
 from .errors import ModelError, UnsafeExpressionError
+from .external import EXTERNAL_HINT, external_topic
 from .forms import camunda_form_to_schema, load_form, validate_form_schema
 from .parser import MODEL_SUFFIXES, load_model
 from .script_engine import check_source
@@ -60,10 +61,13 @@ class _Checker:
                 self.add(node, f"泳道「{name}」不是已知角色")
         for node in root.iter(_q("serviceTask")):
             name, _ = bpmn_xml.service_operation(node)
+            if external_topic(node) is not None:
+                continue  # waits for a worker (external-task API)
             if not name:
-                self.add(node, f"服务任务「{_label(node)}」未指定服务名称")
+                self.add(node, f"服务任务「{_label(node)}」未指定服务名称；" + EXTERNAL_HINT)
             elif name not in self.services:
-                self.add(node, f"服务任务「{_label(node)}」调用的服务 {name} 未注册")
+                self.add(node, f"服务任务「{_label(node)}」调用的服务 {name} 未在平台实现；"
+                               + EXTERNAL_HINT)
         for node in root.iter(_q("businessRuleTask")):
             ref = bpmn_xml.decision_ref(node)
             if not ref:
