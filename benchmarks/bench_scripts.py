@@ -22,8 +22,8 @@ def _rate(fn, seconds: float = 1.0) -> float:
 
 def run() -> list[dict]:
     from app.workflow.engine import RestrictedScriptEngine
-    from app.workflow.engine.sandbox.restricted import run_eval as restricted_run_eval
     from app.workflow.engine.sandbox import LIMITS, POOL
+    from app.workflow.engine.sandbox.restricted import run_eval as restricted_run_eval
 
     engine = RestrictedScriptEngine(services={})
     env = engine.environment

@@ -10,15 +10,15 @@ def register(app: Flask) -> None:
     from app.extensions import api
     from app.web.navigation import BADGES
     from app.workflow import api as workflow_api
-    from app.workflow import demo, jobs, limits, views
-
-    from app.workflow import persistence
+    from app.workflow import demo, jobs, limits, persistence, views
     from app.workflow.external import api as external_api
     from app.workflow.external import service as external
+    from app.workflow.messaging import api as messages_api
 
     app.register_blueprint(views.bp)
     api.register_blueprint(workflow_api.blp)
     api.register_blueprint(external_api.blp)
+    api.register_blueprint(messages_api.blp)
     if external.sync not in persistence.SAVE_HOOKS:
         persistence.SAVE_HOOKS.append(external.sync)
     app.context_processor(views.nav_context)

@@ -15,8 +15,8 @@ from flask_smorest import Blueprint
 
 from app.api import error_body
 from app.workflow import assignment, deploy, service
-from app.workflow.external.declare import declare_external
 from app.workflow.errors import DeployRejected, NotFound, WorkflowError
+from app.workflow.external.declare import declare_external
 from app.workflow.models import ProcessInstance
 from app.workflow.schemas import (
     CompleteIn,

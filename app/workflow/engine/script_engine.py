@@ -32,8 +32,15 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from .bpmn_xml import unwrap
 from .errors import ScriptLimitError, ServiceError, UnsafeExpressionError
-from .sandbox import LIMITS, POOL, RefusedSource, ScriptFailed, ScriptLimitExceeded, is_cheap
-from .sandbox import restricted
+from .sandbox import (
+    LIMITS,
+    POOL,
+    RefusedSource,
+    ScriptFailed,
+    ScriptLimitExceeded,
+    is_cheap,
+    restricted,
+)
 from .sandbox.restricted import (  # noqa: F401 - re-exported (tests, validation)
     FORBIDDEN_ATTRIBUTES,
     FORBIDDEN_NAMES,

@@ -96,7 +96,8 @@ def untyped(variables: Any, field: str = "variables") -> dict[str, Any]:
     out = {}
     for name, item in variables.items():
         if not isinstance(name, str) or not name or name.startswith("_"):
-            raise Invalid("变量名不得为空或以下划线开头", fields={field: f"不允许的变量名 {name!r}"})
+            raise Invalid("变量名不得为空或以下划线开头",
+                          fields={field: f"不允许的变量名 {name!r}"})
         out[name] = item["value"] if isinstance(item, dict) and "value" in item else item
     size = data_size(out)
     if BOUND.max_bytes > 0 and size > BOUND.max_bytes:
