@@ -32,6 +32,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from . import bpmn_xml
 from .bpmn_xml import FormRef
+from .cron import cron_parsers
 from .errors import ModelError
 from .external import external_topic
 from .forms import camunda_form_to_schema, load_form, resolve_form
@@ -90,6 +91,7 @@ class CecpBpmnParser(SpiffBpmnParser):
         full_tag("serviceTask"): (CecpServiceTaskParser, CecpServiceTask),
         full_tag("businessRuleTask"): (CecpBusinessRuleTaskParser, BusinessRuleTask),
         full_tag("parallelGateway"): (GatewayParser, MergingParallelGateway),
+        **cron_parsers(),
     }
 
 

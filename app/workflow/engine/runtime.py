@@ -219,29 +219,40 @@ def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
 
 
 def set_timer_due(wf: BpmnWorkflow, task_id: str, fire_at: datetime) -> None:
-    """Move a waiting duration/date timer (administrators extending a deadline; tests)."""
+    """Move a waiting timer (administrators extending a deadline; tests); for a cycle timer
+    the next occurrence moves, later ones follow its cycle."""
     task = _find_task(wf, task_id)
     if task not in _timer_tasks(wf):
         raise TaskNotReady(f"不是等待中的定时器: {task_id}")
-    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
-        raise EngineError("循环定时器不支持修改触发时间")
     if fire_at.tzinfo is None:
         raise EngineError("fire_at 必须带时区")
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+        value = task._get_internal_data("event_value")
+        if not isinstance(value, dict):
+            raise EngineError("循环定时器尚未开始，不能修改触发时间")
+        task._set_internal_data(event_value={**value,
+                                             "next": fire_at.astimezone(UTC).isoformat()})
+        return
     task._set_internal_data(event_value=fire_at.astimezone(UTC).isoformat())
 
 
 def refresh(wf: BpmnWorkflow) -> list[str]:
     """Fire the timers that are due and run on; returns the ids of the timers that fired
-    (a timer cancelled because an interrupting one fired is not listed).
+    (a timer cancelled because an interrupting one fired is not listed; a cycle timer that
+    fired and re-armed is listed).
 
     SpiffWorkflow has no scheduler: nothing fires until someone calls this (3.2 deprecates
     `refresh_waiting_tasks()`; this uses `refresh_timers()`).
     """
     waiting = _timer_tasks(wf)
+    cycles = {t.id: deepcopy(t._get_internal_data("event_value")) for t in waiting
+              if isinstance(t.task_spec.event_definition, CycleTimerEventDefinition)}
     wf.refresh_timers()
     run_engine(wf)
     return sorted(str(t.id) for t in waiting
-                  if t.state not in (TaskState.WAITING, TaskState.CANCELLED))
+                  if t.state not in (TaskState.WAITING, TaskState.CANCELLED)
+                  or (t.id in cycles and t.state == TaskState.WAITING
+                      and t._get_internal_data("event_value") != cycles[t.id]))
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from lxml import etree
 
 from . import bpmn_xml
 from .bpmn_xml import BPMN_NS
+from .cron import Cron, CronError, looks_like_cron
 from .errors import ModelError, UnsafeExpressionError
 from .external import EXTERNAL_HINT, external_topic
 from .forms import camunda_form_to_schema, load_form, validate_form_schema
@@ -128,6 +129,12 @@ class _Checker:
                 owner = el.getparent()
                 if tag.startswith("time"):
                     owner = owner.getparent()  # timerEventDefinition -> event
+                if tag == "timeCycle" and looks_like_cron(el.text):
+                    try:
+                        Cron(el.text)
+                    except CronError as exc:
+                        self.add(owner, f"定时器 cron 表达式无效: {exc}")
+                    continue
                 try:
                     check_source(el.text.strip(), mode)
                 except SyntaxError as exc:
