@@ -106,3 +106,20 @@ def test_task_data_bound_refuses_forms_and_stops_growing_scripts(client, auth, w
     assert body["message"] == LIMIT_USER_MESSAGE
     admin = client.get(f"/api/v1/process-instances/{inst['id']}", headers=auth(world.admin))
     assert "流程数据超过上限" in admin.get_json()["error"]
+
+
+def test_settings_configure_the_engine(app, monkeypatch):
+    from app.workflow import limits
+
+    assert app.config["CECP_SCRIPT_CPU_SECONDS"] == 2.0
+    assert app.config["CECP_SCRIPT_MEMORY_MB"] == 256
+    assert app.config["CECP_TASK_DATA_MAX_BYTES"] == 1024 * 1024
+    old = (LIMITS.cpu_seconds, LIMITS.memory_mb, LIMITS.bounded, BOUND.max_bytes)
+    monkeypatch.setitem(app.config, "CECP_SCRIPT_CPU_SECONDS", 0.5)
+    monkeypatch.setitem(app.config, "CECP_SCRIPT_MEMORY_MB", 64)
+    monkeypatch.setitem(app.config, "CECP_TASK_DATA_MAX_BYTES", 4096)
+    try:
+        limits.configure(app)
+        assert (LIMITS.cpu_seconds, LIMITS.memory_mb, BOUND.max_bytes) == (0.5, 64, 4096)
+    finally:
+        LIMITS.cpu_seconds, LIMITS.memory_mb, LIMITS.bounded, BOUND.max_bytes = old
