@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
@@ -183,3 +184,15 @@ def test_scripted_model_round_trips():
     wf = deserialize(bundle, serialize(new_workflow(bundle, {})))
     ready = [t for t in wf.get_tasks() if t.task_spec.name == "u"][0]
     assert ready.data["total"] == 3 and ready.data["rows"][2] == {"v": 2}
+
+
+def test_values_outside_plain_data_are_refused_cleanly():
+    class Odd:
+        pass
+
+    with pytest.raises(TypeError, match="无法传给脚本"):
+        ENV.execute("for i in range(1):\n    y = 1", {"odd": Odd()})  # not picklable
+    with pytest.raises(TypeError, match="无法传给脚本"):  # picklable, refused by the child
+        ENV.execute("for i in range(1):\n    y = 1", {"odd": Fraction(1, 3)})
+    # the child survives and keeps serving
+    assert ENV.evaluate("sum([i for i in range(4)])", {}) == 6

@@ -63,6 +63,9 @@ def main() -> None:
             request = protocol.read_frame(stdin)
         except EOFError:
             return
+        except Exception as exc:  # noqa: BLE001 - e.g. a value type outside the whitelist
+            protocol.write_frame(stdout, ("error", "TypeError", f"任务数据无法传给脚本: {exc}"))
+            continue
         reply = _handle(request)
         try:
             protocol.write_frame(stdout, reply)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import select
 import signal
 import subprocess
@@ -65,7 +66,12 @@ class _Child:
 
     def call(self, request: tuple, timeout: float) -> tuple:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        protocol.write_frame(self.proc.stdin, request)
+        try:
+            data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - nothing sent: the child stays usable
+            raise ScriptFailed("TypeError", f"任务数据无法传给脚本: {exc}") from None
+        self.proc.stdin.write(len(data).to_bytes(4, "big") + data)
+        self.proc.stdin.flush()
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         buf = b""
@@ -146,9 +152,15 @@ class Pool:
         wall = limits.cpu_seconds + 2
         try:
             reply = child.call((op, source, context, external, limits.cpu_seconds), wall)
+        except ScriptFailed:
+            self._give_back(child)
+            raise
         except TimeoutError:
             child.kill()
             raise ScriptLimitExceeded("cpu", _cpu_message(limits)) from None
+        except pickle.PickleError as exc:  # an answer outside the plain data types
+            child.kill()
+            raise ScriptFailed("TypeError", f"脚本结果包含不支持的数据类型: {exc}") from None
         except (EOFError, OSError, BrokenPipeError):
             code = child.proc.poll()
             child.kill()

@@ -16,7 +16,7 @@ _ALLOWED = {
     ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"),
     ("builtins", "slice"), ("decimal", "Decimal"), ("datetime", "date"),
     ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
-    ("datetime", "timezone"), ("collections", "OrderedDict"),
+    ("datetime", "timezone"), ("collections", "OrderedDict"), ("uuid", "UUID"),
 }
 
 
