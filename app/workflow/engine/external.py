@@ -4,7 +4,8 @@ for a worker that uses the external-task REST API (`app.workflow.external`).
 A service task is external when its XML says ``camunda:type="external"`` (Camunda Modeler's
 "External" implementation; the deploy option ``external`` writes that attribute for Spiff
 connector operators and Java delegates, see `declare_external`). Its topic is
-``camunda:topic``, else the operator/delegate name, else the element id.
+``camunda:topic``, else the operator/delegate name, else the element id. A topic that names
+a service registered on the platform (`register_service`) runs in-process instead.
 
 Completing one sets the worker's variables and runs on; a BPMN error is thrown to the
 error boundary events attached to the task (matched by error code, or catch-all).
@@ -69,7 +70,8 @@ def declare_external(content: bytes, names: set[str]) -> tuple[bytes, list[str]]
 
 
 def _is_external(task: Any) -> bool:
-    return getattr(task.task_spec, "external_topic", None) is not None
+    return getattr(task.task_spec, "external_topic", None) is not None \
+        and task.state == TaskState.STARTED
 
 
 def waiting_external(wf: BpmnWorkflow) -> list[ExternalTask]:

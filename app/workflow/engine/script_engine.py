@@ -194,6 +194,10 @@ class RestrictedScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment())
         self.services = services
 
+    def has_service(self, name: str) -> bool:
+        """Is `name` implemented here (external tasks with such a topic run in-process)?"""
+        return name in (self.services if self.services is not None else _SERVICES)
+
     def validate(self, expression: str) -> None:
         check_source(unwrap(expression) or "", "exec")
 
