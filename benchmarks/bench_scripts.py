@@ -58,16 +58,34 @@ def run() -> list[dict]:
         BOUND.max_bytes, LIMITS.bounded = old_bound, old_bounded
     bounded_steps, unbounded_steps = max(on), max(off)
     return [
-        {"measure": "review task completions in memory, bounds on (data 1 MB, scripts)",
-         "value": bounded_steps, "unit": "completions/s",
-         "baseline": "same with bounds off", "baseline_value": unbounded_steps,
-         "note": "the shipped model's conditions/scripts take the fast path"},
-        {"measure": "condition, fast path (checked, in-process)", "value": fast,
-         "unit": "evals/s", "baseline": "unchecked restricted eval", "baseline_value": plain},
-        {"measure": "condition forced into the bounded child", "value": bounded,
-         "unit": "evals/s", "baseline": "fast path", "baseline_value": fast,
-         "note": "pipe round trip + pickle; rlimits CPU/AS"},
-        {"measure": "loop script (20 rows) in the bounded child", "value": looped,
-         "unit": "runs/s", "baseline": "same script in-process (unbounded)",
-         "baseline_value": looped_inproc},
+        {
+            "measure": "review task completions in memory, bounds on (data 1 MB, scripts)",
+            "value": bounded_steps,
+            "unit": "completions/s",
+            "baseline": "same with bounds off",
+            "baseline_value": unbounded_steps,
+            "note": "the shipped model's conditions/scripts take the fast path",
+        },
+        {
+            "measure": "condition, fast path (checked, in-process)",
+            "value": fast,
+            "unit": "evals/s",
+            "baseline": "unchecked restricted eval",
+            "baseline_value": plain,
+        },
+        {
+            "measure": "condition forced into the bounded child",
+            "value": bounded,
+            "unit": "evals/s",
+            "baseline": "fast path",
+            "baseline_value": fast,
+            "note": "pipe round trip + pickle; rlimits CPU/AS",
+        },
+        {
+            "measure": "loop script (20 rows) in the bounded child",
+            "value": looped,
+            "unit": "runs/s",
+            "baseline": "same script in-process (unbounded)",
+            "baseline_value": looped_inproc,
+        },
     ]

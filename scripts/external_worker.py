@@ -32,14 +32,17 @@ def http_transport(base_url: str, api_key: str) -> Transport:
     def post(path: str, body: dict[str, Any]) -> tuple[int, Any]:
         req = urllib.request.Request(
             base_url.rstrip("/") + "/api/v1/external-task" + path,
-            data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json", "X-API-Key": api_key})
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "X-API-Key": api_key},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
                 raw = resp.read()
                 return resp.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
+
     return post
 
 
@@ -57,17 +60,29 @@ def handle(task: dict[str, Any]) -> dict[str, Any]:
 
 
 class Worker:
-    def __init__(self, post: Transport, worker_id: str, topic: str,
-                 handler: Callable[[dict[str, Any]], dict[str, Any]] = handle,
-                 lock_ms: int = 10_000, retries: int = 3, retry_timeout_ms: int = 1000):
+    def __init__(
+        self,
+        post: Transport,
+        worker_id: str,
+        topic: str,
+        handler: Callable[[dict[str, Any]], dict[str, Any]] = handle,
+        lock_ms: int = 10_000,
+        retries: int = 3,
+        retry_timeout_ms: int = 1000,
+    ):
         self.post, self.worker_id, self.topic, self.handler = post, worker_id, topic, handler
         self.lock_ms, self.retries, self.retry_timeout_ms = lock_ms, retries, retry_timeout_ms
 
     def run_once(self, max_tasks: int = 10) -> list[tuple[str, str]]:
         """One poll: returns (task id, outcome) for each task handled."""
-        status, tasks = self.post("/fetchAndLock", {
-            "workerId": self.worker_id, "maxTasks": max_tasks,
-            "topics": [{"topicName": self.topic, "lockDuration": self.lock_ms}]})
+        status, tasks = self.post(
+            "/fetchAndLock",
+            {
+                "workerId": self.worker_id,
+                "maxTasks": max_tasks,
+                "topics": [{"topicName": self.topic, "lockDuration": self.lock_ms}],
+            },
+        )
         if status != 200:
             raise RuntimeError(f"fetchAndLock: {status} {tasks}")
         done = []
@@ -76,20 +91,29 @@ class Worker:
             try:
                 variables = self.handler(task)
             except BpmnError as exc:
-                self.post(f"/{tid}/bpmnError", {"workerId": self.worker_id,
-                                                "errorCode": exc.code, "errorMessage": str(exc)})
+                self.post(
+                    f"/{tid}/bpmnError",
+                    {"workerId": self.worker_id, "errorCode": exc.code, "errorMessage": str(exc)},
+                )
                 done.append((tid, "bpmnError"))
                 continue
             except Exception as exc:  # noqa: BLE001 - report it, retries count down
                 left = task["retries"] - 1 if task.get("retries") is not None else self.retries
-                self.post(f"/{tid}/failure", {
-                    "workerId": self.worker_id, "errorMessage": str(exc),
-                    "errorDetails": type(exc).__name__, "retries": max(left, 0),
-                    "retryTimeout": self.retry_timeout_ms})
+                self.post(
+                    f"/{tid}/failure",
+                    {
+                        "workerId": self.worker_id,
+                        "errorMessage": str(exc),
+                        "errorDetails": type(exc).__name__,
+                        "retries": max(left, 0),
+                        "retryTimeout": self.retry_timeout_ms,
+                    },
+                )
                 done.append((tid, "failure"))
                 continue
-            status, body = self.post(f"/{tid}/complete", {"workerId": self.worker_id,
-                                                          "variables": variables})
+            status, body = self.post(
+                f"/{tid}/complete", {"workerId": self.worker_id, "variables": variables}
+            )
             done.append((tid, "complete" if status == 204 else f"complete:{status}"))
         return done
 

@@ -29,10 +29,13 @@ def configure(app: Flask) -> None:
     cfg = app.config
     cfg.setdefault("CECP_SCRIPT_CPU_SECONDS", float(_env("CECP_SCRIPT_CPU_SECONDS", "2")))
     cfg.setdefault("CECP_SCRIPT_MEMORY_MB", int(_env("CECP_SCRIPT_MEMORY_MB", "256")))
-    cfg.setdefault("CECP_SCRIPT_BOUNDED",
-                   _env("CECP_SCRIPT_BOUNDED", "true").lower() in {"1", "true", "yes", "on"})
-    cfg.setdefault("CECP_TASK_DATA_MAX_BYTES",
-                   int(_env("CECP_TASK_DATA_MAX_BYTES", str(1024 * 1024))))
+    cfg.setdefault(
+        "CECP_SCRIPT_BOUNDED",
+        _env("CECP_SCRIPT_BOUNDED", "true").lower() in {"1", "true", "yes", "on"},
+    )
+    cfg.setdefault(
+        "CECP_TASK_DATA_MAX_BYTES", int(_env("CECP_TASK_DATA_MAX_BYTES", str(1024 * 1024)))
+    )
     LIMITS.cpu_seconds = float(cfg["CECP_SCRIPT_CPU_SECONDS"])
     LIMITS.memory_mb = int(cfg["CECP_SCRIPT_MEMORY_MB"])
     LIMITS.bounded = bool(cfg["CECP_SCRIPT_BOUNDED"])

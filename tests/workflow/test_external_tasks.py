@@ -23,7 +23,9 @@ from app.uow import commit
 from app.workflow.external.models import ExternalTask
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("external_worker", ROOT / "scripts/external_worker.py")
+_spec = importlib.util.spec_from_file_location(
+    "external_worker", ROOT / "scripts/external_worker.py"
+)
 external_worker = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(external_worker)
 
@@ -73,18 +75,21 @@ def _deploy(client, headers, name, xml, external=None):
     data = {"files": [(BytesIO(xml.encode()), name)]}
     if external:
         data["external"] = external
-    return client.post("/api/v1/process-models", headers=headers, data=data,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/process-models", headers=headers, data=data, content_type="multipart/form-data"
+    )
 
 
 @pytest.fixture
 def worker_key(world):
     from app.exchange import clients
 
-    _, key = clients.create(name="calc-worker", enterprises=[world.ent.uscc],
-                            permissions=["workflow.external"])
-    _, other = clients.create(name="other-worker", enterprises=[world.ent_b.uscc],
-                              permissions=["workflow.external"])
+    _, key = clients.create(
+        name="calc-worker", enterprises=[world.ent.uscc], permissions=["workflow.external"]
+    )
+    _, other = clients.create(
+        name="other-worker", enterprises=[world.ent_b.uscc], permissions=["workflow.external"]
+    )
     commit()
     return key, other
 
@@ -93,17 +98,23 @@ def _transport(client, key):
     def post(path, body):
         r = client.post("/api/v1/external-task" + path, json=body, headers={"X-API-Key": key})
         return r.status_code, (r.get_json() if r.data else None)
+
     return post
 
 
 def _start(client, auth, world, model, data):
-    r = client.post("/api/v1/process-instances", headers=auth(world.company),
-                    json={"model": model, "data": data})
+    r = client.post(
+        "/api/v1/process-instances",
+        headers=auth(world.company),
+        json={"model": model, "data": data},
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
 
-def test_camunda_external_task_worker_completes_and_bpmn_error_is_caught(client, auth, world, worker_key):
+def test_camunda_external_task_worker_completes_and_bpmn_error_is_caught(
+    client, auth, world, worker_key
+):
     key, other_key = worker_key
     assert _deploy(client, auth(world.designer), "ext_calc.bpmn", CAMUNDA).status_code == 201
     inst = _start(client, auth, world, "ext_calc", {"amount": 21})
@@ -111,8 +122,11 @@ def test_camunda_external_task_worker_completes_and_bpmn_error_is_caught(client,
     # a worker outside the case's scope sees nothing; one without the permission is refused
     other = external_worker.Worker(_transport(client, other_key), "w-other", "carbon-calc")
     assert other.run_once() == []
-    r = client.post("/api/v1/external-task/fetchAndLock", headers=auth(world.reviewer),
-                    json={"workerId": "x", "topics": [{"topicName": "carbon-calc", "lockDuration": 1000}]})
+    r = client.post(
+        "/api/v1/external-task/fetchAndLock",
+        headers=auth(world.reviewer),
+        json={"workerId": "x", "topics": [{"topicName": "carbon-calc", "lockDuration": 1000}]},
+    )
     assert r.status_code == 403
     worker = external_worker.Worker(_transport(client, key), "w1", "carbon-calc")
     outcome = worker.run_once()
@@ -127,10 +141,16 @@ def test_camunda_external_task_worker_completes_and_bpmn_error_is_caught(client,
     assert [o for _, o in worker.run_once()] == ["bpmnError"]
     r = client.get(f"/api/v1/process-instances/{inst2['id']}", headers=auth(world.company))
     assert [t["name"] for t in r.get_json()["tasks"]] == ["Task_fix"]
-    actions = set(db.session.scalars(select(AuditRecord.action).where(
-        AuditRecord.action.like("workflow.external.%"))))
-    assert {"workflow.external.lock", "workflow.external.complete",
-            "workflow.external.bpmn_error"} <= actions
+    actions = set(
+        db.session.scalars(
+            select(AuditRecord.action).where(AuditRecord.action.like("workflow.external.%"))
+        )
+    )
+    assert {
+        "workflow.external.lock",
+        "workflow.external.complete",
+        "workflow.external.bpmn_error",
+    } <= actions
 
 
 def test_failure_retries_backoff_incident_and_admin_retry(client, auth, world, worker_key):
@@ -150,7 +170,9 @@ def test_failure_retries_backoff_incident_and_admin_retry(client, auth, world, w
     row.retry_at = None
     commit()
     assert [o for _, o in worker.run_once()] == ["failure"]  # 1 -> 0: incident
-    admin = client.get(f"/api/v1/process-instances/{inst['id']}", headers=auth(world.admin)).get_json()
+    admin = client.get(
+        f"/api/v1/process-instances/{inst['id']}", headers=auth(world.admin)
+    ).get_json()
     assert admin["status"] == "error" and "没有剩余重试次数" in admin["error"]
     listed = client.get("/api/v1/external-task", headers=auth(world.admin)).get_json()
     assert listed[0]["incident"] is True and listed[0]["errorMessage"] == "计算服务暂不可用"
@@ -166,14 +188,24 @@ def test_lock_rules_and_extend_lock(client, auth, world, worker_key):
     _deploy(client, auth(world.designer), "ext_calc.bpmn", CAMUNDA)
     _start(client, auth, world, "ext_calc", {"amount": 1})
     post = _transport(client, key)
-    status, tasks = post("/fetchAndLock", {"workerId": "w1", "maxTasks": 5, "topics": [
-        {"topicName": "carbon-calc", "lockDuration": 60_000, "variables": ["amount"]}]})
+    status, tasks = post(
+        "/fetchAndLock",
+        {
+            "workerId": "w1",
+            "maxTasks": 5,
+            "topics": [
+                {"topicName": "carbon-calc", "lockDuration": 60_000, "variables": ["amount"]}
+            ],
+        },
+    )
     assert status == 200 and len(tasks) == 1
     task = tasks[0]
     assert task["variables"] == {"amount": {"value": 1, "type": "Integer", "valueInfo": {}}}
     assert task["activityId"] == "Task_calc" and task["topicName"] == "carbon-calc"
-    assert post("/fetchAndLock", {"workerId": "w2", "topics": [
-        {"topicName": "carbon-calc", "lockDuration": 1000}]}) == (200, [])  # locked
+    assert post(
+        "/fetchAndLock",
+        {"workerId": "w2", "topics": [{"topicName": "carbon-calc", "lockDuration": 1000}]},
+    ) == (200, [])  # locked
     assert post(f"/{task['id']}/complete", {"workerId": "w2"})[0] == 409
     assert _transport(client, other_key)(f"/{task['id']}/complete", {"workerId": "w1"})[0] == 404
     assert post(f"/{task['id']}/extendLock", {"workerId": "w1", "newDuration": 120_000})[0] == 204
@@ -182,14 +214,17 @@ def test_lock_rules_and_extend_lock(client, auth, world, worker_key):
     assert row.lock_expires_at > utcnow() + timedelta(seconds=100)
     assert post(f"/{task['id']}/extendLock", {"workerId": "w1", "newDuration": "x"})[0] == 422
     assert post(f"/{task['id']}/complete", {"workerId": "w1", "variables": {"_x": 1}})[0] == 422
-    refused = db.session.scalars(select(AuditRecord.summary).where(
-        AuditRecord.action == "workflow.external.refused")).all()
+    refused = db.session.scalars(
+        select(AuditRecord.summary).where(AuditRecord.action == "workflow.external.refused")
+    ).all()
     refused = [json.loads(r) for r in refused]
     assert {"complete", "extend_lock"} <= {r["endpoint"] for r in refused}
     assert {409, 404, 422} <= {r["status"] for r in refused}
 
 
-def test_unimplemented_service_task_is_reported_with_the_external_choice(client, auth, world, worker_key):
+def test_unimplemented_service_task_is_reported_with_the_external_choice(
+    client, auth, world, worker_key
+):
     key, _ = worker_key
     headers = auth(world.designer)
     r = _deploy(client, headers, "spiff_connector.bpmn", SPIFF)
@@ -199,8 +234,12 @@ def test_unimplemented_service_task_is_reported_with_the_external_choice(client,
     r = _deploy(client, headers, "spiff_connector.bpmn", SPIFF, external="http/GetRequestV2")
     assert r.status_code == 201, r.get_json()
     inst = _start(client, auth, world, "spiff_connector", {})
-    worker = external_worker.Worker(_transport(client, key), "w1", "http/GetRequestV2",
-                                    handler=lambda task: {"grid": {"value": {"mw": 5}, "type": "Json"}})
+    worker = external_worker.Worker(
+        _transport(client, key),
+        "w1",
+        "http/GetRequestV2",
+        handler=lambda task: {"grid": {"value": {"mw": 5}, "type": "Json"}},
+    )
     assert [o for _, o in worker.run_once()] == ["complete"]
     r = client.get(f"/api/v1/process-instances/{inst['id']}", headers=auth(world.company))
     assert r.get_json()["status"] == "completed"

@@ -36,10 +36,12 @@ ORDER = """<?xml version="1.0" encoding="UTF-8"?>
 def keys(world):
     from app.exchange import clients
 
-    _, key = clients.create(name="erp", enterprises=[world.ent.uscc],
-                            permissions=["workflow.message"])
-    _, other = clients.create(name="erp-b", enterprises=[world.ent_b.uscc],
-                              permissions=["workflow.message"])
+    _, key = clients.create(
+        name="erp", enterprises=[world.ent.uscc], permissions=["workflow.message"]
+    )
+    _, other = clients.create(
+        name="erp-b", enterprises=[world.ent_b.uscc], permissions=["workflow.message"]
+    )
     commit()
     return key, other
 
@@ -51,43 +53,63 @@ def _send(client, key, **body):
 
 def test_message_start_and_correlated_catch(client, auth, world, keys):
     key, other = keys
-    r = client.post("/api/v1/process-models", headers=auth(world.designer),
-                    data={"files": [(BytesIO(ORDER.encode()), "order.bpmn")]},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/api/v1/process-models",
+        headers=auth(world.designer),
+        data={"files": [(BytesIO(ORDER.encode()), "order.bpmn")]},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201, r.get_json()
-    s1, b1 = _send(client, key, messageName="order-received", correlationKeys={"order_no": "A1"},
-                   processVariables={"amount": {"value": 100, "type": "Integer"}})
+    s1, b1 = _send(
+        client,
+        key,
+        messageName="order-received",
+        correlationKeys={"order_no": "A1"},
+        processVariables={"amount": {"value": 100, "type": "Integer"}},
+    )
     s2, b2 = _send(client, key, messageName="order-received", correlationKeys={"order_no": "A2"})
     assert (s1, s2) == (200, 200) and b1["started"] and b1["status"] == "running"
     status, body = _send(client, key, messageName="payment-received")
     assert status == 409 and body["error"]["code"] == "ambiguous"
     assert str(b1["processInstanceId"]) in body["error"]["message"]
-    status, body = _send(client, other, messageName="payment-received",
-                         correlationKeys={"order_no": "A1"})
+    status, body = _send(
+        client, other, messageName="payment-received", correlationKeys={"order_no": "A1"}
+    )
     assert status == 404 and "payment-received" in body["error"]["message"]  # not in scope
-    status, body = _send(client, key, messageName="payment-received",
-                         correlationKeys={"order_no": {"value": "A1", "type": "String"}},
-                         processVariables={"paid": True})
-    assert status == 200 and body == {"resultType": "Execution", "started": False,
-                                      "processInstanceId": b1["processInstanceId"],
-                                      "status": "running"}
-    inst = client.get(f"/api/v1/process-instances/{b1['processInstanceId']}",
-                      headers=auth(world.admin)).get_json()
+    status, body = _send(
+        client,
+        key,
+        messageName="payment-received",
+        correlationKeys={"order_no": {"value": "A1", "type": "String"}},
+        processVariables={"paid": True},
+    )
+    assert status == 200 and body == {
+        "resultType": "Execution",
+        "started": False,
+        "processInstanceId": b1["processInstanceId"],
+        "status": "running",
+    }
+    inst = client.get(
+        f"/api/v1/process-instances/{b1['processInstanceId']}", headers=auth(world.admin)
+    ).get_json()
     assert [t["name"] for t in inst["tasks"]] == ["Task_check"]
     assert [h["action"] for h in inst["history"]].count("message") == 2
     opened = persistence.open_instance(db.session.get(ProcessInstance, b1["processInstanceId"]))
     data = opened.wf.get_tasks(spec_name="Task_check")[0].data
     assert (data["order_no"], data["amount"], data["paid"]) == ("A1", 100, True)
-    status, body = _send(client, key, messageName="payment-received",
-                         correlationKeys={"order_no": "A1"})
+    status, body = _send(
+        client, key, messageName="payment-received", correlationKeys={"order_no": "A1"}
+    )
     assert status == 404  # it waits no more
     status, body = _send(client, key, messageName="no-such-message")
     assert status == 404 and "no-such-message" in body["error"]["message"]
-    r = client.post("/api/v1/messages", headers=auth(world.reviewer),
-                    json={"messageName": "order-received"})
+    r = client.post(
+        "/api/v1/messages", headers=auth(world.reviewer), json={"messageName": "order-received"}
+    )
     assert r.status_code == 403
-    actions = db.session.scalars(select(AuditRecord.action).where(
-        AuditRecord.action.like("workflow.message.%"))).all()
+    actions = db.session.scalars(
+        select(AuditRecord.action).where(AuditRecord.action.like("workflow.message.%"))
+    ).all()
     assert actions.count("workflow.message.correlate") == 3
     assert actions.count("workflow.message.refused") == 5
 

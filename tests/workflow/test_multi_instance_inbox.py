@@ -24,12 +24,18 @@ MODEL = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_one_inbox_task_per_element(client, auth, world):
-    r = client.post("/api/v1/process-models", headers=auth(world.designer),
-                    data={"files": [(BytesIO(MODEL.encode()), "countersign.bpmn")]},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/api/v1/process-models",
+        headers=auth(world.designer),
+        data={"files": [(BytesIO(MODEL.encode()), "countersign.bpmn")]},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201, r.get_json()
-    r = client.post("/api/v1/process-instances", headers=auth(world.company),
-                    json={"model": "countersign", "data": {"departments": ["生态环境局", "发改委", "经信局"]}})
+    r = client.post(
+        "/api/v1/process-instances",
+        headers=auth(world.company),
+        json={"model": "countersign", "data": {"departments": ["生态环境局", "发改委", "经信局"]}},
+    )
     inst = r.get_json()
     assert r.status_code == 201 and len(inst["tasks"]) == 3, inst
     reviewer = auth(world.reviewer)
@@ -37,8 +43,11 @@ def test_one_inbox_task_per_element(client, auth, world):
     assert len([t for t in inbox if t["instance_id"] == inst["id"]]) == 3
     assert {t["label"] for t in inbox} == {"部门会签"}
     for i, task in enumerate(inst["tasks"]):
-        r = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=reviewer,
-                        json={"data": {"decision": "approve"}})
+        r = client.post(
+            f"/api/v1/tasks/{task['id']}/complete",
+            headers=reviewer,
+            json={"data": {"decision": "approve"}},
+        )
         assert r.status_code == 200, r.get_json()
         assert r.get_json()["status"] == ("completed" if i == 2 else "running")
         assert len(r.get_json()["tasks"]) == 2 - i

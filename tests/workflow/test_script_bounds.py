@@ -20,7 +20,9 @@ from app.workflow.service import LIMIT_USER_MESSAGE
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">"""
 
-LOOP = HEAD + """
+LOOP = (
+    HEAD
+    + """
  <bpmn:process id="runaway" name="死循环模型" isExecutable="true">
   <bpmn:startEvent id="s"/>
   <bpmn:scriptTask id="calc" name="计算" scriptFormat="python"><bpmn:script>n = 0
@@ -33,8 +35,14 @@ while True:
   <bpmn:sequenceFlow id="f3" sourceRef="u" targetRef="e"/>
  </bpmn:process>
 </bpmn:definitions>"""
+)
 
-GROW = HEAD.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ') + """
+GROW = (
+    HEAD.replace(
+        "<bpmn:definitions ",
+        '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ',
+    )
+    + """
  <bpmn:process id="grow" name="数据膨胀" isExecutable="true">
   <bpmn:startEvent id="s"/>
   <bpmn:userTask id="u" name="填写"><bpmn:extensionElements><camunda:formData>
@@ -48,6 +56,7 @@ GROW = HEAD.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http
   <bpmn:sequenceFlow id="f4" sourceRef="u2" targetRef="e"/>
  </bpmn:process>
 </bpmn:definitions>"""
+)
 
 
 @pytest.fixture
@@ -59,17 +68,23 @@ def limits():
 
 
 def _deploy(client, auth, world, name, xml):
-    r = client.post("/api/v1/process-models", headers=auth(world.designer),
-                    data={"files": [(BytesIO(xml.encode()), name)]},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/api/v1/process-models",
+        headers=auth(world.designer),
+        data={"files": [(BytesIO(xml.encode()), name)]},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201, r.get_json()
 
 
 def test_endless_loop_model_answers_quickly_in_error_state(client, auth, world, limits):
     _deploy(client, auth, world, "runaway.bpmn", LOOP)
     started = time.monotonic()
-    r = client.post("/api/v1/process-instances", headers=auth(world.company),
-                    json={"model": "runaway", "data": {}})
+    r = client.post(
+        "/api/v1/process-instances",
+        headers=auth(world.company),
+        json={"model": "runaway", "data": {}},
+    )
     elapsed = time.monotonic() - started
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -79,28 +94,41 @@ def test_endless_loop_model_answers_quickly_in_error_state(client, auth, world, 
     admin = client.get(f"/api/v1/process-instances/{body['id']}", headers=auth(world.admin))
     assert "运行时间超过上限（CPU 1 秒）" in admin.get_json()["error"]
     assert "计算" in admin.get_json()["error"]
-    audited = db.session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "workflow.instance.error",
-        AuditRecord.object_id == str(body["id"]))).all()
+    audited = db.session.scalars(
+        select(AuditRecord).where(
+            AuditRecord.action == "workflow.instance.error",
+            AuditRecord.object_id == str(body["id"]),
+        )
+    ).all()
     assert len(audited) == 1
 
 
 def test_task_data_bound_refuses_forms_and_stops_growing_scripts(client, auth, world, limits):
     _deploy(client, auth, world, "grow.bpmn", GROW)
     headers = auth(world.company)
-    r = client.post("/api/v1/process-instances", headers=headers,
-                    json={"model": "grow", "data": {"blob": "y" * (70 * 1024)}})
+    r = client.post(
+        "/api/v1/process-instances",
+        headers=headers,
+        json={"model": "grow", "data": {"blob": "y" * (70 * 1024)}},
+    )
     assert r.status_code == 422 and "流程数据超过上限" in r.get_json()["error"]["message"]
-    r = client.post("/api/v1/process-instances", headers=headers,
-                    json={"model": "grow", "data": {}})
+    r = client.post(
+        "/api/v1/process-instances", headers=headers, json={"model": "grow", "data": {}}
+    )
     inst = r.get_json()
     task_id = inst["tasks"][0]["id"]
-    r = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers,
-                    json={"data": {"note": "x" * (70 * 1024)}})
+    r = client.post(
+        f"/api/v1/tasks/{task_id}/complete",
+        headers=headers,
+        json={"data": {"note": "x" * (70 * 1024)}},
+    )
     assert r.status_code in (400, 422), r.get_json()
     assert "流程数据超过上限" in str(r.get_json()["error"])
-    r = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers,
-                    json={"data": {"note": "x" * (4 * 1024)}})  # 40 copies: 160 KB
+    r = client.post(
+        f"/api/v1/tasks/{task_id}/complete",
+        headers=headers,
+        json={"data": {"note": "x" * (4 * 1024)}},
+    )  # 40 copies: 160 KB
     body = r.get_json()
     assert r.status_code == 200 and body["status"] == "error", body
     assert body["message"] == LIMIT_USER_MESSAGE

@@ -19,26 +19,32 @@ from tests.workflow_engine.test_timer_cycles import MODEL
 @pytest.mark.parametrize("cycle", ["0 0 9 * * ?", "R2/PT1H"])
 def test_sweep_fires_cycle_timers(app, client, auth, world, cycle):
     xml = MODEL.format(cycle=cycle)
-    r = client.post("/api/v1/process-models", headers=auth(world.designer),
-                    data={"files": [(BytesIO(xml.encode()), "remind.bpmn")]},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/api/v1/process-models",
+        headers=auth(world.designer),
+        data={"files": [(BytesIO(xml.encode()), "remind.bpmn")]},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201, r.get_json()
     inst = service.start(model="remind", data={}, user=world.company)
     commit()
-    [row] = db.session.scalars(select(TimerSchedule).where(
-        TimerSchedule.instance_id == inst.id)).all()
+    [row] = db.session.scalars(
+        select(TimerSchedule).where(TimerSchedule.instance_id == inst.id)
+    ).all()
     first = row.fire_at
     for n in (1, 2):
-        events.move_timers(instance_id=inst.id, user=world.admin,
-                           fire_at=datetime.now(UTC) - timedelta(seconds=1))
+        events.move_timers(
+            instance_id=inst.id, user=world.admin, fire_at=datetime.now(UTC) - timedelta(seconds=1)
+        )
         commit()
         assert jobs.sweep() == 1
         db.session.expire_all()
         inst = db.session.get(ProcessInstance, inst.id)
         timeline = [h.action for h in service.history(inst=inst)]
         assert timeline.count("timer") == n
-    rows = db.session.scalars(select(TimerSchedule).where(
-        TimerSchedule.instance_id == inst.id)).all()
+    rows = db.session.scalars(
+        select(TimerSchedule).where(TimerSchedule.instance_id == inst.id)
+    ).all()
     if cycle.startswith("R2"):
         assert rows == []  # two cycles done
     else:

@@ -75,7 +75,9 @@ def test_camunda_collection_parallel_one_user_task_each():
     wf = new_workflow(bundle, {"reviewers": ["张三", "李四", "王五"]})
     ready = ready_human_tasks(wf)
     assert len(ready) == 3 and {t.label for t in ready} == {"会签审核"}
-    assert sorted(_data(wf, t.task_id)["reviewer"] for t in ready) == sorted(["张三", "李四", "王五"])
+    assert sorted(_data(wf, t.task_id)["reviewer"] for t in ready) == sorted(
+        ["张三", "李四", "王五"]
+    )
     assert bundle.form_for(ready[0].name)["schema"]  # the child spec has the task's form
     wf = deserialize(bundle, serialize(wf))
     for t in ready:
@@ -99,7 +101,10 @@ def test_camunda_collection_sequential_one_at_a_time():
 def test_spiff_input_output_collections_and_cardinality():
     bundle = load_model({"mi.bpmn": SPIFF.encode()})
     wf = new_workflow(bundle, {"meters": [{"kwh": 100}, {"kwh": 250}], "factor": 0.5703})
-    assert wf.get_tasks(spec_name="Activity_repeat [child]")[0].data["emissions"] == [57.03, 142.575]
+    assert wf.get_tasks(spec_name="Activity_repeat [child]")[0].data["emissions"] == [
+        57.03,
+        142.575,
+    ]
     for _ in range(2):
         ready = ready_human_tasks(wf)
         assert len(ready) == 1 and ready[0].label == "现场检查"
@@ -111,6 +116,10 @@ def test_camunda_collection_must_name_a_variable():
     bad = CAMUNDA.format(seq="false").replace("${reviewers}", "${order.reviewers()}")
     with pytest.raises(ModelError, match="camunda:collection"):
         load_model({"mi.bpmn": bad.encode()})
-    problems = validate_model({"mi.bpmn": bad.encode()}, known_roles=ROLES,
-                              known_services=set(), form_exists=lambda n: False)
+    problems = validate_model(
+        {"mi.bpmn": bad.encode()},
+        known_roles=ROLES,
+        known_services=set(),
+        form_exists=lambda n: False,
+    )
     assert any("camunda:collection" in p.message for p in problems)

@@ -92,14 +92,17 @@ def test_datetime_works_as_class_and_module_spelling():
     assert ENGINE.evaluate(task(d="2024-03-01"), "datetime.fromisoformat(d).day") == 1
 
 
-@pytest.mark.parametrize("source", [
-    "try:\n    x = ().__class__\nexcept Exception:\n    pass",
-    "try:\n    1/0\nexcept Exception as e:\n    tb = e.__traceback__",
-    "try:\n    1/0\nexcept Exception as e:\n    f = e.with_traceback(None)",
-    "xs = [c for c in ().__class__.__mro__]",
-    "del __builtins__",
-    "s = f'{x.__class__}'",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "try:\n    x = ().__class__\nexcept Exception:\n    pass",
+        "try:\n    1/0\nexcept Exception as e:\n    tb = e.__traceback__",
+        "try:\n    1/0\nexcept Exception as e:\n    f = e.with_traceback(None)",
+        "xs = [c for c in ().__class__.__mro__]",
+        "del __builtins__",
+        "s = f'{x.__class__}'",
+    ],
+)
 def test_escape_checks_still_refuse_the_new_constructs(source):
     with pytest.raises(UnsafeExpressionError):
         ENGINE.execute(task(x=1), source)
@@ -117,17 +120,26 @@ def test_fast_path_covers_plain_conditions_only():
     assert is_cheap('decision == "approve"', "eval")
     assert is_cheap('amount * 1.1 > 100 and get_value("x", 1)', "eval")
     assert is_cheap('escalated_from = "initial_review"', "exec")
-    for source, mode in [("x ** 10", "eval"), ("[i for i in xs]", "eval"),
-                         ("'a' * n", "eval"), ("s * 16 * 16", "eval"),
-                         ("a = b + b\nc = a + a", "exec"), ("while True:\n    pass", "exec"),
-                         ("'%0999d' % 1", "eval"), ("f'{x:>999}'", "eval"),
-                         ("sum(x, [])", "eval"), ("s.replace('a', 'bb')", "eval")]:
+    for source, mode in [
+        ("x ** 10", "eval"),
+        ("[i for i in xs]", "eval"),
+        ("'a' * n", "eval"),
+        ("s * 16 * 16", "eval"),
+        ("a = b + b\nc = a + a", "exec"),
+        ("while True:\n    pass", "exec"),
+        ("'%0999d' % 1", "eval"),
+        ("f'{x:>999}'", "eval"),
+        ("sum(x, [])", "eval"),
+        ("s.replace('a', 'bb')", "eval"),
+    ]:
         assert not is_cheap(source, mode), source
 
 
 def test_cpu_bound_stops_an_endless_loop_even_inside_try(short_limits):
-    for script in ("while True:\n    pass",
-                   "try:\n    while True:\n        pass\nexcept BaseException:\n    x = 1"):
+    for script in (
+        "while True:\n    pass",
+        "try:\n    while True:\n        pass\nexcept BaseException:\n    x = 1",
+    ):
         started = time.monotonic()
         with pytest.raises(ScriptLimitError, match="运行时间超过上限") as info:
             ENV.execute(script, {})
@@ -165,7 +177,8 @@ def test_runaway_script_task_in_a_model_is_stopped(short_limits):
         '<bpmn:startEvent id="s"/>'
         '<bpmn:scriptTask id="loop" name="死循环"><bpmn:script>while True:\n    pass'
         "</bpmn:script></bpmn:scriptTask>"
-        '<bpmn:endEvent id="e"/>' + flow("f1", "s", "loop") + flow("f2", "loop", "e"))
+        '<bpmn:endEvent id="e"/>' + flow("f1", "s", "loop") + flow("f2", "loop", "e")
+    )
     bundle = load_model({"loop.bpmn": model})
     with pytest.raises(Exception) as info:
         new_workflow(bundle, {})
@@ -179,7 +192,10 @@ def test_scripted_model_round_trips():
         "rows = [{'v': i} for i in range(3)]\ntotal = sum(r['v'] for r in rows)"
         "</bpmn:script></bpmn:scriptTask>"
         '<bpmn:userTask id="u"/><bpmn:endEvent id="e"/>'
-        + flow("f1", "s", "calc") + flow("f2", "calc", "u") + flow("f3", "u", "e"))
+        + flow("f1", "s", "calc")
+        + flow("f2", "calc", "u")
+        + flow("f3", "u", "e")
+    )
     bundle = load_model({"calc.bpmn": model})
     wf = deserialize(bundle, serialize(new_workflow(bundle, {})))
     ready = [t for t in wf.get_tasks() if t.task_spec.name == "u"][0]

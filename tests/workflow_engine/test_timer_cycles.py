@@ -83,10 +83,14 @@ def test_cycle_timer_on_boundary_fires_and_rearms(cycle):
 def test_cron_expressions():
     base = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # Saturday 10:00 Beijing
     assert Cron("0 0 9 * * ?").next_after(base) == datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
-    assert Cron("0 0/15 9-17 ? * MON-FRI").next_after(base) == datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    assert Cron("0 0/15 9-17 ? * MON-FRI").next_after(base) == datetime(
+        2026, 12, 7, 1, 0, tzinfo=UTC
+    )
     assert Cron("0 30 10 1 * ?").next_after(base) == datetime(2027, 1, 1, 2, 30, tzinfo=UTC)
     assert Cron("*/5 * * * *").next_after(base) == datetime(2026, 12, 5, 2, 5, tzinfo=UTC)
-    assert Cron("0 0 12 ? * 1").next_after(base) == datetime(2026, 12, 6, 4, 0, tzinfo=UTC)  # Quartz 1 = SUN
+    assert Cron("0 0 12 ? * 1").next_after(base) == datetime(
+        2026, 12, 6, 4, 0, tzinfo=UTC
+    )  # Quartz 1 = SUN
     for bad in ("0 0 9 L * ?", "0 61 9 * * ?", "0 0 9 * *  * * *"):
         with pytest.raises(CronError):
             Cron(bad)
@@ -96,8 +100,9 @@ def test_bad_cron_is_reported_at_deploy():
     files = {"r.bpmn": MODEL.format(cycle="0 0 9 L * ?").encode()}
     with pytest.raises(ModelError, match="L"):
         load_model(files)
-    problems = validate_model(files, known_roles=ROLES, known_services=set(),
-                              form_exists=lambda n: False)
+    problems = validate_model(
+        files, known_roles=ROLES, known_services=set(), form_exists=lambda n: False
+    )
     assert any(p.element_id == "Event_remind" and "cron" in p.message for p in problems)
 
 

@@ -24,8 +24,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from .bpmn_xml import BPMN_NS
 
 TZ = ZoneInfo("Asia/Shanghai")
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
+_MONTHS = {
+    m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
+}
 _DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}  # 0 = SUN
 _CRON_CHARS = re.compile(r"^[0-9A-Za-z*?,/\- ]+$")
 
@@ -39,12 +40,16 @@ def looks_like_cron(text: str | None) -> bool:
     if not text:
         return False
     text = text.strip().strip("'\"")
-    return bool(_CRON_CHARS.match(text)) and 5 <= len(text.split()) <= 7 \
+    return (
+        bool(_CRON_CHARS.match(text))
+        and 5 <= len(text.split()) <= 7
         and not text.upper().startswith(("R", "P"))
+    )
 
 
-def _field(spec: str, lo: int, hi: int, names: dict[str, int] | None = None,
-           what: str = "") -> set[int]:
+def _field(
+    spec: str, lo: int, hi: int, names: dict[str, int] | None = None, what: str = ""
+) -> set[int]:
     out: set[int] = set()
     for part in spec.upper().split(","):
         if any(c in part for c in "LW#"):
@@ -137,8 +142,11 @@ class CronTimerEventDefinition(CycleTimerEventDefinition):
         now = datetime.now(UTC)
         if event_value is None:
             first = cron.next_after(now)
-            event_value = {"cycles": -1 if first else 0,
-                           "next": first.isoformat() if first else None, "duration": 0}
+            event_value = {
+                "cycles": -1 if first else 0,
+                "next": first.isoformat() if first else None,
+                "duration": 0,
+            }
         ready = False
         if event_value["cycles"] != 0 and event_value["next"]:
             next_event = datetime.fromisoformat(event_value["next"])
@@ -167,11 +175,15 @@ class CronTimerParserMixin:
             try:
                 Cron(cycle.text)
             except CronError as exc:
-                raise ValidationException(str(exc), node=self.node,  # type: ignore[attr-defined]
-                                          file_name=self.filename) from exc  # type: ignore[attr-defined]
+                raise ValidationException(
+                    str(exc),
+                    node=self.node,  # type: ignore[attr-defined]
+                    file_name=self.filename,
+                ) from exc  # type: ignore[attr-defined]
             name = self.node.get("name", self.node.get("id"))  # type: ignore[attr-defined]
-            return CronTimerEventDefinition(name, cycle.text.strip().strip("'\""),
-                                            description=self.get_event_description(event))  # type: ignore[attr-defined]
+            return CronTimerEventDefinition(
+                name, cycle.text.strip().strip("'\""), description=self.get_event_description(event)
+            )  # type: ignore[attr-defined]
         return super().parse_timer_event(event)  # type: ignore[misc]
 
 
@@ -183,6 +195,8 @@ def cron_parsers() -> dict[str, Any]:
     out = {}
     for tag in ("startEvent", "boundaryEvent", "intermediateCatchEvent"):
         parser_cls, spec_cls = SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag(tag)]
-        out[full_tag(tag)] = (type(f"Cron{parser_cls.__name__}",
-                                   (CronTimerParserMixin, parser_cls), {}), spec_cls)
+        out[full_tag(tag)] = (
+            type(f"Cron{parser_cls.__name__}", (CronTimerParserMixin, parser_cls), {}),
+            spec_cls,
+        )
     return out

@@ -28,14 +28,17 @@ BOUND = _Bound()
 
 def data_size(data: dict[str, Any]) -> int:
     """Bytes of the data as compact UTF-8 JSON (non-JSON values as their text)."""
-    return len(json.dumps(data, default=str, ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8"))
+    return len(
+        json.dumps(data, default=str, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
 
 
 def too_large_message(size: int, limit: int | None = None) -> str:
     limit = limit or BOUND.max_bytes
-    return (f"流程数据超过上限：{size / 1024:,.0f} KB，上限 {limit / 1024:,.0f} KB。"
-            "请减少表单或脚本写入的数据（大文件请作为附件上传）。")
+    return (
+        f"流程数据超过上限：{size / 1024:,.0f} KB，上限 {limit / 1024:,.0f} KB。"
+        "请减少表单或脚本写入的数据（大文件请作为附件上传）。"
+    )
 
 
 def check_workflow(wf: Any) -> None:

@@ -28,8 +28,10 @@ from .bpmn_xml import BPMN_NS, CAMUNDA_NS
 from .errors import TaskNotReady
 from .steps import run_engine
 
-EXTERNAL_HINT = ("可在部署时将其声明为外部任务（部署参数 external=<元素 id 或服务名>），"
-                 "由外部工作者通过外部任务接口完成")
+EXTERNAL_HINT = (
+    "可在部署时将其声明为外部任务（部署参数 external=<元素 id 或服务名>），"
+    "由外部工作者通过外部任务接口完成"
+)
 _TYPE = f"{{{CAMUNDA_NS}}}type"
 _TOPIC = f"{{{CAMUNDA_NS}}}topic"
 
@@ -38,7 +40,7 @@ class ExternalTask(NamedTuple):
     """A service task waiting for a worker."""
 
     task_id: str
-    activity_id: str     # BPMN id
+    activity_id: str  # BPMN id
     activity_name: str
     topic: str
     data: dict[str, Any]
@@ -70,15 +72,25 @@ def declare_external(content: bytes, names: set[str]) -> tuple[bytes, list[str]]
 
 
 def _is_external(task: Any) -> bool:
-    return getattr(task.task_spec, "external_topic", None) is not None \
+    return (
+        getattr(task.task_spec, "external_topic", None) is not None
         and task.state == TaskState.STARTED
+    )
 
 
 def waiting_external(wf: BpmnWorkflow) -> list[ExternalTask]:
     """Every external service task waiting for a worker (STARTED)."""
-    return [ExternalTask(str(t.id), t.task_spec.name, t.task_spec.bpmn_name or t.task_spec.name,
-                         t.task_spec.external_topic, t.data)
-            for t in wf.get_tasks(state=TaskState.STARTED) if _is_external(t)]
+    return [
+        ExternalTask(
+            str(t.id),
+            t.task_spec.name,
+            t.task_spec.bpmn_name or t.task_spec.name,
+            t.task_spec.external_topic,
+            t.data,
+        )
+        for t in wf.get_tasks(state=TaskState.STARTED)
+        if _is_external(t)
+    ]
 
 
 def _find(wf: BpmnWorkflow, task_id: str) -> Any:
@@ -99,24 +111,32 @@ def complete_external(wf: BpmnWorkflow, task_id: str, variables: dict[str, Any])
     run_engine(wf)
 
 
-def throw_bpmn_error(wf: BpmnWorkflow, task_id: str, code: str, message: str | None,
-                     variables: dict[str, Any]) -> int:
+def throw_bpmn_error(
+    wf: BpmnWorkflow, task_id: str, code: str, message: str | None, variables: dict[str, Any]
+) -> int:
     """The worker reported a business error: the task's error boundary events that catch
     `code` take over (returns how many caught it; 0: nothing catches it)."""
     task = _find(wf, task_id)
     siblings = task.parent.children if task.parent is not None else []
-    catchers = [t for t in siblings if t is not task and t.state == TaskState.WAITING
-                and isinstance(getattr(t.task_spec, "event_definition", None),
-                               ErrorEventDefinition)
-                and t.task_spec.event_definition.code in (None, "", code)]
+    catchers = [
+        t
+        for t in siblings
+        if t is not task
+        and t.state == TaskState.WAITING
+        and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
+        and t.task_spec.event_definition.code in (None, "", code)
+    ]
     if not catchers:
         return 0
     task.set_data(**deepcopy(variables))
     catcher = sorted(catchers, key=lambda t: t.task_spec.event_definition.code != code)[0]
     definition = copy(catcher.task_spec.event_definition)
     definition.code = code
-    event = BpmnEvent(definition, payload={**deepcopy(variables), "errorCode": code,
-                                           "errorMessage": message}, target=task.workflow)
+    event = BpmnEvent(
+        definition,
+        payload={**deepcopy(variables), "errorCode": code, "errorMessage": message},
+        target=task.workflow,
+    )
     catcher.task_spec.catch(catcher, event)
     catcher.task_spec._update(catcher)
     run_engine(wf)

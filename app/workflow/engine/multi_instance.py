@@ -43,9 +43,12 @@ def normalize_multi_instance(root: etree._Element, file: str | None = None) -> N
         name = (unwrap(collection) or "").strip()
         owner = mi.getparent()
         if not _NAME.match(name):
-            raise ModelError(f"多实例的 camunda:collection 只支持变量名，实际为 {collection!r}"
-                             "（请先用脚本任务把集合算到一个变量里）", file=file,
-                             element_id=owner.get("id") if owner is not None else None)
+            raise ModelError(
+                f"多实例的 camunda:collection 只支持变量名，实际为 {collection!r}"
+                "（请先用脚本任务把集合算到一个变量里）",
+                file=file,
+                element_id=owner.get("id") if owner is not None else None,
+            )
         if mi.find(_q("loopDataInputRef")) is None:
             ref = etree.SubElement(mi, _q("loopDataInputRef"))
             ref.text = name
@@ -84,8 +87,10 @@ class CecpParallelMultiInstanceTask(_LocalItemMixin, ParallelMultiInstanceTask):
 def localize_items(specs: list[Any]) -> None:
     """Give every multi-instance spec the local-item behaviour (specs are not serialized:
     only their names are, so the class can change)."""
-    swap = {SequentialMultiInstanceTask: CecpSequentialMultiInstanceTask,
-            ParallelMultiInstanceTask: CecpParallelMultiInstanceTask}
+    swap = {
+        SequentialMultiInstanceTask: CecpSequentialMultiInstanceTask,
+        ParallelMultiInstanceTask: CecpParallelMultiInstanceTask,
+    }
     for spec in specs:
         for ts in spec.task_specs.values():
             new = swap.get(type(ts))

@@ -21,7 +21,8 @@ class ExternalTask(db.Model):
     __table_args__ = (Index("ix_workflow_external_task_topic", "topic", "lock_expires_at"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the Spiff task id
     instance_id: Mapped[int] = mapped_column(
-        ForeignKey("workflow_instance.id", ondelete="CASCADE"), nullable=False, index=True)
+        ForeignKey("workflow_instance.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     topic: Mapped[str] = mapped_column(String(200), nullable=False)
     activity_id: Mapped[str] = mapped_column(String(200), nullable=False)
     activity_name: Mapped[str] = mapped_column(String(300), nullable=False)
@@ -31,7 +32,7 @@ class ExternalTask(db.Model):
     variables: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     worker_id: Mapped[str | None] = mapped_column(String(200))
     lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
-    retries: Mapped[int | None] = mapped_column(Integer)   # None: not failed yet
+    retries: Mapped[int | None] = mapped_column(Integer)  # None: not failed yet
     retry_at: Mapped[datetime | None] = mapped_column(DateTime)
     error_message: Mapped[str | None] = mapped_column(String(2000))
     error_details: Mapped[str | None] = mapped_column(Text)

@@ -22,8 +22,12 @@ from app.uow import commit
 from app.workflow.errors import Forbidden, Invalid, WorkflowError
 from app.workflow.messaging import service
 
-blp = Blueprint("workflow_messages_api", __name__, url_prefix="/api/v1",
-                description="消息 Message correlation (start or resume process instances)")
+blp = Blueprint(
+    "workflow_messages_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="消息 Message correlation (start or resume process instances)",
+)
 
 
 def _audited(fn):
@@ -34,14 +38,16 @@ def _audited(fn):
         except WorkflowError as exc:
             db.session.rollback()
             body = request.get_json(silent=True) or {}
-            audit.record("workflow.message.refused", object_type="workflow_message",
-                         object_id=str(body.get("messageName") or "")[:100] or None,
-                         user=current_user,
-                         summary={"status": exc.status, "code": exc.code,
-                                  "reason": exc.message[:300]})
+            audit.record(
+                "workflow.message.refused",
+                object_type="workflow_message",
+                object_id=str(body.get("messageName") or "")[:100] or None,
+                user=current_user,
+                summary={"status": exc.status, "code": exc.code, "reason": exc.message[:300]},
+            )
             commit()
-            return jsonify(error_body(exc.status, exc.message, exc.code, exc.fields)), \
-                exc.status
+            return jsonify(error_body(exc.status, exc.message, exc.code, exc.fields)), exc.status
+
     return wrapper
 
 
@@ -50,8 +56,9 @@ def _audited(fn):
 @_audited
 def correlate():
     """Correlate a message: resume the waiting instance or start a new one."""
-    if not (current_user.has_permission("workflow.message")
-            or current_user.has_permission("case.admin")):
+    if not (
+        current_user.has_permission("workflow.message") or current_user.has_permission("case.admin")
+    ):
         raise Forbidden("需要消息关联权限（workflow.message）")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -63,5 +70,7 @@ def correlate():
         name=body.get("messageName") or body.get("name"),
         correlation_keys=body.get("correlationKeys"),
         payload=body.get("processVariables", body.get("payload")),
-        process_instance_id=int(pid) if pid is not None else None, user=current_user)
+        process_instance_id=int(pid) if pid is not None else None,
+        user=current_user,
+    )
     return jsonify(result)

@@ -5,5 +5,14 @@ of such children (`pool`)."""
 from .pool import LIMITS, POOL, Limits, ScriptFailed, ScriptLimitExceeded
 from .restricted import RefusedSource, check_source, compile_checked, is_cheap
 
-__all__ = ["LIMITS", "POOL", "Limits", "RefusedSource", "ScriptFailed",
-           "ScriptLimitExceeded", "check_source", "compile_checked", "is_cheap"]
+__all__ = [
+    "LIMITS",
+    "POOL",
+    "Limits",
+    "RefusedSource",
+    "ScriptFailed",
+    "ScriptLimitExceeded",
+    "check_source",
+    "compile_checked",
+    "is_cheap",
+]

@@ -34,7 +34,7 @@ class Limits:
 
     cpu_seconds: float = 2.0
     memory_mb: int = 256
-    bounded: bool = True         # False: everything in-process (trusted deployments only)
+    bounded: bool = True  # False: everything in-process (trusted deployments only)
 
 
 LIMITS = Limits()
@@ -61,8 +61,13 @@ class _Child:
         self.memory_mb = memory_mb
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and file
             [sys.executable, "-E", "-s", "-B", str(CHILD), str(memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            close_fds=True, cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            cwd="/",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        )
 
     def call(self, request: tuple, timeout: float) -> tuple:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -143,8 +148,14 @@ class Pool:
                 return
         child.kill()
 
-    def run(self, op: str, source: str, context: dict[str, Any],
-            external: dict[str, Any] | None, limits: Limits | None = None) -> Any:
+    def run(
+        self,
+        op: str,
+        source: str,
+        context: dict[str, Any],
+        external: dict[str, Any] | None,
+        limits: Limits | None = None,
+    ) -> Any:
         """Run one checked script/expression in a child; returns the value (eval) or the
         new context (exec). Raises ScriptLimitExceeded, ScriptFailed or RefusedSource."""
         limits = limits or LIMITS
@@ -191,13 +202,16 @@ class Pool:
 
 
 def _cpu_message(limits: Limits) -> str:
-    return (f"脚本或条件运行时间超过上限（CPU {limits.cpu_seconds:g} 秒），已被终止。"
-            "请简化脚本（避免死循环），复杂计算请放到服务中。")
+    return (
+        f"脚本或条件运行时间超过上限（CPU {limits.cpu_seconds:g} 秒），已被终止。"
+        "请简化脚本（避免死循环），复杂计算请放到服务中。"
+    )
 
 
 def _memory_message(limits: Limits) -> str:
-    return (f"脚本或条件占用内存超过上限（{limits.memory_mb} MB），已被终止。"
-            "请减少脚本生成的数据量。")
+    return (
+        f"脚本或条件占用内存超过上限（{limits.memory_mb} MB），已被终止。请减少脚本生成的数据量。"
+    )
 
 
 POOL = Pool()

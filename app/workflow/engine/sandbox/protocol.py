@@ -13,10 +13,18 @@ from typing import Any, BinaryIO
 
 MAX_FRAME = 64 * 1024 * 1024
 _ALLOWED = {
-    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"),
-    ("builtins", "slice"), ("decimal", "Decimal"), ("datetime", "date"),
-    ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
-    ("datetime", "timezone"), ("collections", "OrderedDict"), ("uuid", "UUID"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "complex"),
+    ("builtins", "slice"),
+    ("decimal", "Decimal"),
+    ("datetime", "date"),
+    ("datetime", "datetime"),
+    ("datetime", "time"),
+    ("datetime", "timedelta"),
+    ("datetime", "timezone"),
+    ("collections", "OrderedDict"),
+    ("uuid", "UUID"),
 }
 
 

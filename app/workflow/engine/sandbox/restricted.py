@@ -55,43 +55,123 @@ class _DatetimeName(datetime):
 
 
 SAFE_BUILTINS: dict[str, Any] = {
-    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
-    "int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict,
-    "set": set, "tuple": tuple, "sorted": sorted, "reversed": reversed, "any": any,
-    "all": all, "range": range, "enumerate": enumerate, "zip": zip, "isinstance": isinstance,
-    "Decimal": Decimal, "datetime": _DatetimeName, "date": date, "timedelta": timedelta,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "set": set,
+    "tuple": tuple,
+    "sorted": sorted,
+    "reversed": reversed,
+    "any": any,
+    "all": all,
+    "range": range,
+    "enumerate": enumerate,
+    "zip": zip,
+    "isinstance": isinstance,
+    "Decimal": Decimal,
+    "datetime": _DatetimeName,
+    "date": date,
+    "timedelta": timedelta,
     "timezone": timezone,
-    "Exception": Exception, "ValueError": ValueError, "KeyError": KeyError,
-    "TypeError": TypeError, "IndexError": IndexError, "ZeroDivisionError": ZeroDivisionError,
-    "ArithmeticError": ArithmeticError, "LookupError": LookupError,
+    "Exception": Exception,
+    "ValueError": ValueError,
+    "KeyError": KeyError,
+    "TypeError": TypeError,
+    "IndexError": IndexError,
+    "ZeroDivisionError": ZeroDivisionError,
+    "ArithmeticError": ArithmeticError,
+    "LookupError": LookupError,
     "NameError": NameError,
-    "True": True, "False": False, "None": None,
+    "True": True,
+    "False": False,
+    "None": None,
 }
 FORBIDDEN_NODES: dict[type, str] = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.Lambda: "lambda",
-    ast.FunctionDef: "def", ast.AsyncFunctionDef: "async def", ast.ClassDef: "class",
-    ast.Global: "global", ast.Nonlocal: "nonlocal", ast.With: "with",
-    ast.AsyncWith: "async with", ast.AsyncFor: "async for", ast.Match: "match",
-    ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await", ast.Raise: "raise",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
+    ast.Lambda: "lambda",
+    ast.FunctionDef: "def",
+    ast.AsyncFunctionDef: "async def",
+    ast.ClassDef: "class",
+    ast.Global: "global",
+    ast.Nonlocal: "nonlocal",
+    ast.With: "with",
+    ast.AsyncWith: "async with",
+    ast.AsyncFor: "async for",
+    ast.Match: "match",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield from",
+    ast.Await: "await",
+    ast.Raise: "raise",
 }
 if hasattr(ast, "TryStar"):
     FORBIDDEN_NODES[ast.TryStar] = "try/except*"
-FORBIDDEN_ATTRIBUTES = frozenset({
-    "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended", "cr_frame", "cr_code",
-    "cr_await", "ag_frame", "ag_code", "ag_await", "f_back", "f_globals", "f_locals",
-    "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
-    "format", "format_map", "with_traceback",
-})
+FORBIDDEN_ATTRIBUTES = frozenset(
+    {
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "gi_running",
+        "gi_suspended",
+        "cr_frame",
+        "cr_code",
+        "cr_await",
+        "ag_frame",
+        "ag_code",
+        "ag_await",
+        "f_back",
+        "f_globals",
+        "f_locals",
+        "f_builtins",
+        "f_code",
+        "f_trace",
+        "tb_frame",
+        "tb_next",
+        "co_code",
+        "co_consts",
+        "mro",
+        "format",
+        "format_map",
+        "with_traceback",
+    }
+)
 # Not in the whitelist anyway (NameError at run time); refused up front for a clear message.
-FORBIDDEN_NAMES = frozenset({
-    "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "globals",
-    "locals", "vars", "dir", "super", "breakpoint", "memoryview", "classmethod", "staticmethod",
-})
+FORBIDDEN_NAMES = frozenset(
+    {
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "globals",
+        "locals",
+        "vars",
+        "dir",
+        "super",
+        "breakpoint",
+        "memoryview",
+        "classmethod",
+        "staticmethod",
+    }
+)
 MAX_SOURCE_LENGTH = 20_000
 
 
-def check_source(source: str, mode: str = "exec",
-                 error: type[Exception] = RefusedSource) -> ast.AST:
+def check_source(
+    source: str, mode: str = "exec", error: type[Exception] = RefusedSource
+) -> ast.AST:
     """Parse `source` and refuse unsafe constructs; SyntaxError passes through unchanged."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise error(f"表达式过长（超过 {MAX_SOURCE_LENGTH} 个字符）")
@@ -101,10 +181,10 @@ def check_source(source: str, mode: str = "exec",
         if kind is not None:
             raise error(f"表达式不允许使用 {kind}: {source!r}")
         if isinstance(node, ast.Attribute) and (
-                node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
+            node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES
+        ):
             raise error(f"表达式不允许访问属性 {node.attr!r}: {source!r}")
-        if isinstance(node, ast.Name) and (node.id.startswith("__")
-                                           or node.id in FORBIDDEN_NAMES):
+        if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in FORBIDDEN_NAMES):
             raise error(f"表达式不允许使用名称 {node.id!r}: {source!r}")
         if isinstance(node, ast.ExceptHandler) and node.name and node.name.startswith("__"):
             raise error(f"表达式不允许使用名称 {node.name!r}: {source!r}")
@@ -127,8 +207,7 @@ def builtins_for(context: dict[str, Any]) -> dict[str, Any]:
     return {**SAFE_BUILTINS, "get_value": get_value}
 
 
-def run_eval(source: str, context: dict[str, Any],
-             external: dict[str, Any] | None = None) -> Any:
+def run_eval(source: str, context: dict[str, Any], external: dict[str, Any] | None = None) -> Any:
     """Evaluate a checked expression with task data as globals and whitelisted builtins."""
     code = compile_checked(source, "eval")
     env = {k: v for k, v in (external or {}).items() if not k.startswith("__")}
@@ -137,8 +216,7 @@ def run_eval(source: str, context: dict[str, Any],
     return eval(code, env)  # noqa: S307 - checked by check_source, whitelisted builtins
 
 
-def run_exec(source: str, context: dict[str, Any],
-             external: dict[str, Any] | None = None) -> None:
+def run_exec(source: str, context: dict[str, Any], external: dict[str, Any] | None = None) -> None:
     """Run a checked script on `context` (task data) in place; afterwards only data stays
     (no builtins, functions, modules or the external context's names)."""
     code = compile_checked(source, "exec")
@@ -150,8 +228,12 @@ def run_exec(source: str, context: dict[str, Any],
     finally:
         for key in list(context):
             value = context[key]
-            if key.startswith("__") or key in added or callable(value) or isinstance(
-                    value, (ModuleType, range, enumerate, zip, reversed)):
+            if (
+                key.startswith("__")
+                or key in added
+                or callable(value)
+                or isinstance(value, (ModuleType, range, enumerate, zip, reversed))
+            ):
                 context.pop(key)
 
 
@@ -159,20 +241,96 @@ def run_exec(source: str, context: dict[str, Any],
 
 MAX_CHEAP_NODES = 120
 MAX_CHEAP_CONSTANT = 10_000
-CHEAP_CALLS = frozenset({
-    "len", "str", "int", "float", "bool", "abs", "round", "min", "max", "sum", "any", "all",
-    "sorted", "list", "dict", "set", "tuple", "get_value", "Decimal", "date", "datetime",
-    "timedelta", "isinstance"})
-CHEAP_METHODS = frozenset({
-    "get", "keys", "values", "items", "lower", "upper", "strip", "lstrip", "rstrip",
-    "startswith", "endswith", "isoformat", "now", "today"})
+CHEAP_CALLS = frozenset(
+    {
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "abs",
+        "round",
+        "min",
+        "max",
+        "sum",
+        "any",
+        "all",
+        "sorted",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+        "get_value",
+        "Decimal",
+        "date",
+        "datetime",
+        "timedelta",
+        "isinstance",
+    }
+)
+CHEAP_METHODS = frozenset(
+    {
+        "get",
+        "keys",
+        "values",
+        "items",
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "isoformat",
+        "now",
+        "today",
+    }
+)
 _CHEAP_NODES = (
-    ast.Expression, ast.Module, ast.Expr, ast.Assign, ast.Name, ast.Load, ast.Store,
-    ast.Constant, ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub,
-    ast.UAdd, ast.BinOp, ast.Add, ast.Sub, ast.Div, ast.Mult, ast.IfExp, ast.Subscript,
-    ast.Attribute, ast.Call, ast.keyword, ast.List, ast.Tuple, ast.Dict, ast.Set,
-    ast.JoinedStr, ast.FormattedValue, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
-    ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Pass)
+    ast.Expression,
+    ast.Module,
+    ast.Expr,
+    ast.Assign,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.Constant,
+    ast.Compare,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Div,
+    ast.Mult,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Attribute,
+    ast.Call,
+    ast.keyword,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+    ast.Pass,
+)
 
 
 def _small_factor(node: ast.AST) -> bool:
@@ -188,8 +346,11 @@ def _cheap_expression(tree: ast.AST) -> bool:
     for node in nodes:
         if not isinstance(node, _CHEAP_NODES):
             return False
-        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) \
-                and len(node.value) > MAX_CHEAP_CONSTANT:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, (str, bytes))
+            and len(node.value) > MAX_CHEAP_CONSTANT
+        ):
             return False
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
             mults += 1
