@@ -32,15 +32,10 @@ REPORT = "enterprise_report"
 
 # Built once (bound parameters only): the final approval runs them for every case.
 _PUBLICATION = ReportPublication.__table__
-_RETIRE = (
-    update(_PUBLICATION)
-    .where(
-        _PUBLICATION.c.enterprise_uscc == bindparam("b_uscc"),
-        _PUBLICATION.c.period_key == bindparam("b_key"),
-        _PUBLICATION.c.is_current.is_(True),
-    )
-    .values(is_current=False)
-)
+_RETIRE = update(_PUBLICATION).where(
+    _PUBLICATION.c.enterprise_uscc == bindparam("b_uscc"),
+    _PUBLICATION.c.period_key == bindparam("b_key"),
+    _PUBLICATION.c.is_current.is_(True)).values(is_current=False)
 _PUBLISH = insert(_PUBLICATION).returning(_PUBLICATION.c.id)
 
 
@@ -70,14 +65,8 @@ def report_self_check(data: dict[str, Any]) -> dict[str, Any]:
         return builtin_services.report_self_check(data)
     ent = _enterprise()
     if ent is None:
-        return {
-            "self_check": {
-                "passed": True,
-                "warnings": [],
-                "errors": [],
-                "notes": ["未关联企业，未自查"],
-            }
-        }
+        return {"self_check": {"passed": True, "warnings": [], "errors": [],
+                               "notes": ["未关联企业，未自查"]}}
     year, month = _period(data)
     return {"self_check": selfcheck.run(enterprise=ent, year=year, month=month)}
 
@@ -97,78 +86,39 @@ def report_publish(data: dict[str, Any]) -> dict[str, Any]:
     co2 = sum((Decimal(r.co2_total) for r in rows), Decimal(0))
     tce = sum((Decimal(r.energy_tce) for r in rows), Decimal(0))
     va = sum((Decimal(r.value_added or 0) for r in rows), Decimal(0))
-    intensity = accounting.ratio(co2, va)  # the engine's half-up rule
+    intensity = accounting.ratio(co2, va)   # the engine's half-up rule
     key = f"{year}-{month:02d}" if month else str(year)
-    figures = [
-        {
-            "period": r.period,
-            "account_id": r.id,
-            "version": r.version,
-            "co2_total": str(r.co2_total),
-            "energy_tce": str(r.energy_tce),
-            "electricity_mwh": str(r.electricity_mwh),
-            "value_added": None if r.value_added is None else str(r.value_added),
-        }
-        for r in rows
-    ]
+    figures = [{"period": r.period, "account_id": r.id, "version": r.version,
+                "co2_total": str(r.co2_total), "energy_tce": str(r.energy_tce),
+                "electricity_mwh": str(r.electricity_mwh),
+                "value_added": None if r.value_added is None else str(r.value_added)}
+               for r in rows]
     ctx = context.current()
     actor = getattr(ctx.actor, "email", None) if ctx else None
 
     def write(instance_id: int) -> None:
         conn = db.session.connection()
         conn.execute(_RETIRE, {"b_uscc": ent.uscc, "b_key": key})
-        pub_id = conn.execute(
-            _PUBLISH,
-            {
-                "instance_id": instance_id,
-                "enterprise_uscc": ent.uscc,
-                "region_code": ent.region_code,
-                "period_key": key,
-                "year": year,
-                "month": month,
-                "co2_total": str(co2),
-                "energy_tce": str(tce),
-                "value_added": str(va),
-                "intensity": None if intensity is None else str(intensity),
-                "figures": json.dumps(figures, ensure_ascii=False),
-                "published_by": actor,
-                "is_current": True,
-                "published_at": utcnow(),
-            },
-        ).scalar_one()
+        pub_id = conn.execute(_PUBLISH, {
+            "instance_id": instance_id, "enterprise_uscc": ent.uscc,
+            "region_code": ent.region_code, "period_key": key, "year": year, "month": month,
+            "co2_total": str(co2), "energy_tce": str(tce), "value_added": str(va),
+            "intensity": None if intensity is None else str(intensity),
+            "figures": json.dumps(figures, ensure_ascii=False), "published_by": actor,
+            "is_current": True, "published_at": utcnow()}).scalar_one()
         # the published versions are frozen: later inputs never rewrite them silently (audited
         # in this action's record below: one audit append per workflow action)
-        accounting.freeze(
-            enterprise_id=ent.id,
-            periods=[r.period for r in rows],
-            status="published",
-            user_email=actor,
-            audited=False,
-        )
-        context.audit(
-            "report.publish",
-            object_type="report_publication",
-            object_id=pub_id,
-            user=ctx.actor if ctx else None,
-            summary={
-                "enterprise": ent.uscc,
-                "period": key,
-                "co2_total": str(co2),
-                "instance": instance_id,
-                "accounts": [r.id for r in rows],
-                "frozen": "published",
-            },
-        )
+        accounting.freeze(enterprise_id=ent.id, periods=[r.period for r in rows],
+                          status="published", user_email=actor, audited=False)
+        context.audit("report.publish", object_type="report_publication", object_id=pub_id,
+                      user=ctx.actor if ctx else None,
+                      summary={"enterprise": ent.uscc, "period": key, "co2_total": str(co2),
+                               "instance": instance_id, "accounts": [r.id for r in rows],
+                               "frozen": "published"})
 
     context.after_save(write)
-    return {
-        "published": {
-            "period": key,
-            "co2_total": str(co2),
-            "months": len(rows),
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    }
+    return {"published": {"period": key, "co2_total": str(co2), "months": len(rows),
+                          "at": datetime.now(UTC).isoformat(timespec="seconds")}}
 
 
 @register_service("case.remind", replace=True)
@@ -180,28 +130,18 @@ def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
         from app.workflow.assignment import candidates
         from app.workflow.models import WorkTask
 
-        tasks = db.session.scalars(
-            select(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.name == stage)
-        ).all()
+        tasks = db.session.scalars(select(WorkTask).where(
+            WorkTask.instance_id == instance_id, WorkTask.name == stage)).all()
         sent = 0
         for task in tasks:
             users = candidates(task)
             if task.assignee_id is not None:
                 users = [u for u in users if u.id == task.assignee_id] or users
             for user in users:
-                sent += notify(
-                    user=user,
-                    kind="reminder",
-                    instance_id=instance_id,
-                    message=f"「{task.title}」的{task.label}即将到期，请及时办理。",
-                )
-        context.audit(
-            "case.remind",
-            object_type="workflow_instance",
-            object_id=instance_id,
-            email="system",
-            summary={"stage": stage, "notified": sent},
-        )
+                sent += notify(user=user, kind="reminder", instance_id=instance_id,
+                               message=f"「{task.title}」的{task.label}即将到期，请及时办理。")
+        context.audit("case.remind", object_type="workflow_instance", object_id=instance_id,
+                      email="system", summary={"stage": stage, "notified": sent})
 
     if ctx is not None:
         context.after_save(write)
@@ -215,7 +155,6 @@ def sample_archive(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- hooks of the report review process ----------------------------------------------------
-
 
 @hooks.on_start(REPORT)
 def report_start(data: dict[str, Any], enterprise: Enterprise | None) -> dict[str, Any]:
@@ -251,22 +190,15 @@ def _refuse_second_open_case(enterprise: Enterprise, data: dict[str, Any]) -> No
     """One open report case per enterprise and period: a second start names the open one."""
     from app.workflow.models import ProcessInstance
 
-    open_id = db.session.scalar(
-        select(ProcessInstance.id)
-        .where(
-            ProcessInstance.process_key == REPORT,
-            ProcessInstance.enterprise_uscc == enterprise.uscc,
-            ProcessInstance.status.in_(("running", "error")),
-            ProcessInstance.title == report_title(data, enterprise),
-        )
-        .limit(1)
-    )
+    open_id = db.session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.process_key == REPORT,
+        ProcessInstance.enterprise_uscc == enterprise.uscc,
+        ProcessInstance.status.in_(("running", "error")),
+        ProcessInstance.title == report_title(data, enterprise)).limit(1))
     if open_id is not None:
-        raise Conflict(
-            f"该企业本期已有进行中的报告案件（案件 #{open_id}），请在该案件中继续办理",
-            fields={"open_case": open_id, "year": "本期已有进行中的报告案件"},
-            code="case_open",
-        )
+        raise Conflict(f"该企业本期已有进行中的报告案件（案件 #{open_id}），请在该案件中继续办理",
+                       fields={"open_case": open_id, "year": "本期已有进行中的报告案件"},
+                       code="case_open")
 
 
 @hooks.title(REPORT)
@@ -277,9 +209,8 @@ def report_title(data: dict[str, Any], enterprise: Enterprise | None) -> str:
 
 
 @hooks.on_submit(REPORT, "submit_report")
-def report_submit(
-    data: dict[str, Any], task_data: dict[str, Any]
-) -> tuple[dict[str, str], dict[str, Any]]:
+def report_submit(data: dict[str, Any], task_data: dict[str, Any]
+                  ) -> tuple[dict[str, str], dict[str, Any]]:
     """Self-check at submission: the result shown is reused if nothing it read has changed
     (`selfcheck.still_valid`), else the checks run again; errors block, warnings need an
     explanation."""
@@ -289,8 +220,7 @@ def report_submit(
     errors: dict[str, str] = {}
     if result.get("errors"):
         errors["_form"] = "自查发现错误，请修正后再送审: " + "；".join(
-            e["message"] for e in result["errors"]
-        )
+            e["message"] for e in result["errors"])
     if result.get("warnings") and not str(data.get("explanation") or "").strip():
         errors["explanation"] = "自查发现预警，必须填写情况说明"
     return errors, {"self_check": result}
