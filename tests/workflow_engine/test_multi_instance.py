@@ -123,3 +123,25 @@ def test_camunda_collection_must_name_a_variable():
         form_exists=lambda n: False,
     )
     assert any("camunda:collection" in p.message for p in problems)
+
+
+def test_camunda_completion_condition_with_instance_counters():
+    model = (
+        CAMUNDA.format(seq="false")
+        .replace(
+            'camunda:elementVariable="reviewer" />',
+            'camunda:elementVariable="reviewer"><bpmn:completionCondition xsi:type="bpmn:tFormalExpression" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">${{nrOfCompletedInstances / nrOfInstances >= 0.6}}'
+            "</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics>",
+        )
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
+    bundle = load_model({"mi.bpmn": model.encode()})
+    wf = new_workflow(bundle, {"reviewers": ["a", "b", "c"]})
+    ready = ready_human_tasks(wf)
+    complete_task(wf, ready[0].task_id, {"decision": "approve"})
+    assert len(ready_human_tasks(wf)) == 2  # 1/3 < 0.6
+    complete_task(wf, ready[1].task_id, {"decision": "approve"})
+    assert wf.is_completed() and ready_human_tasks(wf) == []  # 2/3: the third is cancelled
+    assert "nrOfInstances" not in wf.get_tasks(spec_name="EndEvent_1")[0].data

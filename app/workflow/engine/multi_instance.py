@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
 )
+from SpiffWorkflow.util.task import TaskState
 
 from .bpmn_xml import BPMN_NS, CAMUNDA_NS, unwrap
 from .errors import ModelError
@@ -76,11 +77,43 @@ class _LocalItemMixin:
             child.parent.data.pop(self.input_item.bpmn_id, None)  # type: ignore[attr-defined]
 
 
-class CecpSequentialMultiInstanceTask(_LocalItemMixin, SequentialMultiInstanceTask):
+class _CamundaCountersMixin:
+    """Camunda's completion condition reads ``nrOfInstances``, ``nrOfCompletedInstances``
+    and ``nrOfActiveInstances``; SpiffWorkflow evaluates it on the last finished child's data
+    only. The counters are passed as external context (read-only, not stored in the data)."""
+
+    def check_completion_condition(self, my_task: Any) -> Any:
+        merged = my_task.internal_data.get("merged", [])
+        if not merged or self.condition is None:  # type: ignore[attr-defined]
+            return None
+        children = list(self._instances(my_task))  # type: ignore[attr-defined]
+        last = [c for c in my_task.children if str(c.id) == merged[-1]][0]
+        total = my_task.internal_data.get("cardinality")
+        if total is None:
+            total = len(children)
+        counters = {
+            "nrOfInstances": total,
+            "nrOfCompletedInstances": len(merged),
+            "nrOfActiveInstances": sum(
+                1 for c in children if not c.has_state(TaskState.FINISHED_MASK)
+            ),
+        }
+        return my_task.workflow.script_engine.evaluate(
+            last,
+            self.condition,
+            external_context=counters,  # type: ignore[attr-defined]
+        )
+
+
+class CecpSequentialMultiInstanceTask(
+    _CamundaCountersMixin, _LocalItemMixin, SequentialMultiInstanceTask
+):
     pass
 
 
-class CecpParallelMultiInstanceTask(_LocalItemMixin, ParallelMultiInstanceTask):
+class CecpParallelMultiInstanceTask(
+    _CamundaCountersMixin, _LocalItemMixin, ParallelMultiInstanceTask
+):
     pass
 
 
