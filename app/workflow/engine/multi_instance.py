@@ -91,12 +91,11 @@ class _CamundaCountersMixin:
         total = my_task.internal_data.get("cardinality")
         if total is None:
             total = len(children)
+        active = sum(1 for c in children if not c.has_state(TaskState.FINISHED_MASK))
         counters = {
             "nrOfInstances": total,
             "nrOfCompletedInstances": len(merged),
-            "nrOfActiveInstances": sum(
-                1 for c in children if not c.has_state(TaskState.FINISHED_MASK)
-            ),
+            "nrOfActiveInstances": active,
         }
         return my_task.workflow.script_engine.evaluate(
             last,
