@@ -16,7 +16,7 @@ for arg in "$@"; do
 done
 scripts/bootstrap.sh
 .venv/bin/cecp db upgrade
-.venv/bin/cecp demo --enterprises "${CECP_DEMO_ENTERPRISES:-60}" --months "${CECP_DEMO_MONTHS:-24}"
+.venv/bin/cecp demo --enterprises "${CECP_DEMO_ENTERPRISES:-60}" --months "${CECP_DEMO_MONTHS:-36}"
 # The country comparison: the CDIAC data set shipped in app/monitoring/data (public domain).
 CDIAC="${CECP_CDIAC_FILE:-app/monitoring/data/cdiac-fossil-co2-by-nation-1751-2020.csv}"
 .venv/bin/cecp import countries "$CDIAC"

@@ -119,7 +119,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_PASSWORD_HISTORY": int(env.get("CECP_PASSWORD_HISTORY", 5)),
         "CECP_TF_REQUIRED_ROLES": [
             r.strip()
-            for r in env.get("CECP_TF_REQUIRED_ROLES", "admin,reviewer,approver").split(",")
+            for r in env.get("CECP_TF_REQUIRED_ROLES",
+                             "admin,reviewer,approver,org_admin").split(",")
             if r.strip()
         ],
         # Flask-Security-Too

@@ -63,6 +63,27 @@ def industry_of(code: str | None, level: str) -> str | None:
     return code[:n] if len(code) >= n else None
 
 
+def benchmark_for(*, enterprise: Enterprise, period_key: str | None = None,
+                  year: int | None = None) -> IndustryBenchmark | None:
+    """The current benchmark an enterprise is graded against: its industry at the configured
+    level in its comparison area — the one the carbon efficiency code, the self-check and the
+    year-end projection all use. By `period_key`, or (`year`) the year's, else the latest
+    earlier year's. None without an industry or a benchmark."""
+    cfg = settings()
+    ind = industry_of(enterprise.industry_code, cfg["industry_level"])
+    if ind is None or not enterprise.region_code:
+        return None
+    B = IndustryBenchmark
+    stmt = select(B).where(B.area_code == area_of(enterprise.region_code, cfg["area_level"]),
+                           B.industry_code == ind, B.industry_level == cfg["industry_level"],
+                           B.is_current.is_(True))
+    if period_key is not None:
+        stmt = stmt.where(B.period_key == period_key)
+    else:
+        stmt = stmt.where(B.period_type == "year", B.year <= year).order_by(B.year.desc())
+    return db.session.scalar(stmt.limit(1))
+
+
 def reason_few_peers(min_peers: int, n: int) -> str:
     return f"行业可比企业不足 {min_peers} 家（现有 {n} 家）"
 

@@ -18,7 +18,7 @@ def _accounts_changed(enterprise_ids: set[int] | None, periods: set[int] | None)
 
 def _self_check():
     from app.analytics import service
-    from app.cases.selfcheck import Check
+    from app.cases.service import Check
 
     return Check("anomalies", service.enterprise_warnings, service.flags_basis)
 
@@ -35,7 +35,7 @@ def register(app: Flask) -> None:
     from app.accounting.views import ACCOUNT_PANELS
     from app.analytics import api, jobs, views  # noqa: F401  (jobs register themselves)
     from app.analytics.cli import analytics_cli
-    from app.cases import selfcheck
+    from app.cases.service import CHECKS
     from app.demo import DEMO_LOADERS
     from app.extensions import api as smorest
     from app.jobs import periodic
@@ -47,8 +47,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(analytics_cli)
     if _accounts_changed not in AFTER_ACCOUNTS_CHANGED:
         AFTER_ACCOUNTS_CHANGED.append(_accounts_changed)
-    if not any(c.name == "anomalies" for c in selfcheck.CHECKS):
-        selfcheck.CHECKS.append(_self_check())
+    if not any(c.name == "anomalies" for c in CHECKS):
+        CHECKS.append(_self_check())
     if account_panel not in ACCOUNT_PANELS:
         ACCOUNT_PANELS.append(account_panel)
     if _demo not in DEMO_LOADERS:

@@ -1,4 +1,4 @@
-"""`cecp analytics forecast [--processes N]` and `cecp analytics flags`."""
+"""`cecp analytics forecast [--processes N]`, `flags` and `accuracy`."""
 
 from __future__ import annotations
 
@@ -31,3 +31,21 @@ def flags_cmd() -> None:
     commit()
     click.echo(f"识别异常 {out['detected']:,} 条；新增或重开 {out['opened']:,} 条；"
                f"消除 {out['cleared']:,} 条")
+
+
+@analytics_cli.command("accuracy")
+def accuracy_cmd() -> None:
+    """按行业输出回测精度表（Markdown：模型与季节朴素基线的 MAPE、MASE）。"""
+    from app.analytics import service
+    from app.identity.datascope import DataScope
+
+    def cell(v) -> str:
+        return "—" if v is None else f"{v:,}"
+
+    click.echo("| 行业 | 序列 | 已回测 | 采用模型 | MAPE 模型 / 基线 (%) | MASE 模型 / 基线 |")
+    click.echo("|---|---:|---:|---:|---:|---:|")
+    for r in service.accuracy(scope=DataScope(all=True)):
+        click.echo(f"| {r['industry_name']}（{r['industry_code']}） | {r['series']:,} | "
+                   f"{r['backtested']:,} | {r['model_used']:,} | "
+                   f"{cell(r['model_mape'])} / {cell(r['baseline_mape'])} | "
+                   f"{cell(r['model_mase'])} / {cell(r['baseline_mase'])} |")

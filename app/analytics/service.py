@@ -233,17 +233,7 @@ def projection(*, enterprise: Enterprise, year: int) -> dict[str, Any] | None:
 
 def _benchmark_for(enterprise: Enterprise, year: int):
     """The year's benchmark of the enterprise's industry, else the latest earlier one."""
-    from app.accounting.models import IndustryBenchmark as B
-
-    cfg = codes.settings()
-    area = codes.area_of(enterprise.region_code, cfg["area_level"])
-    ind = codes.industry_of(enterprise.industry_code, cfg["industry_level"])
-    if ind is None:
-        return None
-    return db.session.scalar(select(B).where(
-        B.period_type == "year", B.year <= year, B.area_code == area, B.industry_code == ind,
-        B.industry_level == cfg["industry_level"], B.is_current.is_(True)).order_by(
-        B.year.desc()).limit(1))
+    return codes.benchmark_for(enterprise=enterprise, year=year)
 
 
 def at_risk(*, scope: DataScope, year: int, limit: int = 200) -> list[dict[str, Any]]:

@@ -6,7 +6,19 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cases import dashboard, jobs, notifications, review, services, views  # noqa: F401
+    # the BPMN service tasks and process hooks register themselves on import
+    from app.cases import (  # noqa: F401
+        archive,
+        dashboard,
+        filing,
+        jobs,
+        notifications,
+        publication,
+        reminders,
+        report_review,
+        views,
+    )
+    from app.jobs import periodic
     from app.web.home import PANELS
     from app.web.navigation import BADGES
     from app.workflow.persistence import TASK_LISTENERS
@@ -17,3 +29,5 @@ def register(app: Flask) -> None:
         TASK_LISTENERS.append(jobs.on_tasks)
     app.register_blueprint(views.bp)
     BADGES["cases.notifications_page"] = notifications.unread_count
+    periodic.register("cases.filing_reminders", every="CECP_FILING_REMIND_SECONDS",
+                      default=86400, run=filing.run)

@@ -14,16 +14,24 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy import func, select
 
+from app.accounting.models import CarbonAccount, CarbonCode
+from app.audit.models import AuditRecord
+from app.cases.filing import FILING_DAY
+from app.cases.notifications import KINDS, get_all, unread_count
 from app.db import utcnow
+from app.energy.models import EnergyRecord
 from app.extensions import db
 from app.identity.scope import DataScope, scoped
-
-FILING_DAY = 15  # a month's energy data is due by this day of the next month (config)
+from app.jobs.models import OutboxJob
+from app.orgs.models import Enterprise
+from app.platform import health
+from app.web.filters import BEIJING, audit_action, bjtime
+from app.web.home import figures
+from app.workflow import assignment
+from app.workflow.models import ProcessInstance, WorkTask
 
 
 def _beijing_today() -> date:
-    from app.web.filters import BEIJING
-
     return utcnow().replace(tzinfo=UTC).astimezone(BEIJING).date()
 
 
@@ -32,97 +40,162 @@ def _has(user: Any, role: str) -> bool:
 
 
 def _tasks_panel(user: Any, title: str = "待办") -> dict:
-    from app.workflow import assignment
-    from app.workflow.models import WorkTask
-
     counts = assignment.counts(user=user)
     now = utcnow()
-    overdue = db.session.scalar(select(func.count()).select_from(WorkTask).where(
-        assignment.workable_clause(user), WorkTask.due_at.is_not(None),
-        WorkTask.due_at < now)) or 0
+    overdue = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WorkTask)
+            .where(
+                assignment.workable_clause(user),
+                WorkTask.due_at.is_not(None),
+                WorkTask.due_at < now,
+            )
+        )
+        or 0
+    )
     tasks = db.session.scalars(assignment.tasks_query(user=user).limit(5)).all()
-    from app.web.filters import bjtime
-
-    rows = [(f"{t.title} · {t.label}",
-             ("已超期 " if t.due_at and t.due_at < now else "截止 ") + bjtime(t.due_at)
-             if t.due_at else "无期限",
-             url_for("workflow.task_page", task_id=t.id)) for t in tasks]
-    return {"id": "panel-tasks", "title": title,
-            "figures": [("我的待办", counts["mine"], "件"), ("可认领", counts["claimable"], "件"),
-                        ("已超期", overdue, "件")],
-            "rows": rows, "empty": "暂无待办",
-            "link": ("进入待办", url_for("workflow.inbox"))}
+    rows = [
+        (
+            f"{t.title} · {t.label}",
+            ("已超期 " if t.due_at and t.due_at < now else "截止 ") + bjtime(t.due_at)
+            if t.due_at
+            else "无期限",
+            url_for("workflow.task_page", task_id=t.id),
+        )
+        for t in tasks
+    ]
+    return {
+        "id": "panel-tasks",
+        "title": title,
+        "figures": [
+            ("我的待办", counts["mine"], "件"),
+            ("可认领", counts["claimable"], "件"),
+            ("已超期", overdue, "件"),
+        ],
+        "rows": rows,
+        "empty": "暂无待办",
+        "link": ("进入待办", url_for("workflow.inbox")),
+    }
 
 
 def _messages_panel(user: Any) -> dict:
-    from app.cases.notifications import KINDS, get_all, unread_count
-    from app.web.filters import bjtime
 
     items = get_all(user=user, limit=5)
-    return {"id": "panel-messages", "title": "消息",
-            "figures": [("未读", unread_count(user), "条")],
-            "rows": [(n.message, f"{KINDS.get(n.kind, n.kind)} · {bjtime(n.created_at)}",
-                      url_for("workflow.instance_page", instance_id=n.instance_id)
-                      if n.instance_id else None) for n in items],
-            "empty": "暂无消息", "link": ("全部消息", url_for("cases.notifications_page"))}
+    return {
+        "id": "panel-messages",
+        "title": "消息",
+        "figures": [("未读", unread_count(user), "条")],
+        "rows": [
+            (
+                n.message,
+                f"{KINDS.get(n.kind, n.kind)} · {bjtime(n.created_at)}",
+                url_for("workflow.instance_page", instance_id=n.instance_id)
+                if n.instance_id
+                else None,
+            )
+            for n in items
+        ],
+        "empty": "暂无消息",
+        "link": ("全部消息", url_for("cases.notifications_page")),
+    }
 
 
 def _enterprise_panels(user: Any, scope: DataScope) -> list[dict]:
-    from app.accounting.models import CarbonAccount, CarbonCode
-    from app.energy.models import EnergyRecord
-    from app.orgs.models import Enterprise
-
-    ent = db.session.scalars(scoped(select(Enterprise), Enterprise, scope)
-                             .order_by(Enterprise.id).limit(1)).first()
+    ent = db.session.scalars(
+        scoped(select(Enterprise), Enterprise, scope).order_by(Enterprise.id).limit(1)
+    ).first()
     if ent is None:
         return []
     today = _beijing_today()
     code = db.session.scalars(
-        select(CarbonCode).where(CarbonCode.enterprise_id == ent.id,
-                                 CarbonCode.period_type == "month",
-                                 CarbonCode.is_current.is_(True))
-        .order_by(CarbonCode.period_key.desc(), CarbonCode.id).limit(1)).first()
+        select(CarbonCode)
+        .where(
+            CarbonCode.enterprise_id == ent.id,
+            CarbonCode.period_type == "month",
+            CarbonCode.is_current.is_(True),
+        )
+        .order_by(CarbonCode.period_key.desc(), CarbonCode.id)
+        .limit(1)
+    ).first()
     trend = db.session.execute(
         select(CarbonAccount.period, CarbonAccount.co2_total)
         .where(CarbonAccount.enterprise_id == ent.id, CarbonAccount.is_current.is_(True))
-        .order_by(CarbonAccount.period.desc()).limit(12)).all()[::-1]
-    grade = {"id": "panel-grade", "title": f"{ent.name} · 碳效等级与趋势",
-             "code": code, "code_period": code.period_key if code else None,
-             "spark": [(f"{p // 100}-{p % 100:02d}", float(v)) for p, v in trend],
-             "spark_unit": "tCO2",
-             "link": ("查看碳账户", url_for("accounting.account", uscc=ent.uscc))}
+        .order_by(CarbonAccount.period.desc())
+        .limit(12)
+    ).all()[::-1]
+    grade = {
+        "id": "panel-grade",
+        "title": f"{ent.name} · 碳效等级与趋势",
+        "code": code,
+        "code_period": code.period_key if code else None,
+        "spark": [(f"{p // 100}-{p % 100:02d}", float(v)) for p, v in trend],
+        "spark_unit": "tCO2",
+        "link": ("查看碳账户", url_for("accounting.account", uscc=ent.uscc)),
+    }
     # completeness of the year: every month before the current one should be filed
     year = today.year if today.month > 1 else today.year - 1
     due_months = list(range(1, today.month if year == today.year else 13))
-    filed = set(db.session.scalars(select(EnergyRecord.month).where(
-        EnergyRecord.enterprise_id == ent.id, EnergyRecord.year == year)))
+    filed = set(
+        db.session.scalars(
+            select(EnergyRecord.month).where(
+                EnergyRecord.enterprise_id == ent.id, EnergyRecord.year == year
+            )
+        )
+    )
     missing = [m for m in due_months if m not in filed]
     last = today.replace(day=1) - timedelta(days=1)
     deadline = date(today.year, today.month, FILING_DAY)
-    last_filed = last.month in filed if last.year == year else bool(db.session.scalar(
-        select(func.count()).select_from(EnergyRecord).where(
-            EnergyRecord.enterprise_id == ent.id, EnergyRecord.year == last.year,
-            EnergyRecord.month == last.month)))
-    status = ("已填报" if last_filed else
-              ("已逾期" if today > deadline else f"剩 {(deadline - today).days} 天"))
+    last_filed = (
+        last.month in filed
+        if last.year == year
+        else bool(
+            db.session.scalar(
+                select(func.count())
+                .select_from(EnergyRecord)
+                .where(
+                    EnergyRecord.enterprise_id == ent.id,
+                    EnergyRecord.year == last.year,
+                    EnergyRecord.month == last.month,
+                )
+            )
+        )
+    )
+    status = (
+        "已填报"
+        if last_filed
+        else ("已逾期" if today > deadline else f"剩 {(deadline - today).days} 天")
+    )
     completeness = {
-        "id": "panel-completeness", "title": f"{year} 年数据完整性与填报期限",
-        "figures": [("已填报月份", f"{len(due_months) - len(missing)} / {len(due_months)}", "个月"),
-                    (f"{last.year}年{last.month}月数据截止 {deadline:%m-%d}", status, "")],
-        "rows": [(f"{year}年{m}月能耗数据未填报", "待补报",
-                  url_for("energy.new_record", year=year, month=m)) for m in missing[:6]],
+        "id": "panel-completeness",
+        "title": f"{year} 年数据完整性与填报期限",
+        "figures": [
+            ("已填报月份", f"{len(due_months) - len(missing)} / {len(due_months)}", "个月"),
+            (f"{last.year}年{last.month}月数据截止 {deadline:%m-%d}", status, ""),
+        ],
+        "rows": [
+            (
+                f"{year}年{m}月能耗数据未填报",
+                "待补报",
+                url_for("energy.new_record", year=year, month=m),
+            )
+            for m in missing[:6]
+        ],
         "empty": "本年度应填报月份均已填报",
-        "link": ("能耗填报", url_for("energy.records"))}
+        "link": ("能耗填报", url_for("energy.records")),
+    }
     return [grade, completeness, _tasks_panel(user), _messages_panel(user)]
 
 
 def _reviewer_panels(user: Any, scope: DataScope) -> list[dict]:
-    from app.web.home import figures
-
-    region = {"id": "panel-region", "title": "辖区概览",
-              "figures": [(f["label"], f["value"], f["unit"]) for f in figures()],
-              "link": ("区域监测", url_for("monitoring.region"))
-              if "monitoring.region" in current_app.view_functions else None}
+    region = {
+        "id": "panel-region",
+        "title": "辖区概览",
+        "figures": [(f["label"], f["value"], f["unit"]) for f in figures()],
+        "link": ("区域监测", url_for("monitoring.region"))
+        if "monitoring.region" in current_app.view_functions
+        else None,
+    }
     return [_tasks_panel(user, "审核待办"), region, _messages_panel(user)]
 
 
@@ -131,40 +204,68 @@ def _verifier_panels(user: Any, scope: DataScope) -> list[dict]:
 
 
 def _admin_panels(user: Any, scope: DataScope) -> list[dict]:
-    from app.audit.models import AuditRecord
-    from app.jobs.models import OutboxJob
-    from app.platform import health
-    from app.web.filters import audit_action, bjtime
-    from app.workflow.models import ProcessInstance
-
     ready, body = health.check()
     comps = body.get("components", {})
-    jobs = dict(db.session.execute(select(OutboxJob.status, func.count())
-                                   .group_by(OutboxJob.status)).all())
-    errored = db.session.scalar(select(func.count()).select_from(ProcessInstance)
-                                .where(ProcessInstance.status == "error")) or 0
+    jobs = dict(
+        db.session.execute(select(OutboxJob.status, func.count()).group_by(OutboxJob.status)).all()
+    )
+    errored = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ProcessInstance)
+            .where(ProcessInstance.status == "error")
+        )
+        or 0
+    )
     since = utcnow() - timedelta(hours=24)
-    alerts = db.session.scalars(select(AuditRecord).where(
-        AuditRecord.action.in_(("login.failure", "login.lockout", "audit.export",
-                                "keys.rotate", "permission.role_change")),
-        AuditRecord.ts >= since).order_by(AuditRecord.seq.desc()).limit(6)).all()
+    alerts = db.session.scalars(
+        select(AuditRecord)
+        .where(
+            AuditRecord.action.in_(
+                (
+                    "login.failure",
+                    "login.lockout",
+                    "audit.export",
+                    "keys.rotate",
+                    "permission.role_change",
+                )
+            ),
+            AuditRecord.ts >= since,
+        )
+        .order_by(AuditRecord.seq.desc())
+        .limit(6)
+    ).all()
     names = {"database": "数据库", "redis": "Redis", "worker": "后台任务进程", "node": "本节点"}
     return [
-        {"id": "panel-health", "title": "运行状况",
-         "figures": [("整体", "正常" if ready else "异常", "")] + [
-             (names.get(k, k), "正常" if v.get("ok") else "异常", "") for k, v in comps.items()],
-         "link": ("服务治理", url_for("services.index"))},
-        {"id": "panel-jobs", "title": "后台任务",
-         "figures": [("待分发", jobs.get("pending", 0), "个"),
-                     ("失败（死信）", jobs.get("failed", 0), "个"),
-                     ("流程实例出错", errored, "个")],
-         "link": ("流程错误", url_for("workflow.errors_page"))
-         if "workflow.errors_page" in current_app.view_functions else None},
-        {"id": "panel-audit", "title": "审计告警（24 小时）",
-         "rows": [(f"{audit_action(a.action)} · {a.user_email or '系统'}",
-                   bjtime(a.ts), None) for a in alerts],
-         "empty": "24 小时内无告警",
-         "link": ("审计日志", url_for("audit.index_view"))},
+        {
+            "id": "panel-health",
+            "title": "运行状况",
+            "figures": [("整体", "正常" if ready else "异常", "")]
+            + [(names.get(k, k), "正常" if v.get("ok") else "异常", "") for k, v in comps.items()],
+            "link": ("服务治理", url_for("services.index")),
+        },
+        {
+            "id": "panel-jobs",
+            "title": "后台任务",
+            "figures": [
+                ("待分发", jobs.get("pending", 0), "个"),
+                ("失败（死信）", jobs.get("failed", 0), "个"),
+                ("流程实例出错", errored, "个"),
+            ],
+            "link": ("流程错误", url_for("workflow.errors_page"))
+            if "workflow.errors_page" in current_app.view_functions
+            else None,
+        },
+        {
+            "id": "panel-audit",
+            "title": "审计告警（24 小时）",
+            "rows": [
+                (f"{audit_action(a.action)} · {a.user_email or '系统'}", bjtime(a.ts), None)
+                for a in alerts
+            ],
+            "empty": "24 小时内无告警",
+            "link": ("审计日志", url_for("audit.index_view")),
+        },
         _messages_panel(user),
     ]
 

@@ -9,36 +9,59 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from app.audit import service as audit
+from app.cases import mailer
 from app.cases.models import Notification, NotificationPreference
 from app.db import utcnow
 from app.extensions import db
 
 #: kind -> label (the preferences page lists them in this order)
 KINDS = {
-    "assigned": "新待办", "returned": "被退回", "approved": "审核通过", "published": "已发布",
-    "reminder": "到期提醒", "overdue": "已超期", "escalation": "超期升级",
+    "assigned": "新待办",
+    "returned": "被退回",
+    "approved": "审核通过",
+    "published": "已发布",
+    "reminder": "到期提醒",
+    "overdue": "已超期",
+    "escalation": "超期升级",
 }
 
 
 def unread_count(user: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def get_all(*, user: Any, limit: int = 200) -> list[Notification]:
     """Newest first; only the caller's own messages, never another user's."""
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_all_read(*, user: Any) -> int:
-    n = db.session.execute(update(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())).rowcount or 0
+    n = (
+        db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        ).rowcount
+        or 0
+    )
     if n:
-        audit.record("notification.read", object_type="user", object_id=user.id,
-                     summary={"count": n})
+        audit.record(
+            "notification.read", object_type="user", object_id=user.id, summary={"count": n}
+        )
     return n
 
 
@@ -59,8 +82,12 @@ def update_preferences(*, user: Any, email_enabled: bool, muted: list[str]) -> N
     pref.email_enabled = bool(email_enabled)
     pref.muted_kinds = ",".join(sorted(set(muted)))
     pref.updated_at = utcnow()
-    audit.record("notification.preferences", object_type="user", object_id=user.id,
-                 summary={"email": pref.email_enabled, "muted": sorted(set(muted))})
+    audit.record(
+        "notification.preferences",
+        object_type="user",
+        object_id=user.id,
+        summary={"email": pref.email_enabled, "muted": sorted(set(muted))},
+    )
 
 
 def notify(*, user: Any, kind: str, message: str, instance_id: int | None = None) -> bool:
@@ -69,11 +96,11 @@ def notify(*, user: Any, kind: str, message: str, instance_id: int | None = None
     pref = get_preferences(user_id=user.id)
     if kind in (pref.muted_kinds or "").split(","):
         return False
-    db.session.add(Notification(user_id=user.id, instance_id=instance_id, kind=kind,
-                                message=message[:500]))
+    db.session.add(
+        Notification(user_id=user.id, instance_id=instance_id, kind=kind, message=message[:500])
+    )
     if pref.email_enabled and user.email:
-        from app.cases import mailer
-
-        mailer.send(to=user.email, subject=f"[工业碳效码平台] {KINDS.get(kind, '消息')}",
-                    body=message)
+        mailer.send(
+            to=user.email, subject=f"[工业碳效码平台] {KINDS.get(kind, '消息')}", body=message
+        )
     return True

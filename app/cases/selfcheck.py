@@ -28,6 +28,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, bindparam, func, select
 
+from app.accounting import codes
 from app.crypto.hashing import hmac_sm3
 from app.crypto.keys import purpose_key
 from app.extensions import db
@@ -134,16 +135,6 @@ def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) ->
         out["notes"].append("报告期内没有电力系统数据，未核对用电量")
 
 
-@cache
-def _benchmark_stmt() -> Select:
-    from app.accounting.models import IndustryBenchmark as B
-
-    return select(B.id, B.intensity).where(
-        B.period_key == bindparam("b_key"), B.is_current.is_(True),
-        B.industry_code == bindparam("b_industry"), B.intensity.is_not(None)).order_by(
-        B.enterprises.desc()).limit(1)
-
-
 def _intensity(accounts: dict[int, Any], enterprise: Enterprise, key: str,
                out: dict) -> dict[str, Any]:
     """Returns what was looked up: {"needed": False} (no value added or industry) or
@@ -153,8 +144,8 @@ def _intensity(accounts: dict[int, Any], enterprise: Enterprise, key: str,
     if va <= 0 or not enterprise.industry_code:
         out["notes"].append("缺少工业增加值或行业代码，未比较碳排放强度")
         return {"needed": False}
-    bench = db.session.execute(_benchmark_stmt(), {
-        "b_key": key, "b_industry": enterprise.industry_code}).first()
+    # the benchmark the carbon efficiency code grades against (same area, industry level)
+    bench = codes.benchmark_for(enterprise=enterprise, period_key=key)
     if bench is None or not bench.intensity:
         out["notes"].append("暂无行业基准，未比较碳排放强度")
         return {"needed": True, "id": None}
@@ -211,19 +202,14 @@ def _seal(result: dict[str, Any]) -> str:
 @cache
 def _basis_stmt() -> Select:
     """What a basis depends on, now: the enterprise's industry, its current accounts of the
-    periods read (count, sum and max of their ids: a new version is a new row) and the
-    benchmark the intensity check would use."""
+    periods read (count, sum and max of their ids: a new version is a new row); the
+    benchmark is looked up as the intensity check does (`codes.benchmark_for`)."""
     from app.accounting.models import CarbonAccount as A
-    from app.accounting.models import IndustryBenchmark as B
 
     industry = select(Enterprise.industry_code).where(
         Enterprise.id == bindparam("b_ent")).scalar_subquery()
-    bench = select(B.id).where(
-        B.period_key == bindparam("b_key"), B.is_current.is_(True),
-        B.industry_code == industry, B.intensity.is_not(None)).order_by(
-        B.enterprises.desc()).limit(1).scalar_subquery()
     return select(func.count(A.id), func.coalesce(func.sum(A.id), 0),
-                  func.coalesce(func.max(A.id), 0), industry, bench).where(
+                  func.coalesce(func.max(A.id), 0), industry).where(
         A.enterprise_id == bindparam("b_ent"), A.is_current.is_(True),
         A.period.in_(bindparam("b_periods", expanding=True)))
 
@@ -238,14 +224,16 @@ def still_valid(result: Any) -> bool:
     if not hmac.compare_digest(seal, _seal(result)) or basis.get("limits") != _limits():
         return False
     row = db.session.execute(_basis_stmt(), {"b_ent": basis["enterprise"],
-                                             "b_key": basis["key"],
                                              "b_periods": basis["periods"]}).one()
-    count, total, last, industry, bench = row
+    count, total, last, industry = row
     if [count, int(total), int(last)] != basis["accounts"] or industry != basis["industry"]:
         return False
     looked_up = basis["benchmark"]
-    if looked_up.get("needed") and bench != looked_up.get("id"):
-        return False
+    if looked_up.get("needed"):
+        bench = codes.benchmark_for(enterprise=db.session.get(Enterprise, basis["enterprise"]),
+                                    period_key=basis["key"])
+        if (bench.id if bench is not None and bench.intensity else None) != looked_up.get("id"):
+            return False
     done = basis.get("checks") or {}
     return set(done) == {c.name for c in CHECKS} and all(
         c.basis(basis["enterprise"], basis["periods"]) == done[c.name] for c in CHECKS)

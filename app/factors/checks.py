@@ -46,11 +46,9 @@ def metrics(predicted: Any, measured: Any, *, tolerance_pct: float) -> dict:
 
 
 def _enterprise_points(ent: Enterprise, f: ElectricityFactor) -> tuple[list[dict], str]:
-    from app.cases.models import ReportPublication
+    from app.cases.service import list_current_publications
 
-    pubs = db.session.scalars(select(ReportPublication).where(
-        ReportPublication.enterprise_uscc == ent.uscc,
-        ReportPublication.is_current.is_(True))).all()
+    pubs = list_current_publications(enterprise_uscc=ent.uscc)
     points, basis = [], "published"
     for pub in pubs:
         for fig in json.loads(pub.figures):

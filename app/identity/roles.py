@@ -41,7 +41,7 @@ ROLES: tuple[RoleDef, ...] = (
         "monitor.read", "institution.workspace",
     )),
     RoleDef("research", "科研机构成员", "Research institute member", "institution", (
-        "institution.workspace",
+        "institution.workspace", "research.request",
     )),
     RoleDef("exchange", "交易所成员", "Exchange member", "institution", (
         "institution.workspace",

@@ -109,9 +109,9 @@ def create(
                 external_id=external_id, active=True,
                 password=hash_password(password), fs_uniquifier=None)
     user.fs_uniquifier = uuid.uuid4().hex
+    db.session.add(user)  # before the relationships and the encrypted field autoflush
     user.roles = role_objs
     user.phone = phone
-    db.session.add(user)
     db.session.flush()
     password_policy.remember(user)
     set_scopes(user, scopes, audited=False)  # the create record below carries them

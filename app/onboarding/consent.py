@@ -1,15 +1,17 @@
-"""Bank consent (green finance): an enterprise lets a bank read its grade for a limited time,
-revocable; every read is audited and listed to the enterprise. A bank sees only enterprises
-whose consent is live: anything else is "not found". No commits here."""
+"""Bank consent (green finance): an enterprise lets a bank read what it chose — its grade
+(with the changes since the consent), its account summary — for a limited time, revocable;
+every read is audited and listed to the enterprise. A bank sees only enterprises whose
+consent is live and covers what it asks for: anything else is "not found". No commits here."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.accounting.models import CarbonCode
+from app.accounting.models import CarbonAccount, CarbonCode
 from app.audit import service as audit
 from app.db import utcnow
 from app.extensions import db
@@ -20,6 +22,9 @@ from app.onboarding.service import ApplicationError
 from app.orgs.models import Enterprise
 
 MAX_DAYS = 366
+#: what an enterprise may let a bank read
+ITEMS = {"grade": "碳效等级及授权以来的等级变化",
+         "summary": "碳账户年度摘要（排放、能耗、增加值、强度）"}
 
 
 def banks() -> list[Application]:
@@ -42,8 +47,22 @@ def _live():
     return (Consent.revoked_at.is_(None)) & (Consent.expires_at > now)
 
 
-def grant(*, uscc: str, bank: str, days: Any, scope: DataScope) -> Consent:
-    """Grant (or extend) the bank's consent; the enterprise must be in the caller's scope."""
+def _items(items: Any) -> list[str]:
+    if items is None:
+        return ["grade"]
+    if isinstance(items, str):
+        items = [i for i in items.split(",") if i]
+    if not isinstance(items, list) or not items or not all(
+            isinstance(i, str) and i in ITEMS for i in items):
+        raise ApplicationError({"items": "授权内容应为 " + "、".join(
+            f"{k}（{v}）" for k, v in ITEMS.items()) + " 中的一项或多项"})
+    return sorted(set(items))
+
+
+def grant(*, uscc: str, bank: str, days: Any, scope: DataScope,
+          items: Any = None) -> Consent:
+    """Grant (or extend, with what it covers now) the bank's consent; the enterprise must be
+    in the caller's scope."""
     ent = db.session.scalar(scoped(select(Enterprise), Enterprise, scope)
                             .where(Enterprise.uscc == (uscc or "")))
     if ent is None:
@@ -52,18 +71,20 @@ def grant(*, uscc: str, bank: str, days: Any, scope: DataScope) -> Consent:
         raise ApplicationError({"bank": "请选择已入驻的银行"})
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ApplicationError({"days": f"授权期限须为 1–{MAX_DAYS} 天的整数"})
+    chosen = ",".join(_items(items))
     now = utcnow()
     consent = db.session.scalar(select(Consent).where(
         Consent.enterprise_id == ent.id, Consent.bank_code == bank, _live()))
     if consent is None:
-        consent = Consent(enterprise_id=ent.id, bank_code=bank, granted_at=now,
+        consent = Consent(enterprise_id=ent.id, bank_code=bank, granted_at=now, items=chosen,
                           expires_at=now + timedelta(days=days), granted_by_id=_actor_id())
         db.session.add(consent)
     else:
-        consent.expires_at = now + timedelta(days=days)
+        consent.expires_at, consent.items = now + timedelta(days=days), chosen
     db.session.flush()
     audit.record("consent.grant", object_type="onboarding_consent", object_id=consent.id,
-                 summary={"enterprise": ent.uscc, "bank": bank, "days": days})
+                 summary={"enterprise": ent.uscc, "bank": bank, "days": days,
+                          "items": chosen.split(",")})
     return consent
 
 
@@ -98,26 +119,87 @@ def consenting(*, bank: Application) -> list[Enterprise]:
         .where(Consent.bank_code == bank.uscc, _live()).order_by(Enterprise.name)))
 
 
-def read_grade(*, bank: Application, uscc: str, user: Any) -> dict | None:
-    """The enterprise's current grades, or None when no live consent covers this bank."""
-    consent = db.session.scalar(
+def _consent_for(*, bank: Application, uscc: str, item: str) -> Consent | None:
+    return db.session.scalar(
         select(Consent).join(Enterprise, Enterprise.id == Consent.enterprise_id)
-        .where(Enterprise.uscc == uscc, Consent.bank_code == bank.uscc, _live()))
+        .where(Enterprise.uscc == uscc, Consent.bank_code == bank.uscc, _live(),
+               Consent.items.contains(item, autoescape=True)))
+
+
+def _read(consent: Consent, *, bank: Application, user: Any, what: str) -> None:
+    consent.reads.append(ConsentRead(user_id=user.id, user_email=user.email,
+                                     read_at=utcnow(), what=what))
+    audit.record("consent.read", object_type="onboarding_consent", object_id=consent.id,
+                 summary={"enterprise": consent.enterprise.uscc, "bank": bank.uscc,
+                          "what": what})
+
+
+def _changes(consent: Consent) -> list[dict[str, Any]]:
+    """Every code issued since the consent whose grade differs from the one it replaced (or
+    that graded a new period), oldest first."""
+    rows = db.session.scalars(select(CarbonCode).where(
+        CarbonCode.enterprise_id == consent.enterprise_id).order_by(CarbonCode.issued_at,
+                                                                    CarbonCode.id)).all()
+    before: dict[tuple[str, str], CarbonCode] = {}
+    out = []
+    for c in rows:
+        key = (c.scheme_id, c.period_key)
+        prev = before.get(key)
+        before[key] = c
+        if c.issued_at < consent.granted_at:
+            continue
+        old = (prev.grade_label if prev.graded else "未评级") if prev else None
+        new = c.grade_label if c.graded else "未评级"
+        if old != new:
+            out.append({"period": c.period_key, "scheme": c.scheme_id, "from": old,
+                        "to": new, "at": c.issued_at.isoformat() + "Z"})
+    return out
+
+
+def read_grade(*, bank: Application, uscc: str, user: Any) -> dict | None:
+    """The enterprise's current grades and their changes since the consent, or None when no
+    live consent lets this bank read the grade."""
+    consent = _consent_for(bank=bank, uscc=uscc, item="grade")
     if consent is None:
         return None
-    consent.reads.append(ConsentRead(user_id=user.id, user_email=user.email,
-                                     read_at=utcnow(), what="grade"))
-    audit.record("consent.read", object_type="onboarding_consent", object_id=consent.id,
-                 summary={"enterprise": uscc, "bank": bank.uscc, "what": "grade"})
+    _read(consent, bank=bank, user=user, what="grade")
     codes = db.session.scalars(select(CarbonCode).where(
         CarbonCode.enterprise_id == consent.enterprise_id, CarbonCode.is_current.is_(True))
         .order_by(CarbonCode.period_key.desc()).limit(24))
     ent = consent.enterprise
     return {"uscc": ent.uscc, "name": ent.name,
             "consent_expires_at": consent.expires_at.isoformat() + "Z",
+            "consent_items": consent.items.split(","),
             "grades": [{"period": c.period_key, "period_type": c.period_type,
                         "grade": c.grade, "grade_label": c.grade_label, "graded": c.graded,
-                        "reason": c.reason, "scheme": c.scheme_id} for c in codes]}
+                        "reason": c.reason, "scheme": c.scheme_id} for c in codes],
+            "changes_since_consent": _changes(consent)}
+
+
+def read_summary(*, bank: Application, uscc: str, user: Any) -> dict | None:
+    """Annual totals of the enterprise's current carbon accounts (the last three years),
+    or None when no live consent lets this bank read the summary."""
+    consent = _consent_for(bank=bank, uscc=uscc, item="summary")
+    if consent is None:
+        return None
+    _read(consent, bank=bank, user=user, what="summary")
+    A = CarbonAccount
+    rows = db.session.execute(select(
+        A.year, func.count(), func.sum(A.co2_total), func.sum(A.energy_tce),
+        func.sum(A.value_added)).where(A.enterprise_id == consent.enterprise_id,
+                                       A.is_current.is_(True))
+        .group_by(A.year).order_by(A.year.desc()).limit(3)).all()
+    years = []
+    for year, months, co2, tce, va in rows:
+        intensity = (Decimal(co2) / Decimal(va)).quantize(Decimal("0.000001"), ROUND_HALF_UP) \
+            if va else None
+        years.append({"year": year, "months": months, "co2_t": str(co2),
+                      "energy_tce": str(tce) if tce is not None else None,
+                      "value_added_10k_yuan": str(va) if va is not None else None,
+                      "intensity_t_per_10k_yuan": str(intensity) if intensity else None})
+    ent = consent.enterprise
+    return {"uscc": ent.uscc, "name": ent.name, "years": years,
+            "consent_expires_at": consent.expires_at.isoformat() + "Z"}
 
 
 def as_json(c: Consent) -> dict[str, Any]:
@@ -126,7 +208,7 @@ def as_json(c: Consent) -> dict[str, Any]:
     now = utcnow()
     state = "revoked" if c.revoked_at else ("expired" if c.expires_at <= now else "active")
     return {"id": c.uid, "enterprise": c.enterprise.uscc, "bank": c.bank_code,
-            "bank_name": bank, "state": state,
+            "bank_name": bank, "state": state, "items": c.items.split(","),
             "granted_at": c.granted_at.isoformat() + "Z",
             "expires_at": c.expires_at.isoformat() + "Z",
             "revoked_at": c.revoked_at.isoformat() + "Z" if c.revoked_at else None,

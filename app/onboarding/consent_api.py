@@ -30,7 +30,8 @@ def list_banks():
 @blp.route("/consents", methods=["POST"])
 @auth_required("token", "session")
 def grant_consent():
-    """{"uscc": enterprise, "bank": bank code, "days": 1..366}: grant or extend."""
+    """{"uscc": enterprise, "bank": bank code, "days": 1..366, "items": ["grade",
+    "summary"] (default ["grade"])}: grant or extend."""
     if not current_user.has_permission("energy.write"):
         return api_error(403, "只有企业用户可以授权银行", code="forbidden")
     data = request.get_json(silent=True)
@@ -38,7 +39,8 @@ def grant_consent():
         return api_error(400, "请求体必须是不超过 4 KB 的 JSON 对象", fields={"body": "格式错误"})
     try:
         c = consent.grant(uscc=data.get("uscc") or "", bank=data.get("bank") or "",
-                          days=data.get("days"), scope=current_scope())
+                          days=data.get("days"), scope=current_scope(),
+                          items=data.get("items"))
     except ApplicationError as exc:
         return _error(exc)
     return consent.as_json(c), 201
@@ -88,4 +90,17 @@ def bank_read_grade(uscc: str):
     out = consent.read_grade(bank=bank, uscc=uscc, user=current_user)
     if out is None:
         return api_error(404, "企业不存在或未向本行授权", code="not_found")
+    return out
+
+
+@blp.route("/bank/enterprises/<string:uscc>/summary", methods=["GET"])
+@auth_required("token", "session")
+def bank_read_summary(uscc: str):
+    """The account summary, when the enterprise's consent covers it (404 otherwise)."""
+    bank = _bank()
+    if bank is None:
+        return api_error(403, "只有已开通银行的成员可以访问", code="forbidden")
+    out = consent.read_summary(bank=bank, uscc=uscc, user=current_user)
+    if out is None:
+        return api_error(404, "企业不存在或未授权本行查看碳账户摘要", code="not_found")
     return out

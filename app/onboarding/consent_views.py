@@ -34,7 +34,7 @@ def consents():
                 consent.grant(uscc=request.form.get("uscc", ""),
                               bank=request.form.get("bank", ""),
                               days=int(days) if days.isdigit() else days,
-                              scope=current_scope())
+                              scope=current_scope(), items=request.form.getlist("items"))
                 flash("已授权。", "success")
         except ApplicationError as exc:
             errors = exc.fields
@@ -44,7 +44,7 @@ def consents():
                                           .order_by(Enterprise.name).limit(100)))
     items = [consent.as_json(c) for c in consent.list_for_enterprise(scope=current_scope())]
     return render_template("onboarding/consents.html", items=items, banks=consent.banks(),
-                           enterprises=enterprises, errors=errors,
+                           enterprises=enterprises, errors=errors, consent_items=consent.ITEMS,
                            form=request.form), (422 if errors else 200)
 
 
@@ -56,7 +56,7 @@ def bank():
     if b is None:
         abort(403)
     return render_template("onboarding/bank.html", bank=b,
-                           enterprises=consent.consenting(bank=b), grade=None)
+                           enterprises=consent.consenting(bank=b), grade=None, summary=None)
 
 
 @bp.route("/bank/<string:uscc>")
@@ -67,7 +67,8 @@ def bank_grade(uscc: str):
     if b is None:
         abort(403)
     grade = consent.read_grade(bank=b, uscc=uscc, user=current_user)
-    if grade is None:
+    summary = consent.read_summary(bank=b, uscc=uscc, user=current_user)
+    if grade is None and summary is None:
         abort(404)
-    return render_template("onboarding/bank.html", bank=b,
-                           enterprises=consent.consenting(bank=b), grade=grade)
+    return render_template("onboarding/bank.html", bank=b, enterprises=consent.consenting(bank=b),
+                           grade=grade, summary=summary)

@@ -51,6 +51,7 @@ def load_demo(enterprises: int, months: int) -> None:
             app_.admin_user_id = user.id
     db.session.flush()
     _demo_consent()
+    _demo_research()
 
 
 def _demo_consent() -> None:
@@ -66,3 +67,29 @@ def _demo_consent() -> None:
     db.session.add(Consent(enterprise_id=ent.id, bank_code=bank, granted_at=now,
                            expires_at=now + timedelta(days=365)))
     db.session.flush()
+
+
+def _demo_research() -> None:
+    """The demo research institute has one approved data request with its export: the
+    demo city's latest year by industry division (divisions with fewer than k demo
+    enterprises are withheld, which is what the rules are for)."""
+    from sqlalchemy import func
+
+    from app.accounting.models import CarbonAccount
+    from app.onboarding import research
+    from app.onboarding.models import DataRequest
+
+    code = make_uscc(DEMO_ORGS[0][3])
+    year = db.session.scalar(select(func.max(CarbonAccount.year)))
+    if year is None or db.session.scalar(select(DataRequest.id).where(
+            DataRequest.institution_code == code)) is not None:
+        return
+    req = DataRequest(institution_code=code,
+                      purpose="演示：湖州市分行业碳排放强度研究",
+                      indicators="co2,energy,value_added,intensity", regions="330500",
+                      industries="", region_level="city", period_from=year * 100 + 1,
+                      period_to=year * 100 + 12, status="approved",
+                      decided_by="admin@demo.cecp", decided_at=utcnow())
+    db.session.add(req)
+    db.session.flush()
+    research.build_export(request_id=req.id)

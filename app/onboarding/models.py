@@ -104,6 +104,9 @@ class Consent(db.Model, UidMixin):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     bank_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    # what the bank may read (comma-separated keys of `consent.ITEMS`)
+    items: Mapped[str] = mapped_column(String(60), nullable=False, default="grade",
+                                       server_default="grade")
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     granted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
@@ -128,3 +131,90 @@ class ConsentRead(db.Model):
     what: Mapped[str] = mapped_column(String(40), nullable=False)
 
     consent: Mapped[Consent] = relationship(back_populates="reads")
+
+
+REQUEST_STATUSES = {
+    "submitted": "待审批",
+    "returned": "退回修改",
+    "rejected": "已驳回",
+    "approved": "已批准（导出生成中）",
+    "ready": "已生成导出",
+}
+
+
+class DataRequest(db.Model, UidMixin, TimestampMixin):
+    """A research institute's request for aggregated, de-identified data (R-6.5.1): what it
+    wants, why, and the platform's decision. The export it yields is `ResearchExport`."""
+
+    __tablename__ = "research_data_request"
+    __scope__ = ScopeRule(institution="institution_code")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    indicators: Mapped[str] = mapped_column(String(200), nullable=False)   # comma-separated
+    regions: Mapped[str] = mapped_column(String(400), nullable=False)      # GB/T 2260 codes
+    industries: Mapped[str] = mapped_column(String(400), nullable=False, default="")
+    region_level: Mapped[str] = mapped_column(String(10), nullable=False)  # province|city|county
+    period_from: Mapped[int] = mapped_column(Integer, nullable=False)      # yyyymm
+    period_to: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="submitted")
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ResearchExport(db.Model, UidMixin):
+    """The aggregated cells of an approved request, with the disclosure rules applied (the
+    thresholds in force are kept with it). Rebuilt, never edited, on a new approval."""
+
+    __tablename__ = "research_export"
+    __scope__ = ScopeRule(via=("request_id", DataRequest))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("research_data_request.id", ondelete="CASCADE"), unique=True)
+    min_enterprises: Mapped[int] = mapped_column(Integer, nullable=False)
+    dominance: Mapped[str] = mapped_column(String(10), nullable=False)
+    cells: Mapped[int] = mapped_column(Integer, nullable=False)
+    suppressed: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)   # JSON: columns and rows
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class ResearchModel(db.Model, UidMixin, TimestampMixin):
+    """A research institute's model given as parameters (CO2 = a + b · electricity per
+    industry division), run by the platform against the current accounts of a region and
+    period and compared with the accounted (GB/T 32150) figures."""
+
+    __tablename__ = "research_model"
+    __scope__ = ScopeRule(institution="institution_code")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(18), nullable=False, index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    parameters: Mapped[str] = mapped_column(Text, nullable=False)   # JSON {division: {a, b}}
+    region_code: Mapped[str] = mapped_column(String(6), nullable=False)
+    period_from: Mapped[int] = mapped_column(Integer, nullable=False)
+    period_to: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    result: Mapped[str | None] = mapped_column(Text)                # JSON metrics per division
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApplicationDocument(db.Model, UidMixin):
+    """A qualification document of an application (licence, accreditation), SM4-GCM
+    encrypted at rest; its type is decided by the platform from the content, never taken
+    from the uploader."""
+
+    __tablename__ = "onboarding_document"
+    __scope__ = ScopeRule(via=("application_id", Application))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("onboarding_application.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)   # SM3 of the plaintext
+    key_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(db.LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

@@ -3,12 +3,25 @@ and password) and the organisation's workspace. Thin: the services decide."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_security import auth_required, current_user, permissions_accepted
 
+from app.crypto.sm4 import DecryptionError
 from app.extensions import csrf
 from app.identity.scope import current_scope
-from app.onboarding import agreement, lifecycle, service
+from app.onboarding import agreement, lifecycle, qualifications, service
 from app.onboarding.models import KINDS, STATUSES
 from app.onboarding.service import ApplicationError
 
@@ -31,11 +44,23 @@ def apply():
     if request.method == "GET":
         return render_template("onboarding/apply.html", data={}, errors={}, kinds=kinds)
     _protect()
-    if (request.content_length or 0) > MAX_FORM:
+    limit = MAX_FORM + qualifications.MAX_FILES * int(current_app.config.get(
+        "CECP_ONBOARDING_DOC_MAX_BYTES", qualifications.MAX_BYTES))
+    if (request.content_length or 0) > limit:
         abort(413)
     data = {k: request.form.get(k, "") for k in FORM_FIELDS}
+    files = [(f.filename or "", f.read()) for f in request.files.getlist("documents")
+             if f.filename]
     try:
-        app_ = service.create(data=data, source_ip=request.remote_addr)
+        doc_errors = qualifications.check(files)
+        try:
+            app_ = service.create(data=data, source_ip=request.remote_addr)
+        except ApplicationError as exc:
+            raise ApplicationError({**exc.fields, **doc_errors}, status=exc.status,
+                                   message=exc.message) from None
+        if doc_errors:
+            raise ApplicationError(doc_errors)
+        qualifications.add_all(application=app_, files=files)
     except ApplicationError as exc:
         return render_template("onboarding/apply.html", data=data, errors=exc.fields,
                                kinds=kinds, message=exc.message), exc.status
@@ -86,7 +111,28 @@ def review(uid: str):
                 flash(f"已处理：{app_.status_label}", "success")
             return redirect(url_for("onboarding.review", uid=uid))
     return render_template("onboarding/review.html", a=app_, errors=errors,
-                           members=lifecycle.members(app_)), (422 if errors else 200)
+                           members=lifecycle.members(app_),
+                           documents=qualifications.list_for(application=app_)), \
+        (422 if errors else 200)
+
+
+@bp.route("/review/<string:uid>/documents/<string:doc>")
+@auth_required("session")
+@permissions_accepted("users.manage")
+def document(uid: str, doc: str):
+    """A qualification document, as a download with the type the platform recognised."""
+    app_ = service.get(uid=uid, scope=current_scope())
+    row = qualifications.get(application=app_, uid=doc) if app_ is not None else None
+    if row is None:
+        abort(404)
+    try:
+        content = qualifications.read(row=row, user=current_user)
+    except DecryptionError:
+        current_app.logger.error("onboarding document %s failed its integrity check", row.id)
+        abort(409, description="文件未通过完整性校验（可能已损坏或被篡改），无法打开")
+    return Response(content, mimetype=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
 @bp.route("/invite/<string:token>", methods=["GET", "POST"])
@@ -115,13 +161,38 @@ def invite(token: str):
                            agreement=agreement), (422 if errors else 200)
 
 
-@bp.route("/workspace")
+@bp.route("/workspace", methods=["GET", "POST"])
 @auth_required("session")
 @permissions_accepted("institution.workspace")
 def workspace():
     items = [a for a in service.list_(scope=current_scope())
              if a.status in ("active", "suspended")]
     app_ = items[0] if items and not current_scope().all else None
-    users = lifecycle.members(app_) if app_ and current_user.has_permission("org.manage") \
-        else []
-    return render_template("onboarding/workspace.html", a=app_, users=users)
+    manage = app_ is not None and current_user.has_permission("org.manage")
+    errors: dict[str, str] = {}
+    form: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not manage:
+            abort(403)
+        try:
+            if request.form.get("toggle"):
+                user_id = request.form["toggle"]
+                lifecycle.set_member_active(app_, user_id=int(user_id) if user_id.isdigit()
+                                            else 0, active=request.form.get("active") == "1")
+                flash("已更新账户状态", "success")
+            else:
+                form = {k: request.form.get(k, "") for k in ("email", "display_name")}
+                if request.form.get("password", "") != request.form.get("password_confirm"):
+                    raise ApplicationError({"password_confirm": "两次输入的密码不一致"})
+                lifecycle.add_member(app_, email=form["email"],
+                                     password=request.form.get("password", ""),
+                                     display_name=form["display_name"] or None)
+                flash("已添加本机构账户", "success")
+        except ApplicationError as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return redirect(url_for("onboarding.workspace"))
+    users = lifecycle.members(app_) if manage else []
+    return render_template("onboarding/workspace.html", a=app_, users=users, manage=manage,
+                           errors=errors, form=form), status

@@ -47,6 +47,13 @@ def test_forecast_api_scoped_and_validated(province, make_ent, make_user, client
     r = client.get("/api/v1/analytics/accuracy", headers=hr)
     [row] = r.get_json()
     assert row["series"] == 6 and row["industry_code"] == "30"
+    # the README's table comes from the same figures (`cecp analytics accuracy`)
+    from flask import current_app
+
+    out = current_app.test_cli_runner().invoke(args=["analytics", "accuracy"]).output
+    line = out.splitlines()[-1]
+    assert line.startswith(f"| {row['industry_name']}（30） | 6 | {row['backtested']} | "
+                           f"{row['model_used']} | {row['model_mape']:,} / "), out
 
 
 def test_plan_api_and_scenarios(province, make_ent, make_user, client, auth):
@@ -142,3 +149,24 @@ def reviewer_scope(user):
     from app.identity.grants import scope_for
 
     return scope_for(user)
+
+
+def test_self_check_and_the_code_use_one_benchmark(province):
+    """The self-check's intensity check, the carbon efficiency code and the year-end
+    projection all read the benchmark of the enterprise's comparison area and industry
+    level (`codes.benchmark_for`), never one of their own."""
+    from decimal import Decimal
+
+    from app.accounting import codes
+
+    ents = province(6)
+    ent = ents[0]
+    assert len(ent.industry_code) > 2  # graded by division: the lookup must cut the code
+    check = selfcheck.run(enterprise=ent, year=2025)
+    bench = codes.benchmark_for(enterprise=ent, period_key="2025")
+    code = codes.current_for(enterprise_id=ent.id, period_key="2025")
+    assert bench is not None and check["basis"]["benchmark"] == {"needed": True, "id": bench.id}
+    assert (bench.area_code, bench.industry_code) == (code.area_code, code.industry_code)
+    assert Decimal(bench.intensity) == Decimal(code.benchmark_intensity)
+    assert service._benchmark_for(ent, 2026).id == bench.id  # the projection's: latest year
+    assert selfcheck.still_valid(check)

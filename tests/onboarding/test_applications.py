@@ -90,3 +90,53 @@ def test_apply_page_public_with_chinese_field_errors(client, reference):
     r = client.post("/onboarding/apply", data=application_body(kind="exchange"))
     assert r.status_code == 200 and "申请已提交" in r.get_data(as_text=True)
     assert reference.session.scalar(select(Application)).kind == "exchange"
+
+
+def test_qualification_documents_encrypted_typed_by_content_and_admin_only(
+        client, reference, make_user, app):
+    """PDF/JPEG/PNG recognised by their first bytes (a renamed script is refused, a mislabelled
+    PDF is served as PDF), stored SM4-GCM encrypted and bound to their row, read only by the
+    platform administrator as a download, every read audited."""
+    import io
+
+    from app.onboarding.models import ApplicationDocument
+    from tests.conftest import enrol_totp, login
+
+    pdf = b"%PDF-1.7\n" + b"licence " * 500
+    body = application_body(kind="research")
+    r = client.post("/onboarding/apply", content_type="multipart/form-data", data={
+        **body, "documents": [(io.BytesIO(b"<script>alert(1)</script>"), "licence.pdf")]})
+    assert r.status_code == 422 and 'data-field="documents"' in r.get_data(as_text=True)
+    assert reference.session.scalar(select(Application)) is None  # nothing half-written
+    r = client.post("/onboarding/apply", content_type="multipart/form-data", data={
+        **body, "documents": [(io.BytesIO(pdf), "营业执照.png"),
+                              (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"0" * 64), "资质.png")]})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    app_ = reference.session.scalar(select(Application))
+    docs = reference.session.scalars(select(ApplicationDocument).order_by(
+        ApplicationDocument.id)).all()
+    assert [(d.filename, d.content_type) for d in docs] == [
+        ("营业执照.pdf", "application/pdf"), ("资质.png", "image/png")]
+    assert b"licence" not in docs[0].ciphertext  # encrypted at rest
+    url = f"/onboarding/review/{app_.uid}/documents/{docs[0].uid}"
+    # a reviewer of the government is not the platform administrator
+    login(client, make_user("enterprise", enterprise=make_uscc("91330500000000009")))
+    assert client.get(url).status_code == 403
+    admin_client = app.test_client()
+    admin = make_user("admin")
+    enrol_totp(admin)
+    login(admin_client, admin)
+    page = admin_client.get(f"/onboarding/review/{app_.uid}").get_data(as_text=True)
+    assert "营业执照.pdf" in page and "资质文件" in page
+    r = admin_client.get(url)
+    assert r.status_code == 200 and r.data == pdf and r.mimetype == "application/pdf"
+    assert r.headers["Content-Disposition"].startswith("attachment")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    # a ciphertext moved to another row does not decrypt
+    docs[1].ciphertext = docs[0].ciphertext
+    reference.session.commit()
+    assert admin_client.get(f"/onboarding/review/{app_.uid}/documents/{docs[1].uid}"
+                            ).status_code == 409
+    assert admin_client.get(f"/onboarding/review/{app_.uid}/documents/nope").status_code == 404
+    assert reference.session.scalar(select(AuditRecord).where(
+        AuditRecord.action == "onboarding.document_read")) is not None

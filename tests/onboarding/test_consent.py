@@ -144,7 +144,10 @@ def test_consent_pages_grant_read_list_revoke(client, reference, world, make_use
     assert r.status_code == 422 and 'data-field="uscc"' in r.get_data(as_text=True)
     assert reference.session.scalar(select(Consent)) is None  # another enterprise's code
     r = client.post("/onboarding/consents", data={"uscc": e1.uscc, "bank": bank_a["uscc"],
-                                                  "days": "30"})
+                                                  "days": "30"})  # every item unticked
+    assert r.status_code == 422 and 'data-field="items"' in r.get_data(as_text=True)
+    r = client.post("/onboarding/consents", data={"uscc": e1.uscc, "bank": bank_a["uscc"],
+                                                  "days": "30", "items": "grade"})
     assert r.status_code == 302
     # the bank's page lists e1 and shows its grade; that read appears on the enterprise page
     bank_user = reference.session.scalar(select(User).where(
@@ -162,3 +165,61 @@ def test_consent_pages_grant_read_list_revoke(client, reference, world, make_use
     assert client.post("/onboarding/consents", data={"revoke": uid}).status_code == 302
     assert banker.get(f"/onboarding/bank/{e1.uscc}").status_code == 404
     assert "已撤销" in client.get("/onboarding/consents").get_data(as_text=True)
+
+
+def test_consent_covers_only_what_the_enterprise_chose(client, reference, world):
+    """Grade only by default; the account summary only when chosen; the grade changes
+    since the consent (a new code version with another grade) are listed to the bank."""
+    from app.accounting.models import CarbonAccount
+    from app.db import utcnow
+
+    (e1, _), (h1, _), ((bank_a, hb_a), _) = world
+    for m in (1, 2):
+        reference.session.add(CarbonAccount(
+            enterprise_id=e1.id, year=2025, month=m, period=202500 + m, region_code="330500",
+            industry_code=None, energy_tce=Decimal("40"), co2_total=Decimal("100.5"),
+            co2_combustion=Decimal("100.5"), co2_process=Decimal(0),
+            co2_electricity=Decimal(0), co2_heat=Decimal(0),
+            co2_electricity_exported=Decimal(0), co2_heat_exported=Decimal(0),
+            co2_biomass=Decimal(0), electricity_mwh=Decimal(1), value_added=Decimal("50"),
+            gross_output=Decimal("150"), version=1, is_current=True))
+    reference.session.commit()
+    base = f"/api/v1/onboarding/bank/enterprises/{e1.uscc}"
+    r = client.post("/api/v1/onboarding/consents", headers=h1,
+                    json={"uscc": e1.uscc, "bank": bank_a["uscc"], "days": 30,
+                          "items": ["grade", "salary"]})
+    assert r.status_code == 422 and "items" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/onboarding/consents", headers=h1,
+                    json={"uscc": e1.uscc, "bank": bank_a["uscc"], "days": 30})
+    assert r.status_code == 201 and r.get_json()["items"] == ["grade"]
+    assert client.get(f"{base}/grade", headers=hb_a).status_code == 200
+    assert client.get(f"{base}/summary", headers=hb_a).status_code == 404  # not chosen
+    # the enterprise widens it; the bank reads the summary (2 months: 201 t / 100 万元)
+    r = client.post("/api/v1/onboarding/consents", headers=h1,
+                    json={"uscc": e1.uscc, "bank": bank_a["uscc"], "days": 30,
+                          "items": ["summary", "grade"]})
+    assert r.status_code == 201 and r.get_json()["items"] == ["grade", "summary"]
+    summary = client.get(f"{base}/summary", headers=hb_a).get_json()
+    [year] = summary["years"]
+    assert (year["year"], year["months"]) == (2025, 2)
+    assert Decimal(year["co2_t"]) == Decimal("201.0")
+    assert year["intensity_t_per_10k_yuan"] == "2.010000"
+    # a regrade after the consent: 二级 -> 三级 for 2025 is listed; nothing before it
+    old = reference.session.scalar(select(CarbonCode).where(CarbonCode.enterprise_id == e1.id))
+    old.is_current = False
+    reference.session.add(CarbonCode(
+        enterprise_id=e1.id, period_type="year", period_key="2025", year=2025,
+        scheme_id="demo", scheme_version="1", basis="K", area_code="330500",
+        co2=Decimal("1200"), graded=True, grade=3, grade_label="三级", is_current=True,
+        method="row", issued_at=utcnow() + timedelta(seconds=1)))
+    reference.session.commit()
+    grade = client.get(f"{base}/grade", headers=hb_a).get_json()
+    assert grade["grades"][0]["grade_label"] == "三级"
+    assert [(c["period"], c["from"], c["to"]) for c in grade["changes_since_consent"]] == [
+        ("2025", "二级", "三级")]
+    # narrowing back to the grade ends the summary at once
+    client.post("/api/v1/onboarding/consents", headers=h1,
+                json={"uscc": e1.uscc, "bank": bank_a["uscc"], "days": 30, "items": ["grade"]})
+    assert client.get(f"{base}/summary", headers=hb_a).status_code == 404
+    reads = client.get("/api/v1/onboarding/consents", headers=h1).get_json()["items"][0]["reads"]
+    assert {r["what"] for r in reads} == {"grade", "summary"}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.identity.models import User
 from app.onboarding.models import Application, Consent
+from tests.conftest import api_token
 
 
 def test_demo_organisations_accounts_and_consent(app, db, client):
@@ -22,10 +24,12 @@ def test_demo_organisations_accounts_and_consent(app, db, client):
     assert {a.kind for a in db.session.scalars(select(Application))} == {
         "research", "exchange", "public", "bank"}
     password = app.config["CECP_DEMO_PASSWORD"]
-    r = client.post("/api/v1/auth/token", json={"email": "bank@demo.cecp",
-                                                "password": password})
-    assert r.status_code == 200, r.get_json()
-    h = {"Authentication-Token": r.get_json()["token"]}
+    # each demo organisation's account is its administrator: TOTP is required, as for
+    # every administrator (api_token enrols it as the web page would)
+    accounts = {u.email: u for u in db.session.scalars(select(User).where(
+        User.email.like("%@demo.cecp")))}
+    assert accounts["bank@demo.cecp"].requires_two_factor()
+    h = api_token(client, accounts["bank@demo.cecp"], password=password)
     items = client.get("/api/v1/onboarding/bank/enterprises", headers=h).get_json()["items"]
     assert [i["uscc"] for i in items] == [demo_enterprise_uscc()]
     other = db.session.scalar(select(Enterprise.uscc).where(
@@ -35,8 +39,6 @@ def test_demo_organisations_accounts_and_consent(app, db, client):
     assert client.get(f"/api/v1/onboarding/bank/enterprises/{demo_enterprise_uscc()}/grade",
                       headers=h).status_code == 200
     for email in ("research@demo.cecp", "exchange@demo.cecp", "institution@demo.cecp"):
-        r = client.post("/api/v1/auth/token", json={"email": email, "password": password})
-        assert r.status_code == 200, (email, r.get_json())
-        h = {"Authentication-Token": r.get_json()["token"]}
+        h = api_token(client, accounts[email], password=password)
         org = client.get("/api/v1/onboarding/organisation", headers=h)
         assert org.status_code == 200 and org.get_json()["status"] == "active"

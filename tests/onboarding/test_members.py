@@ -46,3 +46,56 @@ def test_org_admin_adds_and_disables_only_its_own_members(client, reference, onb
     org = client.get("/api/v1/onboarding/organisation", headers=h_a).get_json()
     assert sorted(u["email"] for u in org["users"]) == sorted(
         [admin_a.email, "trader@exa.cecp"])
+
+
+def test_a_new_organisation_administrator_must_enrol_totp(client, reference, onboard):
+    """The invitation provisions the administrator; the first login leads to TOTP enrolment
+    before any page of the workspace (CECP_TF_REQUIRED_ROLES includes org_admin)."""
+    from tests.conftest import login
+
+    org, email, pw = onboard(kind="bank")
+    admin = reference.session.scalar(select(User).where(User.email == email))
+    assert "org_admin" in admin.role_names and admin.requires_two_factor()
+    r = login(client, admin, password=pw)
+    assert "/auth/tf-setup" in r.headers["Location"]
+    r = client.get("/onboarding/workspace")  # no session before the second factor
+    assert r.status_code == 302 and "/auth/" in r.headers["Location"]
+    # a plain member added by the administrator is not forced to
+    h = api_token(client, admin, password=pw)
+    r = client.post("/api/v1/onboarding/organisation/users", headers=h, json={
+        "email": "analyst@bank.cecp", "password": "Green#Loan-2026zq", "display_name": "分析员"})
+    assert r.status_code == 201, r.get_json()
+    member = reference.session.get(User, r.get_json()["id"])
+    assert not member.requires_two_factor()
+
+
+def test_org_admin_manages_members_on_the_workspace_page(client, reference, onboard, app):
+    from tests.conftest import enrol_totp, login
+
+    org, email, pw = onboard(kind="exchange")
+    _, other_email, _ = onboard(kind="research")
+    admin = reference.session.scalar(select(User).where(User.email == email))
+    enrol_totp(admin)
+    login(client, admin, password=pw)
+    page = client.get("/onboarding/workspace").get_data(as_text=True)
+    assert "添加本机构账户" in page and email in page
+    r = client.post("/onboarding/workspace", data={
+        "email": "clerk@exa.cecp", "display_name": "结算员", "password": "Market#Key-2026zq",
+        "password_confirm": "different"})
+    assert r.status_code == 422 and 'data-field="password_confirm"' in r.get_data(as_text=True)
+    r = client.post("/onboarding/workspace", data={
+        "email": "clerk@exa.cecp", "display_name": "结算员", "password": "Market#Key-2026zq",
+        "password_confirm": "Market#Key-2026zq"})
+    assert r.status_code == 302
+    clerk = reference.session.scalar(select(User).where(User.email == "clerk@exa.cecp"))
+    assert [(s.kind, s.code) for s in clerk.scopes] == [("institution", org["uscc"])]
+    r = client.post("/onboarding/workspace", data={"toggle": str(clerk.id), "active": "0"})
+    assert r.status_code == 302
+    reference.session.refresh(clerk)
+    assert not clerk.active
+    # another organisation's account cannot be toggled from here
+    other = reference.session.scalar(select(User).where(User.email == other_email))
+    r = client.post("/onboarding/workspace", data={"toggle": str(other.id), "active": "0"})
+    assert r.status_code == 404
+    reference.session.refresh(other)
+    assert other.active

@@ -114,3 +114,41 @@ def test_messages_page_shows_own_messages_and_saves_preferences(world, client):
     assert r.status_code == 200
     pref = notifications.get_preferences(user_id=world.reviewer.id)
     assert pref.email_enabled and pref.muted_kinds == "reminder"
+
+
+def test_filing_deadline_near_and_overdue_once_per_month(world, app):
+    """An enterprise that has not filed last month's data hears of the deadline in the
+    days before it and once more after it; one that filed hears nothing; a second run of
+    the daily job writes nothing new."""
+    from datetime import date
+
+    from app.cases import filing
+    from app.energy.models import EnergyRecord
+
+    db.session.add(EnergyRecord(enterprise_id=world.ent_b.id, year=2026, month=4,
+                                period=202604))  # B filed April
+    commit()
+    assert filing.deadline_of(2026, 4) == date(2026, 5, 15)
+    assert filing.deadline_of(2026, 12) == date(2027, 1, 15)
+    app.config["CECP_FILING_REMIND_DAYS"] = 3
+    assert filing.remind(today=date(2026, 5, 11)) == 0  # too early
+    assert filing.remind(today=date(2026, 5, 12)) == 1
+    commit()
+    assert filing.remind(today=date(2026, 5, 14)) == 0  # already told
+    commit()
+    [(kind, message)] = _messages(world.company)
+    assert kind == "reminder" and "2026年4月能耗数据" in message and "2026-05-15" in message
+    assert _messages(world.company_b) == [] and _messages(world.reviewer) == []
+    assert filing.remind(today=date(2026, 5, 16)) == 1
+    commit()
+    assert filing.remind(today=date(2026, 5, 20)) == 0
+    commit()
+    assert [k for k, _ in _messages(world.company)] == ["reminder", "overdue"]
+    # a user who muted the kind is not told
+    notifications.update_preferences(user=world.company, email_enabled=False,
+                                     muted=["reminder"])
+    commit()
+    assert filing.remind(today=date(2026, 6, 13)) == 1  # May: only B (A muted reminders)
+    commit()
+    assert len(_messages(world.company)) == 2
+    assert [k for k, _ in _messages(world.company_b)] == ["reminder"]

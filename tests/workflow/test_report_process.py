@@ -238,15 +238,20 @@ def test_submission_checks_again_after_a_record_changed(world):
 
 
 def test_submission_checks_again_when_a_benchmark_appears(world):
+    from app.accounting import codes
     from app.accounting.models import IndustryBenchmark
     from app.cases import selfcheck
 
     inst = world.start()
     shown = service.task_data(inst)["self_check"]
     assert shown["basis"]["benchmark"] == {"needed": True, "id": None}
+    # the benchmark the code would grade against: comparison area and industry level
+    cfg, ent = codes.settings(), world.ent
     db.session.add(IndustryBenchmark(
-        period_type="year", period_key=str(YEAR), year=YEAR, area_code="330000",
-        industry_level="class", industry_code="3011", enterprises=10,
+        period_type="year", period_key=str(YEAR), year=YEAR,
+        area_code=codes.area_of(ent.region_code, cfg["area_level"]),
+        industry_level=cfg["industry_level"],
+        industry_code=codes.industry_of(ent.industry_code, cfg["industry_level"]), enterprises=10,
         co2_total=Decimal("1"), value_added_total=Decimal("1"), intensity=Decimal("0.5"),
         is_current=True))
     commit()
