@@ -1,7 +1,7 @@
 """workflow external tasks
 
 Revision ID: ec9ef6204b1d
-Revises: bd4909c0cb22
+Revises: 9df72ea92bf0
 Create Date: 2026-12-05 22:01:01.300215
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ec9ef6204b1d'
-down_revision = 'bd4909c0cb22'
+down_revision = '9df72ea92bf0'
 branch_labels = None
 depends_on = None
 
