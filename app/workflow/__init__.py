@@ -10,7 +10,7 @@ def register(app: Flask) -> None:
     from app.extensions import api
     from app.web.navigation import BADGES
     from app.workflow import api as workflow_api
-    from app.workflow import demo, jobs, limits, persistence, views
+    from app.workflow import demo, jobs, limits, persistence, start_timers, views
     from app.workflow.external import api as external_api
     from app.workflow.external import service as external
     from app.workflow.messaging import api as messages_api
@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
     app.context_processor(views.nav_context)
     BADGES["workflow.inbox"] = views.inbox_badge
     jobs.register_periodic()
+    start_timers.register_periodic()
     if demo.load not in DEMO_LOADERS:
         DEMO_LOADERS.append(demo.load)
     app.config.setdefault("CECP_REVIEW_DEADLINE", "P5D")

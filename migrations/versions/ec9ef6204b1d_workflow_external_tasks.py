@@ -1,4 +1,4 @@
-"""workflow external tasks
+"""workflow external tasks and timer start schedules
 
 Revision ID: ec9ef6204b1d
 Revises: 9df72ea92bf0
@@ -43,6 +43,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_workflow_external_task_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index('ix_workflow_external_task_topic', ['topic', 'lock_expires_at'], unique=False)
 
+    op.create_table('workflow_start_timer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('model_id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=200), nullable=False),
+    sa.Column('expression', sa.String(length=200), nullable=False),
+    sa.Column('next_fire_at', sa.DateTime(), nullable=True),
+    sa.Column('remaining', sa.Integer(), nullable=False),
+    sa.Column('started', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['model_id'], ['workflow_model.id'], name=op.f('fk_workflow_start_timer_model_id_workflow_model'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_start_timer')),
+    sa.UniqueConstraint('model_id', name=op.f('uq_workflow_start_timer_model_id'))
+    )
     # ### end Alembic commands ###
 
 
@@ -52,5 +65,6 @@ def downgrade():
         batch_op.drop_index('ix_workflow_external_task_topic')
         batch_op.drop_index(batch_op.f('ix_workflow_external_task_instance_id'))
 
+    op.drop_table('workflow_start_timer')
     op.drop_table('workflow_external_task')
     # ### end Alembic commands ###

@@ -152,6 +152,8 @@ class CronTimerEventDefinition(CycleTimerEventDefinition):
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event < now:
                 following = cron.next_after(now)
+                if event_value["cycles"] > 0:  # a bounded run (a start timer closed early)
+                    event_value["cycles"] -= 1
                 if following is None:
                     event_value["cycles"] = 0
                 else:
