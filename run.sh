@@ -25,5 +25,5 @@ echo "平台地址 / Platform: http://$HOST:$PORT/login"
 if [ "$DEV" = 1 ]; then
   exec .venv/bin/cecp run --host "$HOST" --port "$PORT" --reload --debugger
 fi
-exec .venv/bin/gunicorn --workers "${CECP_WORKERS:-2}" --bind "$HOST:$PORT" \
-  --access-logfile - 'app.wsgi:app'
+exec env CECP_HOST="$HOST" CECP_PORT="$PORT" .venv/bin/gunicorn -c gunicorn.conf.py \
+  'app.wsgi:app'

@@ -21,7 +21,9 @@ MODEL_MODULES = (
 # Optional domain packages: each registers itself when present (`register(app)`).
 DOMAIN_PACKAGES = (
     "app.jobs", "app.energy", "app.accounting", "app.monitoring", "app.workflow", "app.cases",
+    "app.verification",
     "app.factors", "app.trading", "app.onboarding", "app.analytics", "app.exchange",
+    "app.documents", "reports",
     "integrations",  # the exchange adapters (SOAP, files, intermediate databases)
 )
 

@@ -20,7 +20,7 @@ def code_dict(code: CarbonCode | None, *, with_token: bool = False) -> dict | No
            "area_code": code.area_code, "industry_code": code.industry_code,
            "graded": code.graded, "grade": code.grade, "grade_label": code.grade_label,
            "colour": code.colour, "reason": code.reason, "issued_at": code.issued_at,
-           "is_current": code.is_current}
+           "is_current": code.is_current, "estimated_months": code.estimated_months}
     if with_token:
         token = codes.token_for(code)
         out["verify_url"] = url_for("accounting.verify_code", token=token, _external=True)

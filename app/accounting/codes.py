@@ -17,9 +17,10 @@ from collections import defaultdict
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Integer, Numeric, and_, case, func, literal, select, text, update
 
-from app.accounting import engine, periods
+from app.accounting import engine, hooks, periods
+from app.accounting.code_tokens import qr_png, token_for, verify_token  # noqa: F401
 from app.accounting.models import CarbonAccount, CarbonCode, IndustryBenchmark
 from app.accounting.pgsession import bulk_settings
 from app.extensions import db
@@ -108,7 +109,7 @@ def issue(*, periods: list[int] | None = None,
     if method == "set":
         s = db.session
         with bulk_settings(s):
-            n = _issue_set(s, keys, cfg, schemes())
+            n = _issue_set(s, keys, cfg, schemes(), hooks.estimated_co2_sql())
     else:
         n = _issue_rows(keys, cfg)
     _audit(keys, n, cfg)
@@ -132,6 +133,7 @@ def issue_parallel(*, periods: list[int], workers: int = 2) -> int:
     cfg = settings()
     keys = period_keys(list(periods), cfg["period_types"])
     all_schemes = schemes()
+    est = hooks.estimated_co2_sql()  # here: the workers have no application context
     engine = db.engine
     # longest first, then round-robin: a year weighs twelve months
     keys.sort(key=lambda p: -(p.last - p.first))
@@ -140,7 +142,7 @@ def issue_parallel(*, periods: list[int], workers: int = 2) -> int:
     def work(chunk: list[periods.Period]) -> int:
         with engine.begin() as conn, bulk_settings(conn, own_transaction=True):
             _retire(conn, chunk, cfg)
-            return _issue_set(conn, chunk, cfg, all_schemes)
+            return _issue_set(conn, chunk, cfg, all_schemes, est)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         n = sum(pool.map(work, [c for c in chunks if c]))
@@ -162,11 +164,30 @@ def _retire(s, keys: list[periods.Period], cfg: dict) -> None:
 # ------------------------------------------------------------------ per-row path
 
 
+def _estimates():
+    """The included estimates as a subquery (enterprise_id, period, co2), or None."""
+    sql = hooks.estimated_co2_sql()
+    if sql is None:
+        return None
+    return text(sql).columns(enterprise_id=Integer, period=Integer,
+                             co2=Numeric(20, 6)).subquery("est")
+
+
 def _aggregates(p: periods.Period) -> list:
+    """Per enterprise: region, industry, CO2 (an included estimate standing in for a
+    month's account), value added, and how many months were estimated."""
+    est = _estimates()
+    co2, n_est = CarbonAccount.co2_total, literal(0)
+    stmt = select(CarbonAccount.enterprise_id).join(
+        Enterprise, Enterprise.id == CarbonAccount.enterprise_id)
+    if est is not None:
+        co2 = func.coalesce(est.c.co2, CarbonAccount.co2_total)
+        n_est = case((est.c.co2.is_(None), 0), else_=1)
+        stmt = stmt.outerjoin(est, and_(est.c.enterprise_id == CarbonAccount.enterprise_id,
+                                        est.c.period == CarbonAccount.period))
     return db.session.execute(
-        select(CarbonAccount.enterprise_id, Enterprise.region_code, Enterprise.industry_code,
-               func.sum(CarbonAccount.co2_total), func.sum(CarbonAccount.value_added))
-        .join(Enterprise, Enterprise.id == CarbonAccount.enterprise_id)
+        stmt.add_columns(Enterprise.region_code, Enterprise.industry_code, func.sum(co2),
+                         func.sum(CarbonAccount.value_added), func.sum(n_est))
         .where(CarbonAccount.is_current.is_(True),
                CarbonAccount.period.between(p.first, p.last))
         .group_by(CarbonAccount.enterprise_id, Enterprise.region_code,
@@ -179,10 +200,10 @@ def _issue_rows(keys: list[periods.Period], cfg: dict) -> int:
     for p in keys:
         ents = []
         groups: dict[tuple, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
-        for eid, region, ind, co2, va in _aggregates(p):
+        for eid, region, ind, co2, va, n_est in _aggregates(p):
             area = area_of(region, cfg["area_level"])
             icode = industry_of(ind, cfg["industry_level"])
-            ents.append((eid, area, icode, co2 or Decimal(0), va))
+            ents.append((eid, area, icode, Decimal(co2 or 0), va, int(n_est or 0)))
             if icode and va is not None and va > 0:
                 g = groups[(area, icode)]
                 g[0] += co2 or 0
@@ -200,13 +221,13 @@ def _issue_rows(keys: list[periods.Period], cfg: dict) -> int:
         for sid in cfg["schemes"]:
             sch = all_schemes[sid]
             min_peers = cfg["min_peers"] or sch.min_peers
-            for eid, area, icode, co2, va in ents:
+            for eid, area, icode, co2, va, n_est in ents:
                 b = benches.get((area, icode))
                 code = CarbonCode(
                     enterprise_id=eid, period_type=p.type, period_key=p.key, year=p.year,
                     scheme_id=sch.id, scheme_version=sch.version, basis=sch.basis,
                     area_code=area, industry_code=icode, co2=co2, value_added=va,
-                    intensity=engine.ratio(co2, va),
+                    estimated_months=n_est, intensity=engine.ratio(co2, va),
                     benchmark_intensity=b.intensity if b else None,
                     peers=b.enterprises if b else None, graded=False, method="row")
                 value = _basis_value(code, b, sch.basis, min_peers)
@@ -260,7 +281,8 @@ def _grade_case(sch, column: str, params: dict, prefix: str) -> tuple[str, str, 
     return tuple(wrap.format(c=column, b=" ".join(x)) for x in (grade, label, colour))
 
 
-def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> int:
+def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict,
+               est: str | None) -> int:
     """Benchmarks and codes with a few INSERT ... SELECT on `s` (Session or Connection).
     Each enterprise's figures, its benchmark and K are computed once (`code_val`); each
     scheme's INSERT then only grades a column."""
@@ -275,6 +297,10 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
               [{"t": p.type, "k": p.key, "y": p.year, "f": p.first, "l": p.last}
                for p in keys])
     s.execute(text("ANALYZE code_per"))
+    est_join = (f"LEFT JOIN ({est}) x ON x.enterprise_id = a.enterprise_id "
+                "AND x.period = a.period" if est else "")
+    co2 = "COALESCE(x.co2, a.co2_total)" if est else "a.co2_total"
+    n_est = "CASE WHEN x.co2 IS NULL THEN 0 ELSE 1 END" if est else "0"
     s.execute(text(f"""
         CREATE TEMP TABLE code_ent ON COMMIT DROP AS
         SELECT a.enterprise_id, p.ptype, p.pkey, p.year,
@@ -282,10 +308,11 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
                CASE WHEN length(e.industry_code) >= {ilen}
                          AND substr(e.industry_code, 1, 2) ~ '^[0-9]{{2}}$'
                     THEN substr(e.industry_code, 1, {ilen}) END AS ind,
-               sum(a.co2_total) AS co2, sum(a.value_added) AS va
+               sum({co2}) AS co2, sum(a.value_added) AS va, sum({n_est}) AS est
         FROM code_per p
         JOIN carbon_account a ON a.period BETWEEN p.pfirst AND p.plast AND a.is_current
         JOIN enterprise e ON e.id = a.enterprise_id
+        {est_join}
         GROUP BY a.enterprise_id, p.ptype, p.pkey, p.year, e.region_code, e.industry_code"""))
     s.execute(text("""
         INSERT INTO industry_benchmark (period_type, period_key, year, area_code,
@@ -331,12 +358,12 @@ def _issue_set(s, keys: list[periods.Period], cfg: dict, all_schemes: dict) -> i
             INSERT INTO carbon_code (enterprise_id, period_type, period_key, year, scheme_id,
                 scheme_version, basis, area_code, industry_code, co2, value_added, intensity,
                 benchmark_intensity, k_value, peers, graded, grade, grade_label, colour,
-                reason, is_current, method, issued_at)
+                reason, is_current, method, estimated_months, issued_at)
             SELECT v.enterprise_id, v.ptype, v.pkey, v.year, :sid, :sver, :basis, v.area,
                    v.ind, v.co2, v.va, v.intensity, v.bench,
                    {"v.val" if sch.basis == "K" else "NULL"}, v.peers,
                    v.val IS NOT NULL, {grade}, {label}, {colour}, v.reason, true, 'set',
-                   now() AT TIME ZONE 'utc'
+                   v.est, now() AT TIME ZONE 'utc'
             FROM (SELECT c.*, {value} AS val,
                          CASE WHEN ({value}) IS NULL THEN {reason} END AS reason
                   FROM code_val c OFFSET 0) v"""), params).rowcount
@@ -364,33 +391,3 @@ def history(*, enterprise_id: int, scheme_id: str | None = None,
     if period_type:
         stmt = stmt.where(CarbonCode.period_type == period_type)
     return list(db.session.scalars(stmt))
-
-
-def token_for(code: CarbonCode) -> str:
-    from app.crypto.signing import make_token
-
-    return make_token({"c": code.id, "e": code.enterprise.uscc, "p": code.period_key,
-                       "s": code.scheme_id, "g": code.grade,
-                       "k": None if code.k_value is None else str(code.k_value)})
-
-
-def verify_token(token: str) -> tuple[dict, CarbonCode | None]:
-    """The signed payload and the code record it names; ValueError('签名无效') if forged."""
-    from app.crypto.signing import read_token
-
-    payload = read_token(token)
-    code = db.session.get(CarbonCode, payload.get("c"))
-    if code is not None and code.enterprise.uscc != payload.get("e"):
-        code = None
-    return payload, code
-
-
-def qr_png(url: str) -> bytes:
-    import io
-
-    import qrcode
-
-    img = qrcode.make(url, box_size=6, border=2)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()

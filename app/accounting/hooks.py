@@ -54,3 +54,19 @@ def accounts_changed(enterprise_ids: Iterable[int] | None,
         return
     for fn in list(AFTER_ACCOUNTS_CHANGED):
         fn(None if ents is None else set(ents), None if pers is None else set(pers))
+
+
+#: Providers of CO2 estimates that stand in for an account's CO2 in the published figures
+#: (monitoring facts, carbon efficiency codes) where the enterprise's region includes them.
+#: Each returns the SQL text of a `(enterprise_id, period, co2)` query, or None when no
+#: region includes estimates; `app.factors` registers the electricity × factor estimates
+#: (6.4.1 a). Providers read only their own tables; their SQL must be valid on PostgreSQL
+#: and SQLite and bind no parameters.
+ESTIMATED_CO2: list[Callable[[], str | None]] = []
+
+
+def estimated_co2_sql() -> str | None:
+    """One `(enterprise_id, period, co2)` query over every provider, or None."""
+    parts = [sql for sql in (fn() for fn in list(ESTIMATED_CO2)) if sql]
+    return " UNION ALL ".join(f"SELECT * FROM ({p}) est{i}" for i, p in enumerate(parts)) \
+        if parts else None

@@ -187,6 +187,9 @@ class CarbonCode(db.Model):
     grade_label: Mapped[str | None] = mapped_column(String(20))
     colour: Mapped[str | None] = mapped_column(String(7))
     reason: Mapped[str | None] = mapped_column(String(200))
+    # months whose CO2 is an estimate (electricity × factor) standing in for the account's
+    estimated_months: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                  server_default="0")
     is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     method: Mapped[str] = mapped_column(String(8), nullable=False, default="row")
     issued_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

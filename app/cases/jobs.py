@@ -62,6 +62,7 @@ def notify_case(instance_id: int, status: str, tasks: list[dict[str, Any]]) -> i
             region_code=inst.region_code,
             enterprise_uscc=inst.enterprise_uscc,
             initiator_id=inst.initiator_id,
+            verification_body_code=inst.verification_body_code,
             process_key=inst.process_key,
             title=title,
         )

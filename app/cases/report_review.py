@@ -26,6 +26,9 @@ from app.workflow.errors import Conflict, Invalid
 from app.workflow.models import ProcessInstance, TaskHistory
 
 REPORT = "enterprise_report"
+#: fn(inst) -> {"template": ..., ...} | None: more beside the report (e.g. the verification
+#: statement the case received), registered by other domains (app.verification)
+REPORT_EXTRAS: list = []
 SOURCES = (
     ("co2_combustion", "燃烧"),
     ("co2_process", "工业过程"),
@@ -212,6 +215,7 @@ def report_context(inst: Any, data: dict[str, Any]) -> dict[str, Any] | None:
         "template": "cases/_review_context.html",
         "enterprise": ent,
         "rows": rows,
+        "extras": [x for fn in REPORT_EXTRAS if (x := fn(inst)) is not None],
         "sources": [label for _, label in SOURCES],
         "exchanges": exchanges,
         "account_url": url_for("accounting.account", uscc=ent.uscc, year=year)

@@ -21,11 +21,13 @@ from app.energy import records
 from app.exchange import meters as meter_service
 from app.exchange import readings, realtime
 from app.exchange.models import ExchangeBatch, ExchangeLog, StagedRow
+from app.exports import safe_row
 from app.extensions import db
 from app.identity.scope import DataScope
 
 MAX_ROWS = 10_000
-KINDS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表"}
+KINDS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表",
+         "enterprises": "企业信息", "outputs": "产值数据"}
 
 
 class BatchError(ValueError):
@@ -207,6 +209,8 @@ def submit_meters(*, items: list, scope: DataScope, user, source: str,
 
 def get(*, batch_id: int, user, scope: DataScope) -> ExchangeBatch | None:
     """A batch is visible to its submitter and to whoever sees everything."""
+    if not 0 < batch_id < 2**63:
+        return None
     batch = db.session.get(ExchangeBatch, batch_id)
     if batch is None:
         return None
@@ -250,11 +254,11 @@ def rejected_xlsx(batch: ExchangeBatch) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "被拒绝的行"
-    ws.append(["行号", *cols, "错误原因"])
+    ws.append(safe_row(["行号", *cols, "错误原因"]))
     for r in rows:
         data = r["data"] if isinstance(r["data"], dict) else {}
-        ws.append([r["row"], *[_cell(data.get(c)) for c in cols],
-                   "；".join(f"{k}: {v}" for k, v in r["fields"].items())])
+        ws.append(safe_row([r["row"], *[_cell(data.get(c)) for c in cols],
+                            "；".join(f"{k}: {v}" for k, v in r["fields"].items())]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -7,9 +7,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from app.accounting import hooks
     from app.demo import DEMO_LOADERS
     from app.extensions import api as smorest
-    from app.factors import api, checks, cli, demo, views  # noqa: F401  (checks: services)
+    from app.factors import api, checks, cli, demo, estimates, jobs, views  # noqa: F401
     from app.web.navigation import NavItem
     from app.web.navigation import register as nav
 
@@ -18,4 +19,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(cli.factors_cli)
     if demo.load not in DEMO_LOADERS:
         DEMO_LOADERS.append(demo.load)
+    if estimates.included_sql not in hooks.ESTIMATED_CO2:
+        hooks.ESTIMATED_CO2.append(estimates.included_sql)
+    if jobs.accounts_changed not in hooks.AFTER_ACCOUNTS_CHANGED:
+        hooks.AFTER_ACCOUNTS_CHANGED.append(jobs.accounts_changed)
     nav(NavItem("factors.index", "电碳因子", "Electricity factors", "enterprise.read"))

@@ -22,12 +22,14 @@ from app.extensions import db
 from app.factors import library
 from app.factors.models import ElectricityEstimate, ElectricityFactor, EstimationSetting
 from app.identity.scope import DataScope, region_prefix, scoped
+from app.monitoring import service as monitoring
 from app.orgs.models import Enterprise
 
 LABEL = "估算（电碳因子）"
 
 
-def _candidates(region: str | None, year: int | None):
+def _candidates(region: str | None, year: int | None,
+                enterprise_ids: list[int] | None = None):
     direct = CarbonAccount.co2_combustion + CarbonAccount.co2_process + CarbonAccount.co2_heat
     inner = select(
         CarbonAccount.enterprise_id.label("eid"), CarbonAccount.period.label("period"),
@@ -36,7 +38,10 @@ def _candidates(region: str | None, year: int | None):
         func.max(direct).over(partition_by=CarbonAccount.enterprise_id).label("maxdirect"),
     ).where(CarbonAccount.is_current.is_(True))
     if region:
-        inner = inner.where(CarbonAccount.region_code.like(region_prefix(region) + "%"))
+        inner = inner.where(
+            CarbonAccount.region_code.startswith(region_prefix(region), autoescape=True))
+    if enterprise_ids is not None:
+        inner = inner.where(CarbonAccount.enterprise_id.in_(enterprise_ids))
     sub = inner.subquery()
     stmt = (select(sub.c.eid, sub.c.period, sub.c.region, sub.c.mwh)
             .where(sub.c.direct <= 0, sub.c.maxdirect > 0, sub.c.mwh > 0))
@@ -50,9 +55,10 @@ def _q(x: Decimal | None, places: str = "0.000001") -> Decimal | None:
 
 
 def estimate(*, region: str | None = None, year: int | None = None,
-             actor: Any = None) -> dict:
-    """(Re)write the estimates of a region / year; idempotent (replaces its own rows)."""
-    rows = db.session.execute(_candidates(region, year)).all()
+             enterprise_ids: list[int] | None = None, actor: Any = None) -> dict:
+    """(Re)write the estimates of a region / year / set of enterprises; idempotent (replaces
+    its own rows). Where a region includes estimates, its monitoring facts follow."""
+    rows = db.session.execute(_candidates(region, year, enterprise_ids)).all()
     ids = sorted({r.eid for r in rows})
     factors = {f.enterprise_id: f for f in db.session.scalars(select(ElectricityFactor).where(
         ElectricityFactor.is_current.is_(True), ElectricityFactor.enterprise_id.in_(ids)))} \
@@ -87,22 +93,56 @@ def estimate(*, region: str | None = None, year: int | None = None,
             "intercept": a, "co2": _q(a + b * mwh),
             "co2_low": _q(a + lo * mwh) if lo is not None else None,
             "co2_high": _q(a + hi * mwh) if hi is not None else None, "computed_at": now})
-    stale = delete(ElectricityEstimate)
+    conds = []
     if region:
-        stale = stale.where(ElectricityEstimate.region_code.like(region_prefix(region) + "%"))
+        conds.append(
+            ElectricityEstimate.region_code.startswith(region_prefix(region), autoescape=True))
     if year:
-        stale = stale.where(ElectricityEstimate.period.between(year * 100 + 1, year * 100 + 12))
+        conds.append(ElectricityEstimate.period.between(year * 100 + 1, year * 100 + 12))
+    if enterprise_ids is not None:
+        conds.append(ElectricityEstimate.enterprise_id.in_(enterprise_ids))
+    touched = {(e, p) for e, p in db.session.execute(select(
+        ElectricityEstimate.enterprise_id, ElectricityEstimate.period).where(*conds))}
+    touched |= {(o["enterprise_id"], o["period"]) for o in out}
+    stale = delete(ElectricityEstimate).where(*conds)
     db.session.execute(stale, execution_options={"synchronize_session": False})
     if out:
         db.session.execute(insert(ElectricityEstimate), out)
     summary = {"estimated": len(out), "enterprises": len({o["enterprise_id"] for o in out}),
                "without_factor": sorted(set(missing))}
-    audit.record("factors.estimate", object_type="electricity_estimate",
-                 object_id=f"{region or 'all'}:{year or 'all'}",
-                 summary={**summary, "without_factor": len(summary["without_factor"])},
-                 user=actor)
+    _refresh_figures(touched)
+    if actor is not None or touched or enterprise_ids is None:
+        audit.record("factors.estimate", object_type="electricity_estimate",
+                     object_id=f"{region or 'all'}:{year or 'all'}",
+                     summary={**summary, "without_factor": len(summary["without_factor"])},
+                     user=actor)
     db.session.flush()
     return summary
+
+
+def _refresh_figures(touched: set[tuple[int, int]]) -> None:
+    """The monitoring facts of the enterprise-months whose estimate changed follow in the
+    same transaction (a region that excludes estimates rebuilds to the same figures)."""
+    if touched:
+        monitoring.request_refresh(enterprise_ids={e for e, _ in touched},
+                                   periods={p for _, p in touched})
+
+
+def included_sql() -> str | None:
+    """The estimates that stand in for accounts in the published figures: those of regions
+    whose nearest setting includes them (`accounting.hooks.ESTIMATED_CO2`)."""
+    settings = dict(db.session.execute(select(EstimationSetting.region_code,
+                                              EstimationSetting.include_estimates)).all())
+    if not any(settings.values()):
+        return None
+    regions = db.session.scalars(select(ElectricityEstimate.region_code).distinct()).all()
+    included = sorted(r for r in regions if r.isdigit() and len(r) == 6 and next(
+        (settings[c] for c in (r, r[:4] + "00", r[:2] + "0000") if c in settings), False))
+    if not included:
+        return None
+    listed = ", ".join(f"'{r}'" for r in included)  # six digits each: nothing to escape
+    return ("SELECT enterprise_id, period, co2 FROM electricity_estimate "
+            f"WHERE region_code IN ({listed})")
 
 
 def setting_for(region_code: str) -> tuple[bool, str | None]:
@@ -121,8 +161,14 @@ def set_setting(*, region_code: str, include: bool, actor: Any = None) -> Estima
     if row is None:
         row = EstimationSetting(region_code=region_code)
         db.session.add(row)
+    changed = row.include_estimates != include
     row.include_estimates = include
     row.updated_at, row.updated_by = utcnow(), getattr(actor, "email", None)
+    if changed:  # the region's figures now include (or drop) its estimates
+        db.session.flush()
+        _refresh_figures({(e, p) for e, p in db.session.execute(select(
+            ElectricityEstimate.enterprise_id, ElectricityEstimate.period).where(
+            ElectricityEstimate.region_code.like(region_prefix(region_code) + "%")))})
     audit.record("factors.estimation_setting", object_type="estimation_setting",
                  object_id=region_code, summary={"include_estimates": include}, user=actor)
     db.session.flush()
@@ -132,12 +178,13 @@ def set_setting(*, region_code: str, include: bool, actor: Any = None) -> Estima
 def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
     """The region's CO2 for the year: accounted (GB/T 32150), the estimated months beside
     it, and — only if the region includes estimates — the total with them, saying so."""
-    like = region_prefix(region_code) + "%"
+    prefix = region_prefix(region_code)
     first, last = year * 100 + 1, year * 100 + 12
     acc = scoped(select(func.coalesce(func.sum(cast(CarbonAccount.co2_total, Float)), 0.0),
                         func.count(func.distinct(CarbonAccount.enterprise_id))),
                  CarbonAccount, scope).where(
-        CarbonAccount.is_current.is_(True), CarbonAccount.region_code.like(like),
+        CarbonAccount.is_current.is_(True),
+        CarbonAccount.region_code.startswith(prefix, autoescape=True),
         CarbonAccount.period.between(first, last))
     accounted, n_ent = db.session.execute(acc).one()
     est_rows = db.session.execute(scoped(select(ElectricityEstimate, CarbonAccount.co2_total)
@@ -145,7 +192,7 @@ def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
         CarbonAccount.enterprise_id == ElectricityEstimate.enterprise_id)
         & (CarbonAccount.period == ElectricityEstimate.period)
         & CarbonAccount.is_current.is_(True)), ElectricityEstimate, scope).where(
-        ElectricityEstimate.region_code.like(like),
+        ElectricityEstimate.region_code.startswith(prefix, autoescape=True),
         ElectricityEstimate.period.between(first, last))
         .order_by(ElectricityEstimate.enterprise_id, ElectricityEstimate.period)).all()
     est = sum(float(e.co2) for e, _ in est_rows)

@@ -9,6 +9,8 @@ and exits.
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app
 from rq import SimpleWorker
 
@@ -27,6 +29,36 @@ class Worker(SimpleWorker):
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
         self.pubsub_thread = self.pubsub.run_in_thread(
             sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Take no new job while an administrator has this worker offline (drained); the
+        job in hand has already finished. Listens in short slices so that a drain takes
+        effect within seconds."""
+        if timeout is None or max_idle_time is not None:  # burst / idle-limited: as rq does
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        while not self._stop_requested:
+            if _drained():
+                self.heartbeat()
+                time.sleep(1)
+                continue
+            result = super().dequeue_job_and_maintain_ttl(min(timeout, 5), 5)
+            if result is not None:
+                return result
+        return None
+
+
+def _drained() -> bool:
+    from app.platform.nodes import this_node_offline
+
+    try:
+        return this_node_offline("worker")
+    except Exception:  # noqa: BLE001 - registry away: keep working
+        return False
+    finally:
+        from app.extensions import db
+
+        db.session.remove()
 
 
 def _heartbeat() -> None:

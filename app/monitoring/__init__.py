@@ -39,11 +39,9 @@ def _home_figures(scope) -> list[dict]:
 
 def _accounts_changed(enterprise_ids: set[int] | None, periods: set[int] | None) -> None:
     """Accounting's change signal: refresh exactly those facts, in the same transaction."""
-    from app.jobs.outbox import enqueue
+    from app.monitoring import service
 
-    enqueue("monitoring.refresh",
-            enterprise_ids=sorted(enterprise_ids) if enterprise_ids is not None else None,
-            periods=sorted(periods) if periods is not None else None)
+    service.request_refresh(enterprise_ids=enterprise_ids, periods=periods)
 
 
 def register(app: Flask) -> None:

@@ -79,8 +79,8 @@ def summary(scope: DataScope, f: Filters) -> dict:
     co2 = total(scope, f, window(model, f), item=TOTAL, col="co2")
     tce = total(scope, f, window(model, f), item=TOTAL, col="tce")
     count = func.sum(model.enterprises) if model is MonitoringCube else func.count()
-    ents = db.session.scalar(select(count).where(
-        *where(model, scope, f, item=TOTAL), *window(model, f)))
+    ents, estimated = db.session.execute(select(count, func.sum(model.estimated)).where(
+        *where(model, scope, f, item=TOTAL), *window(model, f))).one()
     if f.grain != "year":
         enterprises = ents or 0
     else:  # a year sums 12 months of enterprise rows; count distinct from the facts
@@ -93,7 +93,9 @@ def summary(scope: DataScope, f: Filters) -> dict:
             "co2": scaled(co2, WAN), "tce": scaled(tce, WAN),
             "yoy": change(cur, yoy_base) if complete else None,
             "mom": change(cur, mom_base) if complete else None, "enterprises": enterprises,
-            "complete": complete}
+            "complete": complete,
+            # enterprise-months whose CO2 is an estimate (electricity × factor, 6.4.1 a)
+            "estimated": int(estimated or 0)}
 
 
 def _distinct_enterprises(scope: DataScope, f: Filters) -> int:

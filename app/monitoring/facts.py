@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text
 
+from app.accounting.hooks import estimated_co2_sql
 from app.db import utcnow
 from app.extensions import db
 from app.monitoring.models import MonitoringState
@@ -32,13 +33,13 @@ _LINE_ITEM = "CASE WHEN l.flow = 'process' THEN 'process' ELSE l.item END"
 FACT_INSERT = f"""
 INSERT INTO monitoring_fact (enterprise_id, uscc, period, year, month, region_code,
     industry_code, division, sector, item, unit, amount, tce, co2, value_added,
-    gross_output, account_id)
+    gross_output, account_id, estimated)
 SELECT a.enterprise_id, e.uscc, a.period, a.year, a.month, a.region_code, a.industry_code,
        substr(a.industry_code, 1, 2), i.sector, {_LINE_ITEM}, max(l.unit),
        sum(CASE WHEN l.flow = 'process' THEN 0
                 WHEN l.sign < 0 THEN -l.amount ELSE l.amount END),
        sum(l.tce), sum(CASE WHEN l.bucket = 'biomass' THEN 0 ELSE l.co2 END),
-       NULL, NULL, a.id
+       NULL, NULL, a.id, 0
 FROM carbon_account a
 JOIN enterprise e ON e.id = a.enterprise_id
 LEFT JOIN industry i ON i.code = a.industry_code
@@ -48,20 +49,35 @@ GROUP BY a.id, a.enterprise_id, e.uscc, a.period, a.year, a.month, a.region_code
          a.industry_code, i.sector, {_LINE_ITEM}
 UNION ALL
 SELECT a.enterprise_id, e.uscc, a.period, a.year, a.month, a.region_code, a.industry_code,
-       substr(a.industry_code, 1, 2), i.sector, '*', NULL, 0, a.energy_tce, a.co2_total,
-       a.value_added, a.gross_output, a.id
+       substr(a.industry_code, 1, 2), i.sector, '*', NULL, 0, a.energy_tce, {{est_co2}},
+       a.value_added, a.gross_output, a.id, {{est_flag}}
 FROM carbon_account a
 JOIN enterprise e ON e.id = a.enterprise_id
 LEFT JOIN industry i ON i.code = a.industry_code
+{{est_join}}
 WHERE a.is_current {{where}}
 """
 
+
+def _fact_insert(where: str) -> str:
+    """FACT_INSERT for a selection; where a region includes estimates (the accounting hook
+    `ESTIMATED_CO2`), the month's total CO2 is the estimate and the fact says so."""
+    est = estimated_co2_sql()
+    if est is None:
+        return FACT_INSERT.format(where=where, est_co2="a.co2_total", est_flag="0",
+                                  est_join="")
+    return FACT_INSERT.format(
+        where=where, est_co2="COALESCE(x.co2, a.co2_total)",
+        est_flag="CASE WHEN x.co2 IS NULL THEN 0 ELSE 1 END",
+        est_join=f"LEFT JOIN ({est}) x ON x.enterprise_id = a.enterprise_id "
+                 "AND x.period = a.period")
+
 CUBE_INSERT = """
 INSERT INTO monitoring_cube (period, year, region_code, division, sector, item, amount, tce,
-    co2, value_added, enterprises)
+    co2, value_added, enterprises, estimated)
 SELECT f.period, f.year, f.region_code, COALESCE(f.division, ''), COALESCE(f.sector, ''),
        f.item, sum(f.amount), sum(f.tce), sum(f.co2), COALESCE(sum(f.value_added), 0),
-       count(*)
+       count(*), sum(f.estimated)
 FROM monitoring_fact f
 WHERE true {where}
 GROUP BY f.period, f.year, f.region_code, COALESCE(f.division, ''), COALESCE(f.sector, ''),
@@ -138,7 +154,7 @@ def refresh_facts(enterprise_ids: Iterable[int] | None = None,
     else:
         _exec(f"DELETE FROM monitoring_fact WHERE id IN (SELECT f.id FROM monitoring_fact f "
               f"WHERE true {where_f})", params, binds)
-    written = _exec(FACT_INSERT.format(where=where_a), params, binds)
+    written = _exec(_fact_insert(where_a), params, binds)
     if full:
         db.session.execute(text("DELETE FROM monitoring_cube"))
         _exec(CUBE_INSERT.format(where=""), {}, [])
@@ -247,6 +263,30 @@ def _accounting_ready() -> bool:
 
         _READY[key] = inspect(bind).has_table("carbon_account")
     return _READY[key]
+
+
+#: other domains' "数据截至" per source (exchange: latest reading per meter source system,
+#: last sync per intermediate database): fn(scope) -> [{"source", "kind", "at" (naive UTC)}]
+FRESHNESS_SOURCES: list = []
+
+
+def source_freshness(scope) -> list[dict]:
+    """Each registered source's latest time, in Beijing time, with its label; a failing
+    source is left out (a page never breaks over a freshness line)."""
+    from datetime import timedelta
+
+    out = []
+    for fn in FRESHNESS_SOURCES:
+        try:
+            items = fn(scope)
+        except Exception:  # noqa: BLE001 - another domain's data; never break the page
+            db.session.rollback()
+            continue
+        for it in items:
+            at = (it["at"] + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") if it["at"] else "—"
+            out.append({**it, "at": at,
+                        "label": f"{it['source']}{it.get('kind', '')}：数据截至 {at}"})
+    return out
 
 
 def freshness() -> dict:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -67,6 +68,9 @@ class MonitoringFact(db.Model):
     value_added: Mapped[Decimal | None] = mapped_column(QTY)
     gross_output: Mapped[Decimal | None] = mapped_column(QTY)
     account_id: Mapped[int | None] = mapped_column(BigInteger)
+    # 1 on a total ('*') row whose CO2 is an included estimate, not the account's
+    estimated: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0,
+                                           server_default="0")
 
 
 class MonitoringCube(db.Model):
@@ -90,6 +94,9 @@ class MonitoringCube(db.Model):
     co2: Mapped[Decimal] = mapped_column(QTY, nullable=False, default=0)
     value_added: Mapped[Decimal] = mapped_column(QTY, nullable=False, default=0)
     enterprises: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # estimated enterprise-months in the cell (total rows)
+    estimated: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                           server_default="0")
 
 
 class MonitoringState(db.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.identity.scope import DataScope
+from app.jobs.outbox import enqueue
 from app.monitoring import countries, facts, filters
 from app.monitoring.datasets import Dataset
 
@@ -51,7 +52,7 @@ def build(view: str, args: Any, scope: DataScope) -> dict:
 
         out = enterprise_view(scope, f)
     out["filters"] = f
-    out["freshness"] = facts.freshness()
+    out["freshness"] = {**facts.freshness(), "sources": facts.source_freshness(scope)}
     return out
 
 
@@ -83,3 +84,11 @@ def as_json(out: dict) -> dict:
 
         body["summary"] = {k: jsonable(v) for k, v in body["summary"].items()}
     return body
+
+
+def request_refresh(*, enterprise_ids: set[int] | None, periods: set[int] | None) -> None:
+    """Rebuild the facts of these enterprise-months (None: all) after the caller commits
+    (a `monitoring.refresh` job in the caller's transaction)."""
+    enqueue("monitoring.refresh",
+            enterprise_ids=sorted(enterprise_ids) if enterprise_ids is not None else None,
+            periods=sorted(periods) if periods is not None else None)

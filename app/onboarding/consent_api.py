@@ -81,26 +81,20 @@ def bank_enterprises():
                       for e in consent.consenting(bank=bank)]}
 
 
-@blp.route("/bank/enterprises/<string:uscc>/grade", methods=["GET"])
+READS = {"grade": (consent.read_grade, "企业不存在或未向本行授权"),
+         "summary": (consent.read_summary, "企业不存在或未授权本行查看碳账户摘要")}
+
+
+@blp.route("/bank/enterprises/<string:uscc>/<any(grade,summary):what>", methods=["GET"])
 @auth_required("token", "session")
-def bank_read_grade(uscc: str):
+def bank_read(uscc: str, what: str):
+    """The grade (with its changes since the consent) or the account summary, when the
+    enterprise's live consent covers it (404 otherwise)."""
     bank = _bank()
     if bank is None:
         return api_error(403, "只有已开通银行的成员可以访问", code="forbidden")
-    out = consent.read_grade(bank=bank, uscc=uscc, user=current_user)
+    read, missing = READS[what]
+    out = read(bank=bank, uscc=uscc, user=current_user)
     if out is None:
-        return api_error(404, "企业不存在或未向本行授权", code="not_found")
-    return out
-
-
-@blp.route("/bank/enterprises/<string:uscc>/summary", methods=["GET"])
-@auth_required("token", "session")
-def bank_read_summary(uscc: str):
-    """The account summary, when the enterprise's consent covers it (404 otherwise)."""
-    bank = _bank()
-    if bank is None:
-        return api_error(403, "只有已开通银行的成员可以访问", code="forbidden")
-    out = consent.read_summary(bank=bank, uscc=uscc, user=current_user)
-    if out is None:
-        return api_error(404, "企业不存在或未授权本行查看碳账户摘要", code="not_found")
+        return api_error(404, missing, code="not_found")
     return out

@@ -91,29 +91,35 @@ def resubmit_request(uid: str):
     return research.as_json(req)
 
 
+def _export(uid: str):
+    """(request, export, None), or (None, None, the refusal: 404 / 409 not built yet)."""
+    req = _found(uid)
+    if req is None:
+        return None, None, _missing()
+    export = research.get_export(req=req)
+    if export is None:
+        return req, None, api_error(409, "导出尚未生成（申请未批准或仍在生成中）",
+                                    code="not_ready")
+    return req, export, None
+
+
 @blp.route("/requests/<string:uid>/export", methods=["GET"])
 @auth_required("token", "session")
 def get_export(uid: str):
     """The aggregated cells; withheld cells carry no figures, only the rule that withheld
     them. 409 while the export is not built yet."""
-    req = _found(uid)
-    if req is None:
-        return _missing()
-    export = research.get_export(req=req)
-    if export is None:
-        return api_error(409, "导出尚未生成（申请未批准或仍在生成中）", code="not_ready")
+    req, export, refused = _export(uid)
+    if refused is not None:
+        return refused
     return {"request": research.as_json(req, export), **json.loads(export.body)}
 
 
 @blp.route("/requests/<string:uid>/export.csv", methods=["GET"])
 @auth_required("token", "session")
 def get_export_csv(uid: str):
-    req = _found(uid)
-    if req is None:
-        return _missing()
-    export = research.get_export(req=req)
-    if export is None:
-        return api_error(409, "导出尚未生成（申请未批准或仍在生成中）", code="not_ready")
+    req, export, refused = _export(uid)
+    if refused is not None:
+        return refused
     data = research.export_csv(req=req, export=export)
     return Response(data, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="research-{req.uid}.csv"'})

@@ -103,6 +103,10 @@ class VerificationBody(db.Model, UidMixin, TimestampMixin):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
     accreditation: Mapped[str | None] = mapped_column(String(100))
+    # 认可范围: GB/T 4754 industry code prefixes, comma separated ("" = none, "*" = all);
+    # an assignment outside it, or after `accredited_until`, is refused
+    accreditation_scope: Mapped[str | None] = mapped_column(String(300))
+    accredited_until: Mapped[date | None] = mapped_column(Date)
     contact_phone_enc: Mapped[str | None] = mapped_column(Text)
     contact_phone = EncryptedField("contact_phone_enc")
 

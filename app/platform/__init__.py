@@ -6,9 +6,11 @@ from flask import Flask
 
 
 def init_platform(app: Flask) -> None:
-    from app.platform import metrics, nodes
+    from app.platform import alerts, metrics, nodes, overload
 
     metrics.init_app(app)
+    alerts.init_app(app)
+    overload.install(app)
 
     @app.before_request
     def _heartbeat() -> None:

@@ -58,9 +58,14 @@ def check() -> tuple[bool, dict[str, Any]]:
     else:
         components["redis"] = {"ok": True, "detail": "未配置：后台任务在进程内执行",
                                "required": False, "ms": 0}
-    from app.platform.nodes import this_node_offline
+    from app.platform import nodes
 
-    offline = components["database"]["ok"] and this_node_offline("web")
+    components["registry"] = {**_timed(lambda: f"{nodes.registry_name()}: "
+                                       f"{len(nodes.list_nodes())} 个节点"), "required": False}
+    try:
+        offline = components["database"]["ok"] and nodes.this_node_offline("web")
+    except Exception:  # noqa: BLE001 - registry away: keep serving, the probe above says so
+        offline = False
     components["node"] = {"ok": not offline, "required": True, "ms": 0,
                           "detail": "管理员已将本节点下线" if offline else "在线"}
     ready = all(c["ok"] for c in components.values() if c["required"])

@@ -20,6 +20,15 @@ OUTBOX_JOBS = Gauge("cecp_outbox_jobs", "Outbox rows by status (depth: pending, 
                     "running)", ["status"], registry=REGISTRY)
 OUTBOX_DEAD = Gauge("cecp_outbox_dead_letters", "Jobs out of attempts, waiting for an "
                     "administrator", registry=REGISTRY)
+QUEUE_WAIT = Histogram("cecp_overload_queue_wait_seconds", "Time a request waited at the "
+                       "overload gate", ["priority"], registry=REGISTRY,
+                       buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
+SHED = Counter("cecp_overload_rejected_total", "Requests refused with 503 by the overload gate",
+               ["priority"], registry=REGISTRY)
+INFLIGHT = Gauge("cecp_overload_inflight", "Requests in flight in this worker", ["state"],
+                 registry=REGISTRY)
+ALERTS = Gauge("cecp_alert_active", "Self-monitoring alerts firing (1) or not (0)", ["alert"],
+               registry=REGISTRY)
 DB_POOL = Gauge("cecp_db_pool", "Database connection pool", ["state"], registry=REGISTRY)
 
 
@@ -58,10 +67,17 @@ def render() -> bytes:
                 DB_POOL.labels(state).set(fn())
             except Exception:  # SQLite's pools lack some counters
                 pass
+    guard = current_app.extensions.get("cecp_overload")
+    if guard is not None:
+        INFLIGHT.labels("running").set(guard.gate.inflight)
+        INFLIGHT.labels("waiting").set(guard.gate.waiting)
     if current_app.config.get("CECP_REDIS_URL"):
         try:
             for q in queues.all_queues():
                 QUEUE_DEPTH.labels(q.name).set(q.count)
         except Exception:
             pass
+    from app.platform import alerts
+
+    alerts.evaluate()  # sets cecp_alert_active{alert=...}
     return generate_latest(REGISTRY)

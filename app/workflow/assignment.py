@@ -23,13 +23,26 @@ from app.workflow.models import ProcessInstance, TaskHistory, WorkTask
 
 
 def scope_covers_case(scope: DataScope, region_code: str | None,
-                      enterprise_uscc: str | None) -> bool:
-    """Does a data scope cover a case (its region or its enterprise)?"""
+                      enterprise_uscc: str | None, body_code: str | None = None,
+                      institution_code: str | None = None) -> bool:
+    """Does a data scope cover a case (its region, its enterprise, or the verification body
+    or institution it is assigned to while it is)?"""
     if scope.all:
         return True
     if enterprise_uscc and enterprise_uscc in scope.enterprise:
         return True
+    if body_code and body_code in scope.verification_body:
+        return True
+    if institution_code and institution_code in scope.institution:
+        return True
     return any(region_covers(code, region_code) for code in scope.region)
+
+
+def covers(scope: DataScope, case: Any) -> bool:
+    """`scope_covers_case` for a case row (instance or task) with all its parties."""
+    return scope_covers_case(scope, case.region_code, case.enterprise_uscc,
+                             getattr(case, "verification_body_code", None),
+                             getattr(case, "institution_code", None))
 
 
 def can_work(user: Any, task: WorkTask) -> bool:
@@ -41,7 +54,7 @@ def can_work(user: Any, task: WorkTask) -> bool:
     grants = grants_for(user)
     if task.lane not in grants.roles:
         return False
-    return scope_covers_case(grants.scope, task.region_code, task.enterprise_uscc)
+    return covers(grants.scope, task)
 
 
 def candidates(task: WorkTask) -> list[User]:
@@ -55,7 +68,7 @@ def candidates(task: WorkTask) -> list[User]:
         .options(selectinload(User.roles), selectinload(User.scopes))
     ).unique().all()
     return [u for u in users
-            if scope_covers_case(scope_for(u), task.region_code, task.enterprise_uscc)]
+            if covers(scope_for(u), task)]
 
 
 def _roles(user: Any) -> list[str]:
@@ -101,7 +114,8 @@ def _filtered(stmt: Select, flt: InboxFilter | None) -> Select:
         stmt = stmt.where(or_(WorkTask.enterprise_uscc == flt.enterprise,
                               WorkTask.title.contains(flt.enterprise)))
     if flt.region:
-        stmt = stmt.where(WorkTask.region_code.like(flt.region.rstrip("0")[:6] + "%"))
+        stmt = stmt.where(
+            WorkTask.region_code.startswith(flt.region.rstrip("0")[:6], autoescape=True))
     if flt.due_before:
         stmt = stmt.where(WorkTask.due_at <= flt.due_before)
     if flt.overdue:
@@ -130,7 +144,8 @@ def done_query(*, user: Any, flt: InboxFilter | None = None) -> Select:
         stmt = stmt.where(or_(ProcessInstance.enterprise_uscc == flt.enterprise,
                               ProcessInstance.title.contains(flt.enterprise)))
     if flt and flt.region:
-        stmt = stmt.where(ProcessInstance.region_code.like(flt.region.rstrip("0")[:6] + "%"))
+        stmt = stmt.where(ProcessInstance.region_code.startswith(
+            flt.region.rstrip("0")[:6], autoescape=True))
     return stmt.order_by(TaskHistory.at.desc(), TaskHistory.id.desc())
 
 

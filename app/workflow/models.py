@@ -29,7 +29,10 @@ from app.db import UidMixin, utcnow
 from app.extensions import db
 from app.identity.scope import ScopeRule
 
-CASE_SCOPE = ScopeRule(region="region_code", enterprise="enterprise_uscc")
+#: A case's parties: its enterprise and region, and (when assigned) a verification body or
+#: an institution; a verifier's scope reaches a case only through its body's column.
+CASE_SCOPE = ScopeRule(region="region_code", enterprise="enterprise_uscc",
+                       verification_body="verification_body_code", institution="institution_code")
 STATUSES = {"running": "进行中", "completed": "已完成", "error": "异常", "withdrawn": "已撤回"}
 
 
@@ -90,6 +93,8 @@ class ProcessInstance(db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     region_code: Mapped[str | None] = mapped_column(String(6), index=True)
     enterprise_uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    verification_body_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    institution_code: Mapped[str | None] = mapped_column(String(18))
     initiator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
@@ -131,6 +136,8 @@ class WorkTask(db.Model):
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     region_code: Mapped[str | None] = mapped_column(String(6))
     enterprise_uscc: Mapped[str | None] = mapped_column(String(18))
+    verification_body_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    institution_code: Mapped[str | None] = mapped_column(String(18))
     initiator_id: Mapped[int | None] = mapped_column(Integer)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)

@@ -231,6 +231,8 @@ def _sync_tasks(inst: ProcessInstance, before: Derived, after: Derived) -> list[
                 "lane": h.lane, "form_kind": h.form_kind, "form_name": h.form_name,
                 "process_key": inst.process_key, "title": inst.title,
                 "region_code": inst.region_code, "enterprise_uscc": inst.enterprise_uscc,
+                "verification_body_code": inst.verification_body_code,
+                "institution_code": inst.institution_code,
                 "initiator_id": inst.initiator_id, "assignee_id": None, "due_at": due,
                 "created_at": utcnow()})
         elif before.tasks[task_id][1] != due:

@@ -1,7 +1,7 @@
 """workflow external tasks and timer start schedules
 
 Revision ID: ec9ef6204b1d
-Revises: 9df72ea92bf0
+Revises: 94a2a7f776f9
 Create Date: 2026-12-05 22:01:01.300215
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ec9ef6204b1d'
-down_revision = '9df72ea92bf0'
+down_revision = '94a2a7f776f9'
 branch_labels = None
 depends_on = None
 

@@ -89,3 +89,78 @@ def test_estimates_api(client, db, make_ent, history, make_user, auth):
     owner = auth(make_user("enterprise", enterprise=ent.uscc))
     assert client.get("/api/v1/factors/estimates?region=330500&year=2024",
                       headers=owner).status_code == 403
+
+
+def test_included_estimates_reach_monitoring_and_the_code_and_follow_changes(
+        db, make_ent, history):
+    """With the region's setting on, the month's total CO2 in the monitoring facts and the
+    carbon efficiency code is the estimate (and each says how many months were estimated);
+    off, the accounted figure. A changed record re-estimates by itself (the accounting
+    change signal), and the facts follow."""
+    from app.accounting import codes
+    from app.accounting.models import CarbonAccount
+    from app.factors import estimates, library
+    from app.factors.models import ElectricityEstimate
+    from app.identity.scope import DataScope
+    from app.monitoring import facts
+    from app.monitoring.models import MonitoringCube, MonitoringFact
+    from app.uow import commit
+
+    ent = make_ent(81)
+    history(ent, elec_only=(17,))          # 2024-06: electricity only
+    library.compute()
+    estimates.estimate(region="330500", year=2024)
+    commit()
+
+    def total(period: int) -> MonitoringFact:
+        db.session.expire_all()
+        return db.session.query(MonitoringFact).filter_by(
+            enterprise_id=ent.id, period=period, item="*").one()
+
+    accounted = db.session.query(CarbonAccount).filter_by(
+        enterprise_id=ent.id, period=202406, is_current=True).one().co2_total
+    facts.refresh_facts()
+    commit()
+    assert total(202406).co2 == accounted and total(202406).estimated == 0
+    estimates.set_setting(region_code="330500", include=True)
+    commit()  # the setting's change refreshes the region's facts (job in-process)
+    est = db.session.query(ElectricityEstimate).one()
+    assert total(202406).estimated == 1
+    assert abs(total(202406).co2 - est.co2) < Decimal("0.001")
+    cube = db.session.query(MonitoringCube).filter_by(period=202406, item="*").all()
+    assert sum(c.estimated for c in cube) == 1
+    from app.monitoring import cube as cube_mod
+    from app.monitoring.filters import Filters
+
+    f = Filters(year=2024, month=6, grain="month")
+    assert cube_mod.summary(DataScope(all=True), f)["estimated"] == 1
+
+    # the year's code counts the estimate in, and says it did
+    codes.issue(periods=[202400 + m for m in range(1, 13)])
+    commit()
+    code = codes.current_for(enterprise_id=ent.id, period_key="2024")
+    year_accounts = sum(a.co2_total for a in db.session.query(CarbonAccount).filter(
+        CarbonAccount.enterprise_id == ent.id, CarbonAccount.year == 2024,
+        CarbonAccount.is_current.is_(True)))
+    assert code.estimated_months == 1
+    assert abs(code.co2 - (year_accounts - accounted + est.co2)) < Decimal("0.001")
+    month_code = codes.current_for(enterprise_id=ent.id, period_key="2024-05")
+    assert month_code is None or month_code.estimated_months == 0
+
+    # the record of June gets its coal after all: no longer a candidate, the estimate goes
+    # and the facts show the account again — nobody ran anything by hand
+    from app.energy import records
+    from app.energy.models import EnergyRecord
+
+    rec = db.session.query(EnergyRecord).filter_by(enterprise_id=ent.id, period=202406).one()
+    lines = [{"item": ln.item, "flow": ln.flow, "amount": str(ln.amount), "unit": ln.unit}
+             for ln in rec.lines] + [{"item": "bituminous_coal", "flow": "consumed",
+                                      "amount": "300", "unit": "t"}]
+    records.update(record=rec, data={"lines": lines, "gross_output": str(rec.gross_output),
+                                     "value_added": str(rec.value_added)},
+                   scope=DataScope(all=True))
+    commit()
+    assert db.session.query(ElectricityEstimate).count() == 0
+    new_total = db.session.query(CarbonAccount).filter_by(
+        enterprise_id=ent.id, period=202406, is_current=True).one().co2_total
+    assert total(202406).estimated == 0 and total(202406).co2 == new_total

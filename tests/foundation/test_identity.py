@@ -14,7 +14,7 @@ def _actions(db):
 
 
 def test_password_login_and_logout_are_audited(client, make_user, db):
-    user = make_user("enterprise", enterprise="91330500MA2B00000X")
+    user = make_user("enterprise", enterprise="91330500MA2B00000R")
     r = login(client, user)
     assert r.status_code == 302
     assert client.get("/profile").status_code == 200
@@ -87,7 +87,7 @@ def test_api_rejects_bad_credentials_with_error_shape(client, make_user):
     user = make_user("enterprise")
     r = client.post("/api/v1/auth/token", json={"email": user.email, "password": "nope"})
     assert r.status_code == 401
-    assert r.get_json()["error"]["message"] == "邮箱或密码错误"
+    assert r.get_json()["error"]["message"].startswith("邮箱、密码或动态口令错误")
     r = client.post("/api/v1/auth/token", json={"email": "not-an-email"})
     assert r.status_code == 422
     assert set(r.get_json()["error"]["fields"]) >= {"email", "password"}

@@ -113,9 +113,10 @@ def test_record_many_links_records_in_order(world):
 
 
 def test_statement_budget_of_a_review_step(world, sql_log):
-    """初审 approve: read the task with its instance, the guarded UPDATE, the inbox and timer
-    differences with the history row (one statement on PostgreSQL), the audit claim and
-    append - nothing read back."""
+    """初审 approve: read the task with its instance, whether third-party verification is
+    required (one read: the key-emitter flag and the year's total), the guarded UPDATE, the
+    inbox and timer differences with the history row (one statement on PostgreSQL), the
+    audit claim and append - nothing read back."""
     inst = world.start()
     inst = world.do(inst, "submit_report", world.company, {"confirm": True})
     task_id = world.only_task(inst).id
@@ -132,8 +133,8 @@ def test_statement_budget_of_a_review_step(world, sql_log):
     work = work[:runner[0]] if runner else work
     assert not [s for s in work if s.startswith(("SELECT workflow_timer",
                                                  "SELECT workflow_task.id FROM"))]
-    if db.engine.dialect.name == "postgresql":  # task, UPDATE, derived rows, claim, append
-        assert len(work) <= 5, "\n".join(work)
+    if db.engine.dialect.name == "postgresql":  # task, verification rule, UPDATE, derived
+        assert len(work) <= 6, "\n".join(work)  # rows, claim, append
         [derived] = [s for s in work if "DELETE FROM workflow_task" in s]
         assert "INSERT INTO workflow_task" in derived and "INSERT INTO workflow_history" in derived
     else:  # each write on its own
