@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from app.api import error_body
 from app.workflow import assignment, deploy, diagram, service
 from app.workflow.errors import DeployRejected, Invalid, NotFound, WorkflowError
+from app.workflow.external.declare import declare_external
 from app.workflow.models import ProcessInstance
 from app.workflow.schemas import (
     CompleteIn,
@@ -85,7 +86,7 @@ def _uploaded() -> dict[str, bytes]:
         for storage in request.files.getlist(key):
             if storage and storage.filename:
                 files[storage.filename] = storage.read()
-    return files
+    return declare_external(files, request.form.get("external"))
 
 
 def _is_admin() -> bool:
@@ -93,12 +94,13 @@ def _is_admin() -> bool:
 
 
 def instance_view(inst: ProcessInstance) -> dict[str, Any]:
-    error = inst.error if _is_admin() else (service.USER_ERROR_MESSAGE if inst.error else None)
+    message = service.user_error_message(inst)
+    error = inst.error if _is_admin() else (message if inst.error else None)
     return {**{c: getattr(inst, c) for c in (
         "id", "process_key", "title", "status", "status_label", "version", "region_code",
         "enterprise_uscc", "initiator_id", "created_at", "updated_at", "completed_at")},
         "model_version": inst.model_version.version, "error": error,
-        "message": service.USER_ERROR_MESSAGE if inst.status == "error" else None,
+        "message": message,
         "tasks": service.current_tasks(inst=inst), "history": service.history(inst=inst)}
 
 

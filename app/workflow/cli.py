@@ -40,7 +40,11 @@ def deploy_cmd(names: tuple[str, ...]) -> None:
 @with_appcontext
 def sweep_cmd() -> None:
     """触发所有已到期的定时器（可由 cron 调用，作为兜底）。"""
+    from app.workflow import start_timers
     from app.workflow.jobs import sweep
 
     n = sweep()  # one instance per transaction
     click.echo(f"已推进 {n} 个流程实例")
+    started = start_timers.run()  # timer start events due: one new instance each
+    if started:
+        click.echo(f"定时启动 {started} 个流程实例")

@@ -181,6 +181,8 @@ def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx:
     for message in messages:
         outbox.enqueue("workflow.deliver_message", source_instance_id=inst.id,
                        message=json.loads(json.dumps(message.to_dict(), default=str)))
+    for hook in SAVE_HOOKS:
+        hook(inst, wf, status, loaded)
 
 
 def _due_dates(wf: BpmnWorkflow, ready: list[engine.HumanTask],
@@ -200,6 +202,10 @@ def _due_dates(wf: BpmnWorkflow, ready: list[engine.HumanTask],
             out[h.task_id] = by_parent[parent.id]
     return out
 
+
+#: fn(inst, wf, status, loaded) after every save, same transaction: other derived rows
+#: (external tasks: `app.workflow.external.service.sync`).
+SAVE_HOOKS: list[Any] = []
 
 #: fn(inst, new task rows, status) -> outbox rows (dicts) after a save: the domain side
 #: (notifications) listens; persistence writes the rows with the step's deferred writes.

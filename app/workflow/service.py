@@ -24,6 +24,7 @@ from app.orgs.models import Enterprise
 from app.orgs.service import enterprise_by_uscc
 from app.workflow import assignment, deploy, engine, hooks, persistence
 from app.workflow.context import CaseContext, case
+from app.workflow.engine.data_limit import BOUND, data_size, too_large_message
 from app.workflow.errors import STALE_MESSAGE, Conflict, Forbidden, Invalid, NotFound
 from app.workflow.journal import Journal
 from app.workflow.models import ProcessInstance, TaskHistory, WorkTask
@@ -32,6 +33,20 @@ _TASK_WITH_INSTANCE = (select(WorkTask).options(joinedload(WorkTask.instance))
                        .where(WorkTask.id == bindparam("b_id")))
 
 USER_ERROR_MESSAGE = "您的办理已保存，但流程的自动处理步骤出错，已转平台管理员处理。"
+
+
+LIMIT_MARKERS = ("运行时间超过上限", "内存超过上限", "流程数据超过上限")
+LIMIT_USER_MESSAGE = ("流程中的脚本超出了平台的运行限制（时间、内存或数据量），已被终止；"
+                      "流程已转平台管理员处理，请联系流程设计人员。")
+
+
+def user_error_message(inst: ProcessInstance) -> str | None:
+    """What a non-administrator is told about an instance in the error state."""
+    if inst.status != "error":
+        return None
+    if inst.error and any(m in inst.error for m in LIMIT_MARKERS):
+        return LIMIT_USER_MESSAGE
+    return USER_ERROR_MESSAGE
 
 
 def record_error(journal: Journal, inst: ProcessInstance, error: str, user: Any) -> None:
@@ -74,6 +89,9 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
     bad = [k for k in data if not isinstance(k, str) or k.startswith("_")]
     if bad:
         raise Invalid("字段名不得以下划线开头", fields={str(k): "不允许的字段" for k in bad})
+    size = data_size(data)
+    if BOUND.max_bytes > 0 and size > BOUND.max_bytes:
+        raise Invalid(too_large_message(size), code="data_too_large")
     row, version = deploy.get_latest(key_or_id=model)
     loaded = deploy.loaded(version)
     form = loaded.start_form()

@@ -145,7 +145,8 @@ def instance_page(instance_id: int):
         history=service.history(inst=inst), tasks=service.current_tasks(inst=inst),
         actions=ACTIONS, files=attachments.for_instance(inst=inst),
         may_upload=attachments.may_upload(current_user, inst),
-        is_admin=current_user.has_permission("case.admin"), user_error=service.USER_ERROR_MESSAGE,
+        is_admin=current_user.has_permission("case.admin"),
+        user_error=service.user_error_message(inst),
         may_withdraw=service.withdrawable(inst=inst, user=current_user))
 
 

@@ -66,8 +66,7 @@ def test_loads_as_camunda_and_validates_without_problems():
     problems = validate_model(FILES, known_roles=ROLES,
                               known_services=registered_services() - {"sample.archive"},
                               form_exists=form_exists)
-    assert [(p.element_id, p.message) for p in problems] == [
-        ("archive", "服务任务「归档」调用的服务 sample.archive 未注册")]
+    assert problems == []  # an external task: without the service it waits for a worker
 
 
 def test_inline_form_validates_submissions(engine):

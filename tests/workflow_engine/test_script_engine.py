@@ -59,10 +59,11 @@ def test_escape_attempts_are_refused_before_running(source, word):
     "def f():\n    return 1",
     "class A:\n    pass",
     "global x\nx = 1",
-    "try:\n    x = 1\nexcept:\n    pass",
+    "raise ValueError('x')",
     "match x:\n    case object(__class__=c):\n        pass",
     "with x:\n    pass",
-    "del x",
+    "try:\n    x = 1\nexcept* ValueError:\n    pass",
+    "try:\n    x = 1\nexcept Exception as e:\n    y = e.with_traceback",
 ])
 def test_statements_that_could_escape_are_refused(script):
     with pytest.raises(UnsafeExpressionError):

@@ -11,6 +11,7 @@ from app.workflow.engine import (
     registered_services,
     validate_model,
 )
+from app.workflow.engine.external import EXTERNAL_HINT
 
 from .conftest import ROLES, bpmn, flow, read_process
 
@@ -98,11 +99,13 @@ def test_unknown_service():
     op = ('<spiffworkflow:serviceTaskOperator id="x.unknown">'
           "<spiffworkflow:parameters/></spiffworkflow:serviceTaskOperator>")
     assert check(model(service=op)) == [
-        Problem("a.bpmn", "svc", "服务任务「发布」调用的服务 x.unknown 未注册")]
+        Problem("a.bpmn", "svc", "服务任务「发布」调用的服务 x.unknown 未在平台实现；"
+                + EXTERNAL_HINT)]
 
 
 def test_service_without_name():
-    assert check(model(service="")) == [Problem("a.bpmn", "svc", "服务任务「发布」未指定服务名称")]
+    assert check(model(service="")) == [
+        Problem("a.bpmn", "svc", "服务任务「发布」未指定服务名称；" + EXTERNAL_HINT)]
 
 
 def test_gateway_without_default_or_conditions():

@@ -21,6 +21,7 @@ from .errors import (
     FormNotFound,
     FormValidationError,
     ModelError,
+    ScriptLimitError,
     ServiceError,
     TaskNotReady,
     UnsafeExpressionError,
@@ -60,7 +61,8 @@ from .validation import Problem, validate_model
 
 __all__ = [
     "EngineError", "FormNotFound", "FormRef", "FormValidationError", "HumanTask", "Message",
-    "ModelBundle", "ModelError", "Problem", "RestrictedScriptEngine", "ServiceError",
+    "ModelBundle", "ModelError", "Problem", "RestrictedScriptEngine", "ScriptLimitError",
+    "ServiceError",
     "TaskNotReady", "UnsafeExpressionError", "UserTaskInfo", "WaitingTimer",
     "camunda_form_to_schema", "check_source", "complete_task", "content_hash",
     "deliver_message", "deserialize", "form_exists", "generic_review_form", "is_completed",

@@ -7,6 +7,8 @@ to a designer or a reviewer.
 
 from __future__ import annotations
 
+from .sandbox.restricted import RefusedSource
+
 
 class EngineError(Exception):
     """Base class of every error raised on purpose by `app.workflow.engine`."""
@@ -21,12 +23,21 @@ class ModelError(EngineError):
         self.element_id = element_id
 
 
-class UnsafeExpressionError(EngineError):
+class UnsafeExpressionError(EngineError, RefusedSource):
     """An expression or script uses a construct the restricted engine refuses.
 
     Deliberately not a `SyntaxError`: SpiffWorkflow's DMN engine catches `SyntaxError` from
     `validate()` to decide how to build a comparison, and a refusal must never be swallowed.
     """
+
+
+class ScriptLimitError(EngineError):
+    """A script or condition was stopped for exceeding its CPU time or memory bound, or the
+    task data grew beyond its bound; the instance goes to its error state with this text."""
+
+    def __init__(self, message: str, *, kind: str = "cpu"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class ServiceError(EngineError):

@@ -32,12 +32,16 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from . import bpmn_xml
 from .bpmn_xml import FormRef
+from .cron import cron_parsers
 from .errors import ModelError
+from .external import external_topic
 from .form_formats import form_ref
 from .forms import load_form, resolve_form
+from .multi_instance import localize_items, normalize_multi_instance
 from .specs import CecpServiceTask, MergingParallelGateway
 
 MODEL_SUFFIXES = (".bpmn", ".dmn", ".xml")
+MI_CHILD = " [child]"  # SpiffWorkflow's name of the spec each multi-instance runs
 
 
 class CecpServiceTaskParser(SpiffTaskParser):
@@ -50,11 +54,13 @@ class CecpServiceTaskParser(SpiffTaskParser):
                                       file_name=self.filename)
         extensions = self.parse_extensions()
         operator = extensions.get("serviceTaskOperator") or {}
-        return self.spec_class(
+        spec = self.spec_class(
             self.spec, self.bpmn_id, operation_name=name, operation_params=params,
             result_variable=operator.get("resultVariable"),
             prescript=extensions.get("preScript"), postscript=extensions.get("postScript"),
             **self.bpmn_attributes)
+        spec.external_topic = external_topic(self.node)
+        return spec
 
 
 class CecpBusinessRuleTaskParser(SpiffTaskParser):
@@ -86,6 +92,7 @@ class CecpBpmnParser(SpiffBpmnParser):
         full_tag("serviceTask"): (CecpServiceTaskParser, CecpServiceTask),
         full_tag("businessRuleTask"): (CecpBusinessRuleTaskParser, BusinessRuleTask),
         full_tag("parallelGateway"): (GatewayParser, MergingParallelGateway),
+        **cron_parsers(),
     }
 
 
@@ -193,6 +200,7 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
                 parser.add_dmn_xml(root, filename=name)
             else:
                 bpmn_xml.normalize_expressions(root)
+                normalize_multi_instance(root, name)
                 parser.add_bpmn_xml(root, filename=name)
         executable = parser.get_process_ids()
         top = [p for p in executable if p not in parser.get_process_dependencies()]
@@ -204,6 +212,7 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
             raise ModelError(f"流程不存在或不可执行: {process_id}")
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
+        localize_items([spec, *subprocess_specs.values()])
     except ValidationException as exc:
         line = f"（第 {exc.line_number} 行）" if getattr(exc, "line_number", None) else ""
         raise ModelError(f"模型解析失败{line}: {exc}", file=exc.file_name or None,
@@ -217,9 +226,10 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
     services: dict[str, str] = {}
     for process in [spec, *subprocess_specs.values()]:
         for ts in process.task_specs.values():
-            if isinstance(ts, (UserTaskMixin, ManualTaskMixin)) and ts.name in nodes:
+            node_id = ts.name.removesuffix(MI_CHILD)  # a multi-instance task's child spec
+            if isinstance(ts, (UserTaskMixin, ManualTaskMixin)) and node_id in nodes:
                 info = UserTaskInfo(ts.name, ts.bpmn_name or ts.name, ts.lane,
-                                    _form_ref(nodes[ts.name]))
+                                    _form_ref(nodes[node_id]))
                 ts.cecp_task = info  # read by runtime.ready_human_tasks
                 user_tasks[ts.name] = info
             elif isinstance(ts, CecpServiceTask):

@@ -36,6 +36,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from .data_limit import BOUND, data_size, too_large_message
 from .errors import EngineError, FormValidationError, TaskNotReady
 from .events import Message, deliver_message, outgoing_messages, waiting_messages
 from .forms import validate_data
@@ -173,6 +174,9 @@ def complete_task(wf: BpmnWorkflow, task_id: str, data: dict[str, Any],
         errors = validate_data(form, data)
         if errors:
             raise FormValidationError(errors)
+    size = data_size({**task.data, **data})
+    if BOUND.max_bytes > 0 and size > BOUND.max_bytes:
+        raise FormValidationError({"data": too_large_message(size)})
     task.set_data(**deepcopy(data))
     task.run()
     run_engine(wf)
@@ -215,29 +219,40 @@ def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
 
 
 def set_timer_due(wf: BpmnWorkflow, task_id: str, fire_at: datetime) -> None:
-    """Move a waiting duration/date timer (administrators extending a deadline; tests)."""
+    """Move a waiting timer (administrators extending a deadline; tests); for a cycle timer
+    the next occurrence moves, later ones follow its cycle."""
     task = _find_task(wf, task_id)
     if task not in _timer_tasks(wf):
         raise TaskNotReady(f"不是等待中的定时器: {task_id}")
-    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
-        raise EngineError("循环定时器不支持修改触发时间")
     if fire_at.tzinfo is None:
         raise EngineError("fire_at 必须带时区")
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+        value = task._get_internal_data("event_value")
+        if not isinstance(value, dict):
+            raise EngineError("循环定时器尚未开始，不能修改触发时间")
+        task._set_internal_data(event_value={**value,
+                                             "next": fire_at.astimezone(UTC).isoformat()})
+        return
     task._set_internal_data(event_value=fire_at.astimezone(UTC).isoformat())
 
 
 def refresh(wf: BpmnWorkflow) -> list[str]:
     """Fire the timers that are due and run on; returns the ids of the timers that fired
-    (a timer cancelled because an interrupting one fired is not listed).
+    (a timer cancelled because an interrupting one fired is not listed; a cycle timer that
+    fired and re-armed is listed).
 
     SpiffWorkflow has no scheduler: nothing fires until someone calls this (3.2 deprecates
     `refresh_waiting_tasks()`; this uses `refresh_timers()`).
     """
     waiting = _timer_tasks(wf)
+    cycles = {t.id: deepcopy(t._get_internal_data("event_value")) for t in waiting
+              if isinstance(t.task_spec.event_definition, CycleTimerEventDefinition)}
     wf.refresh_timers()
     run_engine(wf)
     return sorted(str(t.id) for t in waiting
-                  if t.state not in (TaskState.WAITING, TaskState.CANCELLED))
+                  if t.state not in (TaskState.WAITING, TaskState.CANCELLED)
+                  or (t.id in cycles and t.state == TaskState.WAITING
+                      and t._get_internal_data("event_value") != cycles[t.id]))
 
 
 __all__ = [

@@ -4,129 +4,126 @@ registry of named Python services that service tasks call.
 Why: SpiffWorkflow's `PythonScriptEngine` runs `eval`/`exec` with full builtins, and even
 SpiffArena's "restricted" variant let `().__class__.__mro__[1].__subclasses__()` through. Models
 are uploaded by designers, so every expression is parsed and its AST checked *before* anything
-runs, and it then runs with a small whitelist of builtins. Real logic belongs in services.
+runs (`sandbox.restricted.check_source`: the allowed subset and what is refused), and it then
+runs with a small whitelist of builtins. Camunda's ``${...}`` wrapper is accepted and removed;
+the inside must be Python (``decision == "approve"``).
 
-Rules (see `check_source`): no import, no def/lambda/class, no global/nonlocal, no try/with,
-no match, no yield/await; no attribute starting with ``_``; no name starting with ``__``, no
-``getattr``/``eval``/``open``/``globals``... (not available anyway); no frame/code introspection
-attributes (``gi_frame``, ``f_globals``...), no ``mro``, no
-``format``/``format_map`` (a format string can read attributes). Camunda's ``${...}`` wrapper is
-accepted and removed; the inside must be Python (``decision == "approve"``).
-
-Not covered: CPU and memory (``10**10**9`` still runs); keep expressions short, put loops in
-services.
+CPU and memory are bounded: a source that is not provably cheap (`sandbox.is_cheap`: loops,
+comprehensions, powers...) runs in a pre-started child process under RLIMIT_CPU/RLIMIT_AS and
+a wall-clock timeout (`sandbox.pool`); a runaway script raises `ScriptLimitError` and the
+instance goes to its error state. Plain conditions (``decision == "approve"``) and simple
+assignments stay in-process, so the review throughput is unchanged.
 """
 
 from __future__ import annotations
 
-import ast
+import builtins
 import json
 from collections.abc import Callable, Mapping
 from copy import deepcopy
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from types import CodeType, ModuleType
+from types import CodeType
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from .bpmn_xml import unwrap
-from .errors import ServiceError, UnsafeExpressionError
+from .errors import ScriptLimitError, ServiceError, UnsafeExpressionError
+from .sandbox import (
+    LIMITS,
+    POOL,
+    RefusedSource,
+    ScriptFailed,
+    ScriptLimitExceeded,
+    is_cheap,
+    restricted,
+)
+from .sandbox.restricted import (  # noqa: F401 - re-exported (tests, validation)
+    FORBIDDEN_ATTRIBUTES,
+    FORBIDDEN_NAMES,
+    FORBIDDEN_NODES,
+    MAX_SOURCE_LENGTH,
+    SAFE_BUILTINS,
+)
 
-SAFE_BUILTINS: dict[str, Any] = {
-    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
-    "int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict,
-    "sorted": sorted, "any": any, "all": all,
-    "Decimal": Decimal, "datetime": datetime, "date": date, "timedelta": timedelta,
-    "True": True, "False": False, "None": None,
-}
-FORBIDDEN_NODES: dict[type, str] = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.Lambda: "lambda",
-    ast.FunctionDef: "def", ast.AsyncFunctionDef: "async def", ast.ClassDef: "class",
-    ast.Global: "global", ast.Nonlocal: "nonlocal", ast.Try: "try", ast.With: "with",
-    ast.AsyncWith: "async with", ast.AsyncFor: "async for", ast.Match: "match",
-    ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await", ast.Raise: "raise",
-    ast.Delete: "del",
-}
-if hasattr(ast, "TryStar"):
-    FORBIDDEN_NODES[ast.TryStar] = "try"
-FORBIDDEN_ATTRIBUTES = frozenset({
-    "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended", "cr_frame", "cr_code",
-    "cr_await", "ag_frame", "ag_code", "ag_await", "f_back", "f_globals", "f_locals",
-    "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
-    "format", "format_map",
-})
-# Not in the whitelist anyway (NameError at run time); refused up front for a clear message.
-# Names a data field is unlikely to have (``type``, ``input``... stay usable as data keys).
-FORBIDDEN_NAMES = frozenset({
-    "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "globals",
-    "locals", "vars", "dir", "super", "breakpoint", "memoryview", "classmethod", "staticmethod",
-})
-MAX_SOURCE_LENGTH = 20_000
+_RAISABLE = {name: getattr(builtins, name) for name in (
+    "NameError", "KeyError", "TypeError", "ValueError", "IndexError", "ZeroDivisionError",
+    "AttributeError", "ArithmeticError", "LookupError", "OverflowError", "RecursionError",
+    "UnboundLocalError", "AssertionError", "StopIteration")}
 
 
-def check_source(source: str, mode: str = "exec") -> ast.AST:
+def check_source(source: str, mode: str = "exec") -> Any:
     """Parse `source` and refuse unsafe constructs; SyntaxError passes through unchanged."""
-    if len(source) > MAX_SOURCE_LENGTH:
-        raise UnsafeExpressionError(f"表达式过长（超过 {MAX_SOURCE_LENGTH} 个字符）")
-    tree = ast.parse(source, mode=mode)
-    for node in ast.walk(tree):
-        kind = FORBIDDEN_NODES.get(type(node))
-        if kind is not None:
-            raise UnsafeExpressionError(f"表达式不允许使用 {kind}: {source!r}")
-        if isinstance(node, ast.Attribute) and (
-                node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
-            raise UnsafeExpressionError(f"表达式不允许访问属性 {node.attr!r}: {source!r}")
-        if isinstance(node, ast.Name) and (node.id.startswith("__")
-                                           or node.id in FORBIDDEN_NAMES):
-            raise UnsafeExpressionError(f"表达式不允许使用名称 {node.id!r}: {source!r}")
-    return tree
+    return restricted.check_source(source, mode, UnsafeExpressionError)
 
 
-@lru_cache(maxsize=4096)
 def compile_restricted(source: str, mode: str) -> CodeType:
     """Check then compile (cached: the same condition runs for every instance)."""
-    tree = check_source(source, mode)
-    return compile(tree, "<string>", mode)
+    try:
+        return restricted.compile_checked(source, mode)
+    except UnsafeExpressionError:
+        raise
+    except RefusedSource as exc:
+        raise UnsafeExpressionError(str(exc)) from None
 
 
-def _builtins_for(context: Mapping[str, Any]) -> dict[str, Any]:
-    def get_value(name: str, default: Any = None) -> Any:
-        """Read an optional task data variable: ``get_value("review_deadline", "P5D")``."""
-        if not isinstance(name, str) or name.startswith("_"):
-            raise UnsafeExpressionError(f"get_value 不允许读取 {name!r}")
-        return context.get(name, default)
+compile_restricted.cache_clear = restricted.compile_checked.cache_clear  # type: ignore[attr-defined]
+compile_restricted.cache_info = restricted.compile_checked.cache_info  # type: ignore[attr-defined]
 
-    return {**SAFE_BUILTINS, "get_value": get_value}
+
+def _bounded(source: str, mode: str) -> bool:
+    return LIMITS.bounded and not is_cheap(source, mode)
+
+
+def _in_child(op: str, source: str, context: dict[str, Any],
+              external: dict[str, Any] | None) -> Any:
+    clean = {k: v for k, v in context.items() if not k.startswith("__")}
+    extra = {k: v for k, v in (external or {}).items()
+             if not k.startswith("__") and not callable(v)}
+    try:
+        return POOL.run(op, source, clean, extra)
+    except ScriptLimitExceeded as exc:
+        raise ScriptLimitError(str(exc), kind=exc.kind) from None
+    except RefusedSource as exc:
+        raise UnsafeExpressionError(str(exc)) from None
+    except ScriptFailed as exc:
+        raise _RAISABLE.get(exc.type_name, RuntimeError)(str(exc)) from None
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Evaluates with the whitelist as ``__builtins__`` and task data as globals."""
+    """Evaluates with the whitelist as ``__builtins__`` and task data as globals; sources
+    that are not provably cheap run in a bounded child process."""
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: dict[str, Any] | None = None) -> Any:
-        code = compile_restricted(unwrap(expression) or "None", "eval")
-        env = {k: v for k, v in (external_context or {}).items() if not k.startswith("__")}
-        env.update((k, v) for k, v in context.items() if not k.startswith("__"))
-        env["__builtins__"] = _builtins_for(context)
-        return eval(code, env)  # noqa: S307 - checked by check_source, whitelisted builtins
+        source = unwrap(expression) or "None"
+        compile_restricted(source, "eval")
+        if _bounded(source, "eval"):
+            return _in_child("eval", source, context, external_context)
+        try:
+            return restricted.run_eval(source, context, external_context)
+        except UnsafeExpressionError:
+            raise
+        except RefusedSource as exc:
+            raise UnsafeExpressionError(str(exc)) from None
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
-        code = compile_restricted(script, "exec")
-        added = dict(external_context or {})
-        context.update(added)
-        context["__builtins__"] = _builtins_for(context)
+        compile_restricted(script, "exec")
+        if _bounded(script, "exec"):
+            result = _in_child("exec", script, context, external_context)
+            context.clear()
+            context.update(result)
+            return True
         try:
-            exec(code, context)  # noqa: S102 - checked by check_source, whitelisted builtins
-        finally:
-            for key in list(context):
-                value = context[key]
-                if key.startswith("__") or key in added or callable(value) or isinstance(
-                        value, ModuleType):
-                    context.pop(key)
+            restricted.run_exec(script, context, external_context)
+        except UnsafeExpressionError:
+            raise
+        except RefusedSource as exc:
+            raise UnsafeExpressionError(str(exc)) from None
         return True
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
@@ -179,6 +176,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"服务返回值不能转换为 JSON: {type(value).__name__}")
 
 
+def _reraise_limit(exc: WorkflowTaskException, task: Any) -> None:
+    """Spiff wraps every script error as "ScriptLimitError:<text>"; keep our text clean."""
+    cause = getattr(exc, "exception", None)
+    if isinstance(cause, ScriptLimitError):
+        raise WorkflowTaskException(str(cause), task=task, exception=cause) from cause
+
+
 class RestrictedScriptEngine(PythonScriptEngine):
     """The only script engine cecp uses; set it again after every deserialization.
 
@@ -190,6 +194,10 @@ class RestrictedScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment())
         self.services = services
 
+    def has_service(self, name: str) -> bool:
+        """Is `name` implemented here (external tasks with such a topic run in-process)?"""
+        return name in (self.services if self.services is not None else _SERVICES)
+
     def validate(self, expression: str) -> None:
         check_source(unwrap(expression) or "", "exec")
 
@@ -197,12 +205,20 @@ class RestrictedScriptEngine(PythonScriptEngine):
                  external_context: dict[str, Any] | None = None) -> Any:
         # Checked here, outside Spiff's wrapping, so a refusal surfaces as UnsafeExpressionError.
         compile_restricted(unwrap(expression) or "None", "eval")
-        return super().evaluate(task, expression, external_context)
+        try:
+            return super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as exc:
+            _reraise_limit(exc, task)
+            raise
 
     def execute(self, task: Any, script: str,
                 external_context: dict[str, Any] | None = None) -> bool:
         compile_restricted(script, "exec")
-        return super().execute(task, script, external_context)
+        try:
+            return super().execute(task, script, external_context)
+        except WorkflowTaskException as exc:
+            _reraise_limit(exc, task)
+            raise
 
     def call_service(self, task: Any, operation_name: str | None = None,
                      operation_params: Mapping[str, Any] | None = None, **kwargs: Any) -> str:

@@ -28,7 +28,11 @@ class CecpServiceTask(ServiceTask):
     under that name instead, as Spiff does.
     """
 
-    def _execute(self, task: Any) -> bool:
+    external_topic: str | None = None  # set by the parser: wait for an external worker
+
+    def _execute(self, task: Any) -> bool | None:
+        if self.external_topic is not None and not _implemented(task, self.operation_name):
+            return None  # STARTED until a worker completes it (engine.external)
         result = task.workflow.script_engine.call_service(
             task, operation_name=self.operation_name,
             operation_params=self.evaluate_params(task))
@@ -43,6 +47,12 @@ class CecpServiceTask(ServiceTask):
         else:
             task.data.update(payload)
         return True
+
+
+def _implemented(task: Any, name: str) -> bool:
+    """A Camunda external task whose topic the platform implements as a service runs here."""
+    has = getattr(task.workflow.script_engine, "has_service", None)
+    return bool(has and has(name))
 
 
 def merge_branch_data(target: dict[str, Any], branch: dict[str, Any]) -> dict[str, Any]:

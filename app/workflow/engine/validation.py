@@ -17,7 +17,9 @@ from lxml import etree
 
 from . import bpmn_xml
 from .bpmn_xml import BPMN_NS
+from .cron import Cron, CronError, looks_like_cron
 from .errors import FormNotFound, ModelError, UnsafeExpressionError
+from .external import EXTERNAL_HINT, external_topic
 from .form_formats import FormLibrary, form_ref
 from .forms import generic_review_form, load_form, validate_form_schema
 from .parser import MODEL_SUFFIXES, load_model, top_processes
@@ -81,10 +83,13 @@ class _Checker:
             self.lane(node)
         for node in root.iter(_q("serviceTask")):
             name, _ = bpmn_xml.service_operation(node)
+            if external_topic(node) is not None:
+                continue  # waits for a worker (external-task API)
             if not name:
-                self.add(node, f"服务任务「{_label(node)}」未指定服务名称")
+                self.add(node, f"服务任务「{_label(node)}」未指定服务名称；" + EXTERNAL_HINT)
             elif name not in self.services:
-                self.add(node, f"服务任务「{_label(node)}」调用的服务 {name} 未注册")
+                self.add(node, f"服务任务「{_label(node)}」调用的服务 {name} 未在平台实现；"
+                               + EXTERNAL_HINT)
         for node in root.iter(_q("businessRuleTask")):
             ref = bpmn_xml.decision_ref(node)
             if not ref:
@@ -163,6 +168,12 @@ class _Checker:
                 owner = el.getparent()
                 if tag.startswith("time"):
                     owner = owner.getparent()  # timerEventDefinition -> event
+                if tag == "timeCycle" and looks_like_cron(el.text):
+                    try:
+                        Cron(el.text)
+                    except CronError as exc:
+                        self.add(owner, f"定时器 cron 表达式无效: {exc}")
+                    continue
                 try:
                     check_source(el.text.strip(), mode)
                 except SyntaxError as exc:
