@@ -24,7 +24,13 @@ from app.workflow.engine import (
     validate_model,
     waiting_timers,
 )
-from app.workflow.engine.builtin_services import case_remind, report_publish, report_self_check
+from app.workflow.engine.builtin_services import (
+    case_remind,
+    report_publish,
+    report_self_check,
+    verification_request,
+    verification_required,
+)
 
 from .conftest import ROLES, read_process
 
@@ -47,6 +53,8 @@ def run():
         "report.self_check": recorded("report.self_check", report_self_check),
         "report.publish": recorded("report.publish", report_publish),
         "case.remind": recorded("case.remind", case_remind),
+        "verification.required": recorded("verification.required", verification_required),
+        "verification.request": recorded("verification.request", verification_request),
     })
 
     class Runner:
@@ -117,7 +125,9 @@ def test_approve_path(run):
     data = r.data()
     assert data["self_check"] == {"passed": True, "warnings": ["电耗偏高"]}
     assert data["explanation"] == "新增产线试运行" and "publish_requested_at" in data
-    assert [c[0] for c in r.calls] == ["report.self_check", "report.publish"]
+    # no verification asked for: the case only checks whether it needs one
+    assert [c[0] for c in r.calls] == ["report.self_check", "verification.required",
+                                       "report.publish"]
 
 
 def test_return_and_resubmit_path(run):

@@ -42,10 +42,13 @@ def test_spiff_flavoured_model():
     assert bundle.flavor == "spiff"
     assert bundle.lanes == {"submit_report": "enterprise", "initial_review": "reviewer",
                             "final_review": "approver", "admin_review": "admin"}
-    assert bundle.forms == {"submit_report": "submit_report", "initial_review": "review_decision",
+    assert bundle.forms == {"submit_report": "submit_report",
+                            "initial_review": "initial_review_decision",
                             "final_review": "review_decision", "admin_review": "review_decision"}
-    assert bundle.services == {"self_check": "report.self_check", "remind_initial": "case.remind",
-                               "remind_final": "case.remind", "publish": "report.publish"}
+    assert {k: v for k, v in bundle.services.items() if not v.startswith("verification.")} == {
+        "self_check": "report.self_check", "remind_initial": "case.remind",
+        "remind_final": "case.remind", "publish": "report.publish"}
+    assert set(bundle.services.values()) >= {"verification.required", "verification.request"}
 
 
 def test_camunda_flavoured_model():

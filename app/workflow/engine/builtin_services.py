@@ -35,3 +35,19 @@ def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
     reminder branch's data; notifications come from the persistence layer's outbox."""
     return {"last_reminder": {"stage": stage,
                               "at": datetime.now(UTC).isoformat()}}
+
+
+@register_service("verification.required")
+def verification_required(data: dict[str, Any]) -> dict[str, Any]:
+    """Does the report need third-party verification? Placeholder: only when the reviewer
+    asked for it; `app.verification` adds the key-emitter rule."""
+    asked = bool(data.get("require_verification"))
+    return {"verification_required": asked,
+            "verification_reason": "初审要求第三方核查" if asked else None}
+
+
+@register_service("verification.request")
+def verification_request(data: dict[str, Any]) -> dict[str, Any]:
+    """Start the verification case. Placeholder: records the request; `app.verification`
+    starts the third-party verification process."""
+    return {"verification_requested_at": datetime.now(UTC).isoformat()}
