@@ -23,6 +23,11 @@ def test_owner_unlocks_by_password_reset(database_url, make_user, db):
         def handle_message(self, message):
             received.append(message)
 
+    from app.identity.security import security
+
+    # Flask-Security's Security object is one per process: the second application's
+    # init_app turns its `recoverable` on for every application; it is put back below.
+    recoverable = security.recoverable
     controller = Controller(Collect(), hostname="127.0.0.1", port=16013)
     controller.start()
     try:
@@ -57,5 +62,6 @@ def test_owner_unlocks_by_password_reset(database_url, make_user, db):
         assert old_browser.get("/profile").status_code == 302  # old sessions ended
     finally:
         controller.stop()
+        security.recoverable = recoverable
     actions = list(db.session.scalars(select(AuditRecord.action)))
     assert "password.reset" in actions
