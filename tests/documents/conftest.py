@@ -38,10 +38,10 @@ def two_enterprises(reference):
 
     db = reference
     a = Enterprise(
-        uscc="91330500DOCA00001X", name="甲水泥有限公司", region_code="330500", industry_code="3011"
+        uscc="91330500MA2DC0001Y", name="甲水泥有限公司", region_code="330500", industry_code="3011"
     )
     b = Enterprise(
-        uscc="91330100DOCB00002Y", name="乙钢铁有限公司", region_code="330100", industry_code="3011"
+        uscc="91330100MA2DC0002D", name="乙钢铁有限公司", region_code="330100", industry_code="3011"
     )
     db.session.add_all([a, b])
     db.session.commit()

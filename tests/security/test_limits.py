@@ -99,7 +99,7 @@ def test_public_pages_and_api_clients_are_limited(app, client, make_user, limits
     try:
         codes = [client.get("/auth/login").status_code for _ in range(6)]
         assert codes == [200] * 5 + [429]
-        user = make_user("enterprise", enterprise="91330500MA2B00000X")
+        user = make_user("enterprise", enterprise="91330500MA2B00000R")
         api = app.test_client()
         token = api.post(
             "/api/v1/auth/token", json={"email": user.email, "password": PASSWORD}

@@ -35,7 +35,7 @@ def _flush(db):
 
 
 def test_a_flood_of_403_and_scope_404_is_one_record_each(client, make_user, db):
-    user = make_user("enterprise", enterprise="91330500MA2B00000X")
+    user = make_user("enterprise", enterprise="91330500MA2B00000R")
     login(client, user)
     for _ in range(50):
         assert client.get("/admin/").status_code == 403

@@ -29,7 +29,7 @@ def _actions(db):
 
 
 def test_logout_kills_a_copied_cookie_on_the_server(app, client, make_user):
-    user = make_user("enterprise", enterprise="91330500MA2B00000X")
+    user = make_user("enterprise", enterprise="91330500MA2B00000R")
     client.get("/auth/login")
     before = _sid(client)
     login(client, user)
