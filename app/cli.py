@@ -9,6 +9,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
+from app.extensions import db
 from app.importers import IMPORTERS
 from app.uow import commit
 
@@ -80,6 +81,11 @@ def users_create(email, roles, regions, enterprises, institutions, vbodies, disp
         user = accounts.create(email=email, password=password, roles=roles, scopes=scopes,
                                display_name=display_name)
     except accounts.AccountError as exc:
+        db.session.rollback()
+        accounts.record_refusal(action="users.create", user=None, field=exc.field,
+                                message=exc.message,
+                                request={"email": email, "scopes": scopes})
+        commit()
         raise click.UsageError(f"{exc.field}: {exc.message}") from exc
     commit()
     click.echo(f"已创建账户 {user.email} (id={user.id})，角色: {', '.join(roles)}")

@@ -256,6 +256,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
         "JSON_AS_ASCII": False,
+        # self-check: declared vs power-system electricity (a platform setting, not from
+        # T/CEPPC 14-2023) and the mappings whose synced readings are the power system's
+        "CECP_SELF_CHECK_ELECTRICITY_PCT": float(env.get("CECP_SELF_CHECK_ELECTRICITY_PCT", 10)),
+        "CECP_POWER_SYSTEM_SYNCS": [n.strip() for n in env.get(
+            "CECP_POWER_SYSTEM_SYNCS", "power_marketing").split(",") if n.strip()],
     }
     cfg.update(overrides)
     if shared:

@@ -7,11 +7,23 @@ Measures, in one run on its own database:
   * the store step alone (no validation), same baseline;
   * REST JSON batches of 10,000 readings through the WSGI app with an X-API-Key (one
     process, Flask's test client: no network, no second server process);
-  * SOAP SubmitReadings through zeep and a local HTTP server.
+  * SOAP SubmitReadings through zeep and a local HTTP server;
+  * REST JSON batches of 10,000 through gunicorn with 2 worker processes (and with 1, same
+    run), 4 concurrent client connections, on 127.0.0.1:18080-18099;
+  * rollup lag after a burst of CECP_BENCH_BURST readings (default 1,000,000) in batches of
+    10,000: per batch, submission to rollups visible; baseline: recomputing the burst's
+    rollups from the raw rows;
+  * the real-time page (`/exchange/realtime/<uscc>`, 50 meters): p95 of reads from the
+    Redis store, baseline the database path (embedded mode), same run;
+  * a sync of CECP_BENCH_SYNC_ROWS rows (default 1,000,000) from a power-marketing
+    intermediate database (SQLite) through the shipped mapping; baseline: reading the same
+    rows from the source alone.
 
 Environment: CECP_BENCH_DATABASE_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/cecp_bench_exchange; created and dropped),
-CECP_BENCH_READINGS (rows per bulk measure, default 200,000).
+CECP_BENCH_READINGS (rows per bulk measure, default 200,000), CECP_BENCH_REST_BATCHES
+(default 20), CECP_BENCH_BURST, CECP_BENCH_SYNC_ROWS, CECP_BENCH_REDIS (default
+redis://127.0.0.1:6379/8).
 Run: `.venv/bin/python -m benchmarks --only exchange`.
 """
 
@@ -20,7 +32,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -83,6 +95,7 @@ def _measure(url: str, n: int) -> list[dict]:
         _, key = clients.create(name="bench", enterprises=[ent.uscc])
         db.session.commit()
         ids = [m.external_id for m in meters]
+        uscc = ent.uscc
         by_ext = {m.external_id: m.id for m in meters}
         scope = DataScope(all=True)
 
@@ -148,10 +161,142 @@ def _measure(url: str, n: int) -> list[dict]:
                 "baseline": "bulk path (same run)", "baseline_value": n / bulk_s,
                 "note": "one process, test client; goal ≥ 50,000/s with 2 server processes"})
     out.append(_soap(app, ids, key))
+    out += _rest_processes(url, ids, key, bulk_rate=n / bulk_s)
     with app.app_context():
+        out.append(_rollup_lag(ids))
+        out.append(_sync(app))
         db.session.remove()
         db.engine.dispose()
+    out.append(_realtime(url, uscc))
     return out
+
+
+def _rest_processes(url: str, ids: list[str], key: str, *, bulk_rate: float) -> list[dict]:
+    """gunicorn with 2 workers, then with 1 (baseline), each fed the same shape of load."""
+    import json
+
+    from benchmarks import exchange_load as load
+
+    n = int(os.environ.get("CECP_BENCH_REST_BATCHES", "20"))
+    out, rates = [], {}
+    for workers, year in ((1, 2022), (2, 2021)):
+        bodies = [json.dumps({"readings": load.rows(
+            ids, 10_000, datetime(year, 1, 1) + timedelta(days=3 * b))}).encode()
+            for b in range(n)]
+        port = load.free_port(18080, 18100)
+        with load.Gunicorn(url=url, port=port, workers=workers) as server:
+            res = load.post_batches(port=port, key=key, bodies=bodies, clients=4)
+            assert set(res["statuses"]) == {201}, (res["statuses"], server.errors())
+        assert res["inserted"] == n * 10_000, res
+        rates[workers] = n * 10_000 / res["seconds"]
+    out.append({"measure": f"REST JSON, gunicorn 2 workers, {n} × 10,000, 4 connections",
+                "value": rates[2], "unit": "readings/s",
+                "baseline": "same load, 1 worker", "baseline_value": rates[1],
+                "note": "goal ≥ 50,000/s"})
+    out.append({"measure": "REST JSON, gunicorn 2 workers vs the in-process bulk path",
+                "value": rates[2], "unit": "readings/s",
+                "baseline": "bulk path (same run)", "baseline_value": bulk_rate})
+    return out
+
+
+def _rollup_lag(ids: list[str]) -> dict:
+    from benchmarks import exchange_load as load
+
+    total = int(os.environ.get("CECP_BENCH_BURST", "1000000"))
+    res = load.rollup_lag(ids=ids, total=total, size=10_000, start=datetime(2019, 1, 1))
+    assert res["raw"] == res["rolled"], res  # every reading of the burst is in the rollups
+    return {"measure": f"rollup lag after a burst of {res['readings']:,} (batches of 10,000)",
+            "value": res["lag_p95"], "unit": "s (p95 per batch)",
+            "baseline": "recompute the burst's rollups from raw rows",
+            "baseline_value": res["recompute_seconds"],
+            "note": f"max {res['lag_max']:.2f} s; whole burst {res['burst_seconds']:.1f} s "
+                    f"({res['readings'] / res['burst_seconds']:,.0f}/s)"}
+
+
+def _sync(app) -> dict:
+    import tempfile
+
+    from app.exchange import meters as meter_service
+    from app.extensions import db
+    from app.identity.scope import DataScope
+    from benchmarks import exchange_load as load
+    from integrations import etl
+
+    total = int(os.environ.get("CECP_BENCH_SYNC_ROWS", "1000000"))
+    from app.orgs.models import Enterprise
+
+    uscc = db.session.scalar(db.select(Enterprise.uscc))
+    names = [f"S-{i:03d}" for i in range(100)]
+    for ext in names:
+        meter_service.create(data={"enterprise": uscc, "external_id": ext,
+                                   "energy_type": "electricity", "unit": "kWh",
+                                   "multiplier": "1"}, scope=DataScope(all=True))
+    db.session.commit()
+    folder = Path(tempfile.mkdtemp(prefix="cecp-bench-power-"))
+    path = folder / "power.db"
+    rows = load.power_db(path, names, total // len(names), datetime(2018, 1, 1))
+    base = load.raw_read(path)
+    app.config["CECP_POWER_SYNC_URL"] = f"sqlite:///{path}"
+    t0 = time.perf_counter()
+    res = etl.sync("power_marketing")
+    secs = time.perf_counter() - t0
+    app.config.pop("CECP_POWER_SYNC_URL")
+    path.unlink()
+    folder.rmdir()
+    assert res["rows"] == rows and res["rejected"] == 0, res
+    return {"measure": f"sync of {rows:,} rows from the intermediate database",
+            "value": rows / secs, "unit": "rows/s",
+            "baseline": "reading the same rows from the source only", "baseline_value": base,
+            "note": f"{secs:.1f} s, {res['batches']} batches"}
+
+
+def _realtime(url: str, uscc: str) -> dict:
+    """The real-time page of one enterprise with 50 meters: Redis store vs the DB path."""
+    from app import create_app
+    from app.exchange import service
+    from app.extensions import db
+    from app.identity import service as accounts
+    from app.identity.scope import DataScope
+    from app.jobs.queues import connection
+    from benchmarks import exchange_load as load
+
+    redis_url = os.environ.get("CECP_BENCH_REDIS", "redis://127.0.0.1:6379/8")
+    figures = {}
+    for mode, redis in (("redis", redis_url), ("db", None)):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CECP_REDIS_URL": redis,
+                          "WTF_CSRF_ENABLED": False, "CECP_QUEUE_PREFIX": "cecpbenchx",
+                          "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+        with app.app_context():
+            ids = [f"B-{i:04d}" for i in range(50)]
+            if mode == "redis":
+                accounts.create(email="rt@bench.cecp", password="Bench#Pass2026x",
+                                roles=["enterprise"], scopes=[("enterprise", uscc)],
+                                check_policy=False)
+                today = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, tzinfo=None)
+                service.submit_readings(items=load.rows(ids, 50, today, 1),
+                                        scope=DataScope(all=True), user=None,
+                                        source="rest", client="bench", limit=None)
+                db.session.commit()
+            db.session.remove()
+        # requests outside the app context: a held context would reuse its `g` (and
+        # Flask-Login's cached anonymous user) for every request
+        client = app.test_client()
+        client.post("/auth/login", data={"email": "rt@bench.cecp",
+                                         "password": "Bench#Pass2026x"})
+        res = load.page_reads(client, f"/exchange/realtime/{uscc}", 60)
+        assert res["codes"] == {200}, res["codes"]
+        assert "B-0000" in res["body"]
+        figures[mode] = res["p95"] * 1000
+        with app.app_context():
+            if mode == "redis":
+                conn = connection()
+                for key in conn.scan_iter("cecpbenchx:*"):
+                    conn.delete(key)
+            db.session.remove()
+            db.engine.dispose()
+    return {"measure": "real-time page read, 50 meters (Redis store)", "value": figures["redis"],
+            "unit": "ms (p95 of 60)", "baseline": "same page from the database (embedded)",
+            "baseline_value": figures["db"]}
 
 
 def _soap(app, ids: list[str], key: str) -> dict:

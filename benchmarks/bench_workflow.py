@@ -60,7 +60,7 @@ def _setup():
     load_reference()
     accounts.ensure_roles()
     deploy.deploy_builtins()
-    ent = Enterprise(uscc="91330500MA0BENCH1X", name="基准测试水泥", region_code="330522",
+    ent = Enterprise(uscc="91330500MA0BENCH1H", name="基准测试水泥", region_code="330522",
                      industry_code="3011")
     db.session.add(ent)
     db.session.flush()

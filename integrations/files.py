@@ -1,4 +1,5 @@
-"""Bulk files (R-9.2d): CSV and XLSX for readings, meters and monthly energy records, by
+"""Bulk files (R-9.2d): CSV and XLSX for readings, meters, monthly energy records,
+enterprises and output values, by
 page upload, API and `cecp import`; a template per kind; all-or-nothing or partial.
 
 A file is read into rows of strings under canonical column names (Chinese headers are
@@ -39,7 +40,23 @@ KINDS: dict[str, dict] = {
         "example": ["91330522MA3000001X", "2026", "11", "3000", "1000", "electricity",
                     "purchased", "1200", "MWh", "", "", "", ""],
     },
+    "enterprises": {
+        "label": "企业信息",
+        "columns": [("uscc", "统一社会信用代码"), ("name", "企业名称"),
+                    ("region_code", "行政区划代码"), ("industry_code", "行业代码"),
+                    ("scale", "企业规模"), ("key_emitter", "重点控排企业"), ("address", "地址")],
+        "example": ["91330522MA3000001X", "湖州示范水泥有限公司", "330522", "3011", "规上", "是",
+                    "浙江省湖州市长兴县"],
+    },
+    "outputs": {
+        "label": "产值数据",
+        "columns": [("uscc", "统一社会信用代码"), ("year", "年份"), ("month", "月份"),
+                    ("gross_output", "工业总产值"), ("value_added", "工业增加值")],
+        "example": ["91330522MA3000001X", "2026", "11", "3000", "1000"],
+    },
 }
+#: kinds whose rows create or change enterprises: administrators or `enterprises.write`
+PERMISSIONS = {"enterprises": ("admin.access", "enterprises.write")}
 TIME_COLUMNS = {"ts", "installed_at"}
 
 
@@ -62,17 +79,25 @@ def _text(v, column: str) -> str:
     return str(v).strip()
 
 
+def column_label(kind: str, field: str) -> str:
+    """`value_added` -> `工业增加值（value_added）`: the column as the file's header names it."""
+    zh = dict(KINDS[kind]["columns"]).get(field.rsplit(".", 1)[-1]) if kind in KINDS else None
+    return f"{zh}（{field}）" if zh else field
+
+
 def read_table(content: bytes, filename: str, kind: str) -> list[dict]:
     """Rows as dicts of strings under canonical names; blank rows dropped."""
     names = aliases(kind)
+    if b"\x00" in content and not filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ValueError("文件包含空字符（NUL），请检查编码")
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         it = wb.active.iter_rows(values_only=True)
         header = [names.get(str(h or "").strip(), str(h or "").strip()) for h in next(it, [])]
-        rows = [{h: _text(v, h) for h, v in zip(header, row, strict=False) if h}
-                for row in it]
+        rows = [{h: _text(v, h).replace("\x00", "") for h, v in zip(header, row, strict=False)
+                 if h} for row in it]
     else:
         text = content.decode("utf-8-sig")
         reader = csv.reader(io.StringIO(text))
@@ -121,11 +146,19 @@ def process(*, kind: str, rows: list[dict], scope, user, source: str, mode: str,
         return service.submit_records(items=items, scope=scope, user=user, source=source,
                                       client=client, mode=mode, filename=filename,
                                       batch=batch)[0]
+    if kind in ("enterprises", "outputs"):
+        from app.exchange import masterdata
+
+        submit = (masterdata.submit_enterprises if kind == "enterprises"
+                  else masterdata.submit_outputs)
+        return submit(items=rows, scope=scope, user=user, source=source, client=client,
+                      mode=mode, filename=filename, batch=batch)[0]
     raise service.BatchError(f"未知导入类型 {kind}", "kind")
 
 
 def import_path(kind: str, path: Path) -> dict:
-    """`cecp import readings|meters FILE`: all or nothing, as every CLI importer."""
+    """`cecp import readings|meters|enterprises|outputs FILE`: all or nothing, as every CLI
+    importer; a row's number is its line in the file (header = 1)."""
     from app.exchange import service
     from app.extensions import db
     from app.identity.scope import DataScope
@@ -144,7 +177,7 @@ def import_path(kind: str, path: Path) -> dict:
     except service.BatchError as exc:
         return {"ok": False, "rows": len(rows),
                 "errors": [{"row": 0, "field": exc.field, "message": exc.message}]}
-    errors = [{"row": e["row"] + 1, "field": f, "message": m}
+    errors = [{"row": e["row"] + 1, "field": column_label(kind, f), "message": m}
               for e in service.row_errors(batch, limit=100_000) for f, m in e["fields"].items()]
     if batch.status == "rejected":
         batch_id = batch.id
@@ -156,6 +189,6 @@ def import_path(kind: str, path: Path) -> dict:
 def register_importers() -> None:
     from app.importers import IMPORTERS, importer
 
-    for kind in ("readings", "meters"):
+    for kind in ("readings", "meters", "enterprises", "outputs"):
         if kind not in IMPORTERS:
             importer(kind)(lambda path, _k=kind: import_path(_k, path))

@@ -15,7 +15,8 @@ from app.jobs.registry import job
 from integrations import files
 
 bp = Blueprint("exchange_files", __name__)
-WRITE = ("readings.write", "energy.write", "meters.write", "admin.access")
+WRITE = ("readings.write", "energy.write", "meters.write", "enterprises.write",
+         "admin.access")
 MAX_UPLOAD = 64 * 1024 * 1024
 MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -25,11 +26,16 @@ def _start(kind: str | None, mode: str | None, upload) -> tuple[ExchangeBatch | 
     errors: dict[str, str] = {}
     if kind not in files.KINDS:
         errors["kind"] = "请选择导入类型"
+    elif kind in files.PERMISSIONS and not any(
+            current_user.has_permission(p) for p in files.PERMISSIONS[kind]):
+        errors["kind"] = f"您没有导入“{files.KINDS[kind]['label']}”的权限"
     if mode not in ("all", "partial"):
         errors["mode"] = "请选择导入方式：全部或全不，或部分入库"
     name = (upload.filename or "") if upload else ""
     if not name:
         errors["file"] = "请选择文件"
+    elif "\x00" in name:
+        errors["file"] = "文件名不能包含空字符"
     elif not name.lower().endswith((".csv", ".xlsx", ".xlsm")):
         errors["file"] = "只接受 CSV 或 XLSX 文件"
     if errors:
@@ -74,7 +80,8 @@ def template(kind: str, fmt: str):
 @auth_required("token", "session")
 @permissions_accepted(*WRITE)
 def api_upload():
-    """multipart: kind (readings | meters | energy), mode (all | partial), file."""
+    """multipart: kind (readings | meters | energy | enterprises | outputs), mode (all |
+    partial), file."""
     batch, errors = _start(request.form.get("kind"), request.form.get("mode"),
                            request.files.get("file"))
     if batch is None:

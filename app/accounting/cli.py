@@ -59,7 +59,7 @@ def _region_enterprises(region: str) -> tuple[str, list[int]]:
         raise click.BadParameter(f"行政区划代码“{code}”不存在（应为 6 位 GB/T 2260 代码）",
                                  param_hint="--region")
     ids = list(db.session.scalars(select(Enterprise.id).where(
-        Enterprise.region_code.like(region_prefix(code) + "%"))))
+        Enterprise.region_code.startswith(region_prefix(code), autoescape=True))))
     return f"{reg.name}（{code}）", ids
 
 

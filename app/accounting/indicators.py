@@ -25,9 +25,10 @@ def _filtered(level: str, code: str | None, scope: DataScope | None):
         stmt = stmt.join(Enterprise, Enterprise.id == CarbonAccount.enterprise_id).where(
             Enterprise.uscc == code)
     elif level == "industry" and code:
-        stmt = stmt.where(CarbonAccount.industry_code.like(code + "%"))
+        stmt = stmt.where(CarbonAccount.industry_code.startswith(code, autoescape=True))
     elif level == "region" and code:
-        stmt = stmt.where(CarbonAccount.region_code.like(region_prefix(code) + "%"))
+        stmt = stmt.where(
+            CarbonAccount.region_code.startswith(region_prefix(code), autoescape=True))
     return stmt.where(CarbonAccount.is_current.is_(True))
 
 
@@ -100,7 +101,7 @@ def benchmarks(*, period: Period, scope: DataScope | None = None, top: int = 3,
         Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.region_code,
         Enterprise.industry_code)
     if industry:
-        stmt = stmt.where(Enterprise.industry_code.like(industry + "%"))
+        stmt = stmt.where(Enterprise.industry_code.startswith(industry, autoescape=True))
     groups: dict[tuple, dict] = {}
     for _eid, uscc, name, region, ind, co2, va in db.session.execute(stmt):
         area = area_of(region, cfg["area_level"])

@@ -35,7 +35,8 @@ def account_index():
     year = request.args.get("year", type=int) or _latest_year()
     stmt = scoped(select(Enterprise), Enterprise).order_by(Enterprise.name)
     if q:
-        stmt = stmt.where(Enterprise.name.ilike(f"%{q}%") | Enterprise.uscc.ilike(f"%{q}%"))
+        stmt = stmt.where(Enterprise.name.icontains(q, autoescape=True)
+                          | Enterprise.uscc.icontains(q, autoescape=True))
     ents = list(db.session.scalars(stmt.limit(200)))
     codes_by_ent = {c.enterprise_id: c for c in db.session.scalars(select(CarbonCode).where(
         CarbonCode.enterprise_id.in_([e.id for e in ents]),

@@ -7,7 +7,7 @@ import io
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, request, url_for
+from flask import Flask, Response, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
@@ -91,6 +91,23 @@ class AuditedModelView(GuardMixin, ModelView):
                      summary={"label": str(model)})
 
 
+def _form_only(field_class):
+    """A form field the service reads (never written onto the model by populate_obj: the
+    user's `role_names` is a read-only property, scopes and password go through the
+    account service)."""
+    return type(f"FormOnly{field_class.__name__}", (field_class,),
+                {"populate_obj": lambda self, obj, name: None})
+
+
+class AccountRefused(Exception):
+    """An account change the service refused (carried to `handle_view_exception`)."""
+
+    def __init__(self, error: accounts.AccountError, user: User, form: Any) -> None:
+        super().__init__(error.message)
+        self.error, self.user = error, user
+        self.email, self.scope_text = user.email, form.scope_text.data
+
+
 class UserView(AuditedModelView):
     can_delete = False  # soft delete only, through the action below
     column_list = ("email", "display_name", "user_class", "roles", "active", "deleted_at",
@@ -107,10 +124,10 @@ class UserView(AuditedModelView):
     form_columns = ("email", "display_name", "user_class", "active", "role_names", "scope_text",
                     "new_password")
     form_extra_fields = {
-        "role_names": SelectMultipleField("角色", choices=[
+        "role_names": _form_only(SelectMultipleField)("角色", choices=[
             SelectChoice(n, fmt.role_label(n)) for n in sorted(ROLE_NAMES)]),
-        "scope_text": StringField("数据范围 (kind:code，逗号分隔)"),
-        "new_password": PasswordField("新密码 (留空不修改)"),
+        "scope_text": _form_only(StringField)("数据范围 (kind:code，逗号分隔)"),
+        "new_password": _form_only(PasswordField)("新密码 (留空不修改)"),
     }
     column_exclude_list = ("password", "fs_uniquifier", "tf_totp_secret", "us_totp_secrets",
                            "phone_enc", "id_number_enc", "mf_recovery_codes")
@@ -121,25 +138,26 @@ class UserView(AuditedModelView):
         form.scope_text.data = ",".join(f"{s.kind}:{s.code}" for s in user.scopes)
 
     def on_model_change(self, form, model: User, is_created: bool) -> None:
-        from flask_security import hash_password
+        try:
+            accounts.save_from_admin(model, is_created=is_created,
+                                     roles=form.role_names.data or [],
+                                     scope_text=form.scope_text.data,
+                                     new_password=form.new_password.data)
+        except accounts.AccountError as exc:
+            raise AccountRefused(exc, model, form) from exc
 
-        if form.new_password.data:
-            accounts.check_password(form.new_password.data, email=model.email, user=model)
-            model.password = hash_password(form.new_password.data)
-        elif is_created:
-            raise ValueError("新建账户必须设置密码")
-        if is_created and not model.fs_uniquifier:
-            import uuid
-
-            model.fs_uniquifier = uuid.uuid4().hex
-        db.session.flush()
-        if form.new_password.data:
-            from app.identity import password_policy
-
-            password_policy.remember(model)
-        accounts.set_roles(model, form.role_names.data or [])
-        pairs = [p.split(":", 1) for p in (form.scope_text.data or "").split(",") if ":" in p]
-        accounts.set_scopes(model, [(k.strip(), c.strip()) for k, c in pairs])
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A refused change: rolled back, then audited on its own and committed."""
+        if isinstance(exc, AccountRefused):
+            db.session.rollback()
+            accounts.record_refusal(
+                action="admin.user", user=exc.user if exc.user.id else None,
+                field=exc.error.field, message=exc.error.message,
+                request={"email": exc.email, "scope_text": exc.scope_text})
+            db.session.commit()
+            flash(f"{exc.error.message}", "error")
+            return True
+        return super().handle_view_exception(exc)
 
     from flask_admin.actions import action
 

@@ -106,9 +106,10 @@ def aggregate(*, level: str, code: str, measure: str, last: int, months: int,
         CarbonAccount.is_current.is_(True),
         CarbonAccount.period.between(periods[0], periods[-1])).group_by(CarbonAccount.period)
     if level == "industry":
-        stmt = stmt.where(CarbonAccount.industry_code.like(code + "%"))
+        stmt = stmt.where(CarbonAccount.industry_code.startswith(code, autoescape=True))
     elif level == "region":
-        stmt = stmt.where(CarbonAccount.region_code.like(region_prefix(code) + "%"))
+        stmt = stmt.where(
+            CarbonAccount.region_code.startswith(region_prefix(code), autoescape=True))
     got = {p: v for p, v in db.session.execute(stmt)}
     return [None if got.get(p) is None else float(got[p]) for p in periods]
 
@@ -134,5 +135,5 @@ def year_totals(*, year: int, scope: DataScope | None,
     if scope is not None:
         stmt = scoped(stmt, A, scope)
     if industry:
-        stmt = stmt.where(E.industry_code.like(industry + "%"))
+        stmt = stmt.where(E.industry_code.startswith(industry, autoescape=True))
     return list(db.session.execute(stmt))

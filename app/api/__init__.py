@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import jsonify
 
+CSRF_MESSAGE = "安全令牌 (CSRF) 缺失或已过期，请刷新页面后重试"
+
 MESSAGES = {
     400: "请求格式不正确", 401: "需要登录或有效的令牌", 403: "没有权限执行此操作",
     404: "资源不存在或不在您的数据范围内", 405: "不支持的请求方法", 409: "数据冲突",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from app.api import MESSAGES, api_error, flatten_messages
+from app.api import CSRF_MESSAGE, MESSAGES, api_error, flatten_messages
 from app.extensions import api
 
-CSRF_MESSAGE = "安全令牌 (CSRF) 缺失或已过期，请刷新页面后重试"
+__all__ = ["CSRF_MESSAGE", "handle_http_exception", "init_api"]
 
 
 def handle_http_exception(error: HTTPException):
@@ -50,7 +50,16 @@ def _answer(error: HTTPException):
 
 
 def init_api(app: Flask) -> None:
+    from app.api import inputs
+
+    api.ERROR_SCHEMA = inputs.ApiErrorSchema  # the shape the endpoints really return
     api.init_app(app)
+    inputs.init_app(app)
+    from app.api.spec_plugin import SuccessResponsePlugin
+
+    plugin = SuccessResponsePlugin()
+    plugin.init_spec(api.spec)
+    api.spec.plugins.append(plugin)
     api.handle_http_exception = handle_http_exception  # type: ignore[method-assign]
     app.register_error_handler(HTTPException, handle_http_exception)
     api.spec.components.security_scheme(

@@ -68,7 +68,9 @@ def record_many(entries: Iterable[dict[str, Any]]) -> int:
     holds the keyword arguments of `record` (``action`` required)."""
     ip = ua = None
     if has_request_context():
-        ip = request.headers.get("X-Forwarded-For", request.remote_addr or "")[:64] or None
+        # behind CECP_PROXY_HOPS proxies, ProxyFix has set remote_addr from the hops
+        # they appended; a raw X-Forwarded-For is whatever the client wrote
+        ip = (request.remote_addr or "")[:64] or None
         ua = (request.user_agent.string or "")[:300] or None
     rows = []
     for entry in entries:
@@ -159,7 +161,7 @@ def search(*, user: str | None = None, action: str | None = None,
            start: datetime | None = None, end: datetime | None = None):
     stmt = select(AuditRecord).order_by(AuditRecord.seq.desc())
     if user:
-        stmt = stmt.where(AuditRecord.user_email.ilike(f"%{user}%"))
+        stmt = stmt.where(AuditRecord.user_email.icontains(user, autoescape=True))
     if action:
         stmt = stmt.where(AuditRecord.action == action)
     if object_type:

@@ -47,6 +47,11 @@ class Check:
     name: str
     warnings: Callable[[Enterprise, list[int]], list[dict]]
     basis: Callable[[int, list[int]], Any]
+    #: optional notes (why something was not checked), same arguments as `warnings`
+    notes: Callable[[Enterprise, list[int]], list[str]] | None = None
+    #: a built-in check this one supplies the data for ("electricity": the power system's
+    #: electricity), so the built-in's "no source" note is not shown
+    covers: str | None = None
 
 
 CHECKS: list[Check] = []
@@ -111,7 +116,8 @@ def _jumps(accounts: dict[int, Any], periods: list[int], out: dict) -> None:
 
 def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) -> None:
     if not ELECTRICITY_PROVIDERS:
-        out["notes"].append("无电力系统数据来源，未核对用电量")
+        if not any(c.covers == "electricity" for c in CHECKS):
+            out["notes"].append("无电力系统数据来源，未核对用电量")
         return
     limit = _cfg("CECP_SELF_CHECK_ELECTRICITY_PCT", 10)
     compared = 0
@@ -172,6 +178,8 @@ def run(*, enterprise: Enterprise, year: int, month: int | None = None) -> dict[
     benchmark = _intensity(accounts, enterprise, key, out)
     for check in CHECKS:
         out["warnings"] += check.warnings(enterprise, periods)
+        if check.notes is not None:
+            out["notes"] += check.notes(enterprise, periods)
     out["passed"] = not out["errors"]
     out["months"] = len(accounts)
     out["co2_total"] = str(sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0)))

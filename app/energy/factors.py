@@ -133,8 +133,8 @@ def get_all(*, kind: str | None = None, status: str | None = "active",
     if status:
         stmt = stmt.where(EmissionFactor.status == status)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(EmissionFactor.code.ilike(like) | EmissionFactor.name.ilike(like))
+        stmt = stmt.where(EmissionFactor.code.icontains(q, autoescape=True)
+                          | EmissionFactor.name.icontains(q, autoescape=True))
     return stmt
 
 

@@ -8,10 +8,12 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.exchange import api, auth, jobs, views  # noqa: F401  (jobs register themselves)
+    from app.exchange import api, auth, freshness, jobs, powercheck, views  # noqa: F401
     from app.extensions import api as smorest
 
     auth.init_app(app)
+    powercheck.register()
+    freshness.register()
     smorest.register_blueprint(api.blp)
     app.register_blueprint(views.bp)
     views.register_nav()

@@ -30,6 +30,47 @@ WRITE = ("readings.write", "energy.write", "admin.access")
 MAX_BODY = 32 * 1024 * 1024
 
 
+MAX_ID = 2**63 - 1
+NUL = "\x00"
+
+
+def _nul_in(value, path: str) -> str | None:
+    """The path of the first string holding a NUL byte (PostgreSQL text cannot store one)."""
+    if isinstance(value, str):
+        return path if NUL in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            hit = _nul_in(str(k), path) or _nul_in(v, f"{path}.{k}" if path else str(k))
+            if hit:
+                return hit
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            hit = _nul_in(v, f"{path}.{i}" if path else str(i))
+            if hit:
+                return hit
+    return None
+
+
+@blp.before_request
+def _strict_input():
+    """Refuse NUL bytes anywhere in the path, query or JSON body, and ids beyond BIGINT,
+    with a 400 naming the field (before any query: never a 500)."""
+    for key, value in (request.view_args or {}).items():
+        if isinstance(value, str) and NUL in value:
+            return api_error(400, f"{key} 不能包含空字符", fields={key: "不能包含空字符"})
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
+            return api_error(404, "批次不存在或不在您的数据范围内")
+    for key, values in request.args.lists():
+        if NUL in key or any(NUL in v for v in values):
+            field = key.replace(NUL, "")
+            return api_error(400, f"{field} 不能包含空字符", fields={field: "不能包含空字符"})
+    raw = request.get_data(cache=True) if request.mimetype == "application/json" else b""
+    if b"\\u0000" in raw:
+        field = _nul_in(request.get_json(silent=True), "") or "body"
+        return api_error(400, f"{field} 不能包含空字符", fields={field: "不能包含空字符"})
+    return None
+
+
 def _client() -> str | None:
     return clients.client_name(current_user) or getattr(current_user, "email", None)
 
@@ -107,16 +148,31 @@ def _parse_body() -> tuple[list, str | None, str]:
         if not reader.fieldnames or not {"meter", "ts", "value"} <= {
                 (f or "").strip() for f in reader.fieldnames}:
             raise service.BatchError("CSV 首行须为列名 meter,ts,value", "body")
+        if NUL in text:
+            raise service.BatchError("CSV 不能包含空字符", "body")
         return [{(k or "").strip(): v for k, v in r.items()} for r in reader], key, mode
     import json
 
+    if b"\\u0000" in raw or b"\x00" in raw:
+        try:
+            body = json.loads(raw) if b"\x00" not in raw else None
+        except ValueError:
+            body = None
+        field = _nul_in(body, "") or "body"
+        raise service.BatchError(f"{field} 不能包含空字符", field)
     try:
         body = json.loads(raw or b"null")
     except ValueError:
         raise service.BatchError("JSON 格式不正确", "body") from None
     if not isinstance(body, dict) or not isinstance(body.get("readings"), list):
         raise service.BatchError("请求体须为 {\"readings\": [...]}", "readings")
-    return body["readings"], body.get("idempotency_key") or key, body.get("mode") or mode
+    key = body.get("idempotency_key") or key
+    mode = body.get("mode") or mode
+    if key is not None and not isinstance(key, str):
+        raise service.BatchError("幂等键须为字符串", "idempotency_key")
+    if not isinstance(mode, str):
+        raise service.BatchError("mode 须为 all 或 partial", "mode")
+    return body["readings"], key, mode
 
 
 def batch_body(batch, replayed: bool = False) -> dict:

@@ -19,6 +19,11 @@ FIELDS = ("enterprise", "external_id", "name", "energy_type", "unit", "multiplie
           "source_system", "installed_at")
 
 
+#: far above any CT x PT ratio in service (220 kV/100 V x 3000/5 A = 1,320,000), below
+#: what the column (18, 6) holds
+MAX_MULTIPLIER = Decimal(1_000_000_000)
+
+
 def unit_factor(energy_type: EnergyType, unit: str) -> Decimal | None:
     """How many of the energy type's base unit one `unit` is (None: not convertible)."""
     return UNIT_ALIASES.get(energy_type.unit, {energy_type.unit: Decimal(1)}).get(unit)
@@ -71,6 +76,11 @@ def validate(data: dict, *, scope: DataScope, prefix: str = "") -> tuple[dict | 
     if data.get("multiplier") not in (None, ""):
         mult = parse_decimal(data.get("multiplier"), p + "multiplier", errors, "倍率",
                              positive=True)
+        if mult is not None and mult > MAX_MULTIPLIER:
+            errors[p + "multiplier"] = f"倍率不能超过 {MAX_MULTIPLIER:,}（请检查 CT/PT 变比）"
+    for key, limit, label in (("name", 120, "名称"), ("source_system", 60, "来源系统")):
+        if len(str(data.get(key) or "")) > limit:
+            errors[p + key] = f"{label}不能超过 {limit} 个字符"
     installed = None
     if data.get("installed_at"):
         installed = parse_ts(data["installed_at"], p + "installed_at", errors, "启用时间")

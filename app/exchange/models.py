@@ -35,7 +35,8 @@ BATCH_STATUSES = {
     "received": "已接收", "promoted": "已入库", "partial": "部分入库",
     "rejected": "已拒绝", "running": "处理中", "failed": "失败",
 }
-KIND_LABELS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表"}
+KIND_LABELS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表",
+               "enterprises": "企业信息", "outputs": "产值数据"}
 SOURCES = {"rest": "REST 接口", "soap": "Web Service", "file": "文件导入",
            "etl": "中间库同步", "form": "网页填报", "cli": "命令行"}
 

@@ -27,6 +27,9 @@ def add_months(d: date, n: int) -> date:
     return date(m // 12, m % 12 + 1, 1)
 
 
+LOCK_KEY = 7_240_514  # pg_advisory_xact_lock: one partition creator at a time
+
+
 def name_for(month: date) -> str:
     return f"{PARENT}_p{month.year}{month.month:02d}"
 
@@ -46,6 +49,10 @@ def ensure(months: set[date]) -> list[str]:
     wanted = {name_for(m): m for m in months}
     if set(wanted) <= _known:
         return []
+    # CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator (two server
+    # processes storing the first readings of a month): serialise on a transaction lock
+    # and look again once it is held
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
     have = existing()
     _known.update(have)
     made = []

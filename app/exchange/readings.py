@@ -190,6 +190,9 @@ def _store_pg(rows, batch_id) -> Stored:
         "GROUP BY 1, 3 UNION ALL "
         "SELECT meter_id, 'month', date_trunc('month', b), sum(t), sum(c), max(l) FROM h "
         "GROUP BY 1, 3 "
+        # one lock order for every writer: concurrent batches touching the same buckets
+        # wait for each other instead of deadlocking
+        "ORDER BY 1, 2, 3 "
         "ON CONFLICT (meter_id, resolution, bucket) DO UPDATE SET "
         "total = meter_rollup.total + EXCLUDED.total, "
         "count = meter_rollup.count + EXCLUDED.count, "

@@ -26,7 +26,8 @@ from app.extensions import db
 from app.identity.scope import DataScope
 
 MAX_ROWS = 10_000
-KINDS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表"}
+KINDS = {"readings": "计量读数", "energy": "月度能源数据", "meters": "计量表",
+         "enterprises": "企业信息", "outputs": "产值数据"}
 
 
 class BatchError(ValueError):
@@ -208,6 +209,8 @@ def submit_meters(*, items: list, scope: DataScope, user, source: str,
 
 def get(*, batch_id: int, user, scope: DataScope) -> ExchangeBatch | None:
     """A batch is visible to its submitter and to whoever sees everything."""
+    if not 0 < batch_id < 2**63:
+        return None
     batch = db.session.get(ExchangeBatch, batch_id)
     if batch is None:
         return None

@@ -21,6 +21,14 @@ bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 BEIJING = timedelta(hours=8)
 
 
+@bp.before_request
+def _no_nul():
+    """A NUL byte in the path or query (PostgreSQL text cannot hold one) is a 400."""
+    if any("\x00" in str(v) for v in (request.view_args or {}).values()) or any(
+            "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400, description="参数不能包含空字符")
+
+
 @bp.app_template_filter("bj")
 def beijing(value: datetime | None) -> str:
     """A naive UTC datetime shown in Beijing time."""
@@ -107,7 +115,7 @@ def exchange_log():
     q = (request.args.get("q") or "").strip()
     stmt = select(ExchangeLog).order_by(ExchangeLog.id.desc()).limit(500)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(ExchangeLog.client.ilike(like) | ExchangeLog.operation.ilike(like)
-                          | ExchangeLog.status.ilike(like))
+        stmt = stmt.where(ExchangeLog.client.icontains(q, autoescape=True)
+                          | ExchangeLog.operation.icontains(q, autoescape=True)
+                          | ExchangeLog.status.icontains(q, autoescape=True))
     return render_template("exchange/log.html", items=list(db.session.scalars(stmt)), q=q)

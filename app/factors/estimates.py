@@ -38,7 +38,8 @@ def _candidates(region: str | None, year: int | None,
         func.max(direct).over(partition_by=CarbonAccount.enterprise_id).label("maxdirect"),
     ).where(CarbonAccount.is_current.is_(True))
     if region:
-        inner = inner.where(CarbonAccount.region_code.like(region_prefix(region) + "%"))
+        inner = inner.where(
+            CarbonAccount.region_code.startswith(region_prefix(region), autoescape=True))
     if enterprise_ids is not None:
         inner = inner.where(CarbonAccount.enterprise_id.in_(enterprise_ids))
     sub = inner.subquery()
@@ -94,7 +95,8 @@ def estimate(*, region: str | None = None, year: int | None = None,
             "co2_high": _q(a + hi * mwh) if hi is not None else None, "computed_at": now})
     conds = []
     if region:
-        conds.append(ElectricityEstimate.region_code.like(region_prefix(region) + "%"))
+        conds.append(
+            ElectricityEstimate.region_code.startswith(region_prefix(region), autoescape=True))
     if year:
         conds.append(ElectricityEstimate.period.between(year * 100 + 1, year * 100 + 12))
     if enterprise_ids is not None:
@@ -176,12 +178,13 @@ def set_setting(*, region_code: str, include: bool, actor: Any = None) -> Estima
 def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
     """The region's CO2 for the year: accounted (GB/T 32150), the estimated months beside
     it, and — only if the region includes estimates — the total with them, saying so."""
-    like = region_prefix(region_code) + "%"
+    prefix = region_prefix(region_code)
     first, last = year * 100 + 1, year * 100 + 12
     acc = scoped(select(func.coalesce(func.sum(cast(CarbonAccount.co2_total, Float)), 0.0),
                         func.count(func.distinct(CarbonAccount.enterprise_id))),
                  CarbonAccount, scope).where(
-        CarbonAccount.is_current.is_(True), CarbonAccount.region_code.like(like),
+        CarbonAccount.is_current.is_(True),
+        CarbonAccount.region_code.startswith(prefix, autoescape=True),
         CarbonAccount.period.between(first, last))
     accounted, n_ent = db.session.execute(acc).one()
     est_rows = db.session.execute(scoped(select(ElectricityEstimate, CarbonAccount.co2_total)
@@ -189,7 +192,7 @@ def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
         CarbonAccount.enterprise_id == ElectricityEstimate.enterprise_id)
         & (CarbonAccount.period == ElectricityEstimate.period)
         & CarbonAccount.is_current.is_(True)), ElectricityEstimate, scope).where(
-        ElectricityEstimate.region_code.like(like),
+        ElectricityEstimate.region_code.startswith(prefix, autoescape=True),
         ElectricityEstimate.period.between(first, last))
         .order_by(ElectricityEstimate.enterprise_id, ElectricityEstimate.period)).all()
     est = sum(float(e.co2) for e, _ in est_rows)

@@ -65,7 +65,8 @@ def series_stmt(*, enterprise_ids: list[int] | None = None, region: str | None =
     if region:
         from app.identity.scope import region_prefix
 
-        inner = inner.where(CarbonAccount.region_code.like(region_prefix(region) + "%"))
+        inner = inner.where(
+            CarbonAccount.region_code.startswith(region_prefix(region), autoescape=True))
     if period_from:
         inner = inner.where(CarbonAccount.period >= period_from)
     if period_to:
@@ -341,9 +342,10 @@ def fallback(*, enterprise: Enterprise) -> dict | None:
             .where(ElectricityFactor.is_current.is_(True),
                    ElectricityFactor.origin != "manual",
                    Enterprise.id != enterprise.id,
-                   Enterprise.industry_code.like(division + "%")))
+                   Enterprise.industry_code.startswith(division, autoescape=True)))
     for level, stmt in (("province", base.where(and_(
-            Enterprise.region_code.like(enterprise.region_code[:2] + "%")))), ("national", base)):
+            Enterprise.region_code.startswith(enterprise.region_code[:2], autoescape=True)))),
+            ("national", base)):
         values = np.array([v for v, flags in db.session.execute(stmt).all()
                            if not UNUSABLE_FLAGS.intersection(flags or [])], float)
         if values.size >= MIN_PEERS:

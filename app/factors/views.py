@@ -36,7 +36,8 @@ def index():
     q = (request.args.get("q") or "").strip()
     stmt = scoped(select(Enterprise), Enterprise).order_by(Enterprise.name)
     if q:
-        stmt = stmt.where(Enterprise.name.ilike(f"%{q}%") | Enterprise.uscc.ilike(f"%{q}%"))
+        stmt = stmt.where(Enterprise.name.icontains(q, autoescape=True)
+                          | Enterprise.uscc.icontains(q, autoescape=True))
     ents = list(db.session.scalars(stmt.limit(200)))
     current = {f.enterprise_id: f for f in db.session.scalars(select(ElectricityFactor).where(
         ElectricityFactor.is_current.is_(True),

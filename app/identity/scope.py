@@ -55,7 +55,10 @@ def scope_clause(model: Any, scope: DataScope) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if rule.region and scope.region:
         col = getattr(model, rule.region)
-        parts += [col.like(region_prefix(code) + "%") for code in scope.region]
+        # autoescape: a stored entry is a checked code (`datascope.check_entry`), and even
+        # one that is not ('%', '3_') matches only itself, never widens the scope
+        parts += [col.startswith(region_prefix(code), autoescape=True)
+                  for code in scope.region]
     for kind in ("enterprise", "institution", "verification_body"):
         col_name = getattr(rule, kind)
         values = getattr(scope, kind)

@@ -19,6 +19,7 @@ from flask_security import (
     user_authenticated,
 )
 
+from app.api import CSRF_MESSAGE, api_error
 from app.audit import service as audit
 from app.db import utcnow
 from app.extensions import db
@@ -50,8 +51,6 @@ def _unauthn(mechanisms=None, headers=None):
     from flask_security.decorators import default_unauthn_handler
 
     if request.path.startswith("/api/"):
-        from app.api import api_error
-
         return api_error(401, "需要登录或有效的令牌 (Authentication-Token)",
                          code="unauthenticated")
     return default_unauthn_handler(mechanisms, headers)
@@ -61,8 +60,6 @@ def _unauthz(func_name, params):
     from flask import abort
 
     if request.path.startswith("/api/"):
-        from app.api import api_error
-
         return api_error(403, "没有权限执行此操作" + (f"（需要 {', '.join(params)}）"
                                                  if params else ""), code="forbidden")
     abort(403)
@@ -73,14 +70,11 @@ def _render_json(payload, code, headers, user):
     from flask_security.views import default_render_json
 
     if code >= 400 and request.path.startswith("/api/"):
-        from app.api import api_error
-
         errors = payload.get("errors") or (payload.get("response") or {}).get("errors") or []
         if isinstance(errors, str):
             errors = [errors]
         text = "；".join(str(e) for e in errors)
         if "CSRF" in text:
-            from app.api.setup import CSRF_MESSAGE
             from app.audit import refusals
 
             refusals.mark("csrf.refused")

@@ -60,6 +60,9 @@ def country_emissions(args):
     out = _build("countries", {"countries": args.get("countries"), "from": args.get("from_"),
                                "to": args.get("to")})
     series: dict = {}
+    out["series"], out["unit"] = series, "Mt CO2"
+    if len(out.get("datasets") or []) < 2:  # no data in the chosen years or countries
+        return out
     emissions, share = out["datasets"][0], out["datasets"][1]
     for c in out["countries"]:
         i = next(n for n, col in enumerate(emissions["columns"]) if col["key"] == c["iso3"])

@@ -52,8 +52,8 @@ def enterprise_view(scope: DataScope, f: Filters, *, page_size: int = PAGE_SIZE)
             .join(Region, Region.code == Enterprise.region_code)
             .outerjoin(Industry, Industry.code == Enterprise.industry_code))
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(or_(Enterprise.name.ilike(like), Enterprise.uscc.ilike(like)))
+        stmt = stmt.where(or_(Enterprise.name.icontains(f.q, autoescape=True),
+                              Enterprise.uscc.icontains(f.q, autoescape=True)))
     sort = f.sort if f.sort in SORTS else "co2"
     col = {"co2": agg.c.co2, "tce": agg.c.tce, "amount": agg.c.amount, "intensity": intensity,
            "name": Enterprise.name, "uscc": Enterprise.uscc}[sort]

@@ -265,6 +265,30 @@ def _accounting_ready() -> bool:
     return _READY[key]
 
 
+#: other domains' "数据截至" per source (exchange: latest reading per meter source system,
+#: last sync per intermediate database): fn(scope) -> [{"source", "kind", "at" (naive UTC)}]
+FRESHNESS_SOURCES: list = []
+
+
+def source_freshness(scope) -> list[dict]:
+    """Each registered source's latest time, in Beijing time, with its label; a failing
+    source is left out (a page never breaks over a freshness line)."""
+    from datetime import timedelta
+
+    out = []
+    for fn in FRESHNESS_SOURCES:
+        try:
+            items = fn(scope)
+        except Exception:  # noqa: BLE001 - another domain's data; never break the page
+            db.session.rollback()
+            continue
+        for it in items:
+            at = (it["at"] + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") if it["at"] else "—"
+            out.append({**it, "at": at,
+                        "label": f"{it['source']}{it.get('kind', '')}：数据截至 {at}"})
+    return out
+
+
 def freshness() -> dict:
     """What the pages print as "数据截至 …": when facts were last refreshed and the newest
     account they include (UTC stored, shown in Beijing time)."""

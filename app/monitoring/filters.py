@@ -121,7 +121,7 @@ def where(model, scope: DataScope, f: Filters, *, item: str | None = None,
     if it != ANY_ITEM:
         clauses.append(model.item == it)
     if f.prefix:
-        clauses.append(model.region_code.like(f.prefix + "%"))
+        clauses.append(model.region_code.startswith(f.prefix, autoescape=True))
     if with_sector and f.sector:
         clauses.append(model.sector == f.sector)
     if f.industry:

@@ -117,7 +117,7 @@ def grade_dataset(scope: DataScope, f: Filters, scheme_id: str = DEFAULT_SCHEME)
     if not scope.all:
         ents = ents.where(scope_clause(Enterprise, scope))
     if f.prefix:
-        ents = ents.where(Enterprise.region_code.like(f.prefix + "%"))
+        ents = ents.where(Enterprise.region_code.startswith(f.prefix, autoescape=True))
     div = func.substr(CarbonCode.industry_code, 1, 2)
     stmt = (select(div, CarbonCode.graded, CarbonCode.grade, func.count())
             .where(CarbonCode.is_current.is_(True), CarbonCode.period_key == key,

@@ -52,7 +52,7 @@ def build(view: str, args: Any, scope: DataScope) -> dict:
 
         out = enterprise_view(scope, f)
     out["filters"] = f
-    out["freshness"] = facts.freshness()
+    out["freshness"] = {**facts.freshness(), "sources": facts.source_freshness(scope)}
     return out
 
 

@@ -13,12 +13,13 @@ def enterprises_query(*, scope: DataScope | None = None, q: str | None = None,
                       region: str | None = None, industry: str | None = None) -> Select:
     stmt = scoped(select(Enterprise), Enterprise, scope).order_by(Enterprise.name)
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Enterprise.name.ilike(like), Enterprise.uscc.ilike(like)))
+        term = q.strip()
+        stmt = stmt.where(or_(Enterprise.name.icontains(term, autoescape=True),
+                              Enterprise.uscc.icontains(term, autoescape=True)))
     if region:
-        stmt = stmt.where(Enterprise.region_code.like(region_prefix(region) + "%"))
+        stmt = stmt.where(Enterprise.region_code.startswith(region_prefix(region), autoescape=True))
     if industry:
-        stmt = stmt.where(Enterprise.industry_code.like(industry + "%"))
+        stmt = stmt.where(Enterprise.industry_code.startswith(industry, autoescape=True))
     return stmt
 
 

@@ -14,8 +14,17 @@ from app.platform import access, health, metrics
 blp = Blueprint("platform_api", __name__, url_prefix="/api/v1", description="平台 Platform")
 
 
+_HEALTH = {"application/json": {"schema": {
+    "type": "object", "required": ["status"],
+    "properties": {"status": {"type": "string"}, "components": {"type": "object"}},
+    "additionalProperties": True}}}
+
+
 @blp.route("/health")
-@blp.doc(responses={"503": {"description": "a required component is down"}})
+@blp.doc(responses={"200": {"description": "every required component is up",
+                            "content": _HEALTH},
+                    "503": {"description": "a required component is down",
+                            "content": _HEALTH}})
 def get_health():
     """Up or down; with the monitoring token or from an allowed network, every component."""
     ready, body = health.check()
@@ -25,7 +34,9 @@ def get_health():
 
 
 @blp.route("/metrics")
-@blp.doc(responses={"403": {"description": "neither the monitoring token nor network"}})
+@blp.doc(responses={"200": {"description": "Prometheus text exposition format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "403": {"description": "neither the monitoring token nor network"}})
 def get_metrics():
     """Prometheus text format (monitoring token or allowed network)."""
     if not access.monitoring_allowed():

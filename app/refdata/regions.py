@@ -138,3 +138,49 @@ def grid_region_of(code: str, data_dir: Path | None = None) -> str | None:
             if code.startswith(m) and (best is None or len(m) > best[0]):
                 best = (len(m), grid.id)
     return best[1] if best else None
+
+
+@cache
+def division_codes(data_dir: Path | None = None) -> frozenset[str]:
+    """Every GB/T 2260 code down to county level (gb2260.csv, the full national list).
+
+    Why a second file: regions.csv holds the divisions the platform seeds with English
+    names; a data-scope grant or an enterprise's region may name any division of the
+    country, so it is checked against the full list."""
+    codes: set[str] = set()
+    seen: dict[str, int] = {}
+    levels: dict[str, str] = {}
+    rows = list(
+        read_rows(data_file(data_dir, "gb2260.csv"), ("code", "name", "level", "parent_code"))
+    )
+    for row in rows:
+        code = row.req("code")
+        if not re.fullmatch(r"\d{6}", code):
+            raise row.fail("code", f"{code!r} is not a 6-digit GB/T 2260 code")
+        check_unique(seen, code, row, "code")
+        row.req("name")
+        levels[code] = row.choice("level", set(REGION_LEVELS))
+        codes.add(code)
+    for row in rows:
+        code, parent = row.data["code"], row.opt("parent_code")
+        if levels[code] == "province":
+            continue
+        if parent not in levels or REGION_LEVELS[levels[parent]] != REGION_LEVELS[levels[code]] - 1:
+            raise row.fail("parent_code", f"unknown or wrong-level parent {parent!r}")
+        if not code.startswith(region_prefix(parent)):
+            raise row.fail("parent_code", f"code {code} is not inside parent {parent}")
+    return frozenset(codes)
+
+
+def validate_region_code(code: str) -> str:
+    """The code if it is a GB/T 2260 division, else ValueError with a Chinese message (a
+    wildcard or a bare prefix such as '33' or '33%' is refused: a scope entry is a code)."""
+    code = (code or "").strip() if isinstance(code, str) else ""
+    if not re.fullmatch(r"\d{6}", code):
+        raise ValueError(
+            f"「{code}」不是行政区划代码：应为 GB/T 2260 的 6 位数字代码（如 330000 浙江省、"
+            "330500 湖州市），不接受通配符或前缀"
+        )
+    if code not in division_codes():
+        raise ValueError(f"「{code}」不在 GB/T 2260 行政区划代码表中")
+    return code

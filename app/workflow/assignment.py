@@ -114,7 +114,8 @@ def _filtered(stmt: Select, flt: InboxFilter | None) -> Select:
         stmt = stmt.where(or_(WorkTask.enterprise_uscc == flt.enterprise,
                               WorkTask.title.contains(flt.enterprise)))
     if flt.region:
-        stmt = stmt.where(WorkTask.region_code.like(flt.region.rstrip("0")[:6] + "%"))
+        stmt = stmt.where(
+            WorkTask.region_code.startswith(flt.region.rstrip("0")[:6], autoescape=True))
     if flt.due_before:
         stmt = stmt.where(WorkTask.due_at <= flt.due_before)
     if flt.overdue:
@@ -143,7 +144,8 @@ def done_query(*, user: Any, flt: InboxFilter | None = None) -> Select:
         stmt = stmt.where(or_(ProcessInstance.enterprise_uscc == flt.enterprise,
                               ProcessInstance.title.contains(flt.enterprise)))
     if flt and flt.region:
-        stmt = stmt.where(ProcessInstance.region_code.like(flt.region.rstrip("0")[:6] + "%"))
+        stmt = stmt.where(ProcessInstance.region_code.startswith(
+            flt.region.rstrip("0")[:6], autoescape=True))
     return stmt.order_by(TaskHistory.at.desc(), TaskHistory.id.desc())
 
 

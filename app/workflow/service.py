@@ -176,12 +176,34 @@ def _task_event(action: str, task: WorkTask, user: Any) -> None:
     journal.write()
 
 
+_BUMP_VERSION = (update(ProcessInstance)
+                 .where(ProcessInstance.id == bindparam("b_id"),
+                        ProcessInstance.version == bindparam("b_version"))
+                 .values(version=ProcessInstance.version + 1)
+                 .execution_options(synchronize_session=False))
+
+
+def _guard(task: WorkTask) -> None:
+    """The claim's guard: the instance's version goes up in the same transaction as the
+    assignee changes. Every complete, return or timer step of the case writes under
+    `WHERE version = <the version it read with the task>` (`persistence.save`), so a step
+    that checked the assignee before a concurrent claim committed fails with `Conflict`
+    instead of completing a task someone else holds; and a claim that loses to a concurrent
+    step (its UPDATE waits on the step's row lock, then finds a new version) fails too."""
+    inst = task.instance
+    result = db.session.execute(_BUMP_VERSION, {"b_id": inst.id, "b_version": inst.version})
+    if result.rowcount != 1:
+        raise Conflict(STALE_MESSAGE, code="stale")
+    set_committed_value(inst, "version", inst.version + 1)
+
+
 def claim(*, task_id: str, user: Any) -> WorkTask:
     task = get_task(task_id=task_id, user=user)
     check_running(task.instance)
     _check_worker(user, task)
     if task.assignee_id == user.id:
         return task
+    _guard(task)
     result = db.session.execute(update(WorkTask).where(
         WorkTask.id == task.id, WorkTask.assignee_id.is_(None)).values(assignee_id=user.id)
         .execution_options(synchronize_session=False))
@@ -199,8 +221,13 @@ def release(*, task_id: str, user: Any) -> WorkTask:
         return task
     if task.assignee_id != user.id and not is_admin:
         raise Forbidden("只能释放自己认领的任务。")
-    task.assignee_id = None
-    db.session.flush()
+    _guard(task)
+    result = db.session.execute(update(WorkTask).where(
+        WorkTask.id == task.id, WorkTask.assignee_id == task.assignee_id)
+        .values(assignee_id=None).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(STALE_MESSAGE, code="stale")
+    set_committed_value(task, "assignee_id", None)
     _task_event("release", task, user)
     return task
 

@@ -10,7 +10,7 @@ from tests.factors.test_factors_flow import HAND
 
 
 def test_simulate_api_any_signed_in_user(client, make_user, auth):
-    user = make_user("enterprise", enterprise="91330522MA3000001X")
+    user = make_user("enterprise", enterprise="91330522MA3000001J")
     assert client.post("/api/v1/factors/regional/simulate", json=HAND).status_code == 401
     r = client.post("/api/v1/factors/regional/simulate", json=HAND, headers=auth(user))
     assert r.status_code == 200, r.get_json()
@@ -109,7 +109,7 @@ def test_regional_pages(client, make_user):
 
     net = regional.load_demo()
     db.session.commit()
-    user = make_user("enterprise", enterprise="91330522MA3000001X")
+    user = make_user("enterprise", enterprise="91330522MA3000001J")
     login(client, user)
     page = client.get("/factors/regional").get_data(as_text=True)
     assert "示例数据（非官方）" in page
@@ -161,7 +161,7 @@ def test_managers_import_networks_from_the_page(client, make_user):
         return {"code": "zj-test", "title": "浙江测试", "year": "2021",
                 "generation": (BytesIO(gen), "g.csv"), "exchange": (BytesIO(ex), "e.csv")}
 
-    owner = make_user("enterprise", enterprise="91330522MA3000001X")
+    owner = make_user("enterprise", enterprise="91330522MA3000001J")
     login(client, owner)
     assert client.post("/factors/regional", data=form(good),
                        content_type="multipart/form-data").status_code == 403

@@ -14,7 +14,7 @@ def _actions(db):
 
 
 def test_password_login_and_logout_are_audited(client, make_user, db):
-    user = make_user("enterprise", enterprise="91330500MA2B00000X")
+    user = make_user("enterprise", enterprise="91330500MA2B00000R")
     r = login(client, user)
     assert r.status_code == 302
     assert client.get("/profile").status_code == 200

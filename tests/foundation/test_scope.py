@@ -6,9 +6,9 @@ from app.identity.scope import DataScope, region_prefix, scoped_select
 from app.orgs.models import Enterprise, Region
 from tests.conftest import login
 
-HZ_ENT = "91330522MA2B000001"   # Huzhou (city 330500) enterprise
-HZ2_ENT = "91330502MA2B000002"
-HG_ENT = "91330100MA2B000003"   # Hangzhou (330100)
+HZ_ENT = "91330522MA2B00000M"   # Huzhou (city 330500) enterprise
+HZ2_ENT = "91330502MA2B00000N"
+HG_ENT = "91330100MA2B000005"   # Hangzhou (330100)
 
 
 @pytest.fixture()

@@ -236,6 +236,7 @@ def test_manifest_matches_files() -> None:
     entries = verify_manifest()
     assert {
         "regions.csv",
+        "gb2260.csv",
         "industries.csv",
         "sectors.csv",
         "energy_types.csv",

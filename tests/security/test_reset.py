@@ -23,6 +23,11 @@ def test_owner_unlocks_by_password_reset(database_url, make_user, db):
         def handle_message(self, message):
             received.append(message)
 
+    from app.identity.security import security
+
+    # Flask-Security keeps its settings on one extension object shared by every app of the
+    # process: the second app below must not leave "recoverable" on for the others
+    saved = dict(vars(security))
     controller = Controller(Collect(), hostname="127.0.0.1", port=16013)
     controller.start()
     try:
@@ -57,5 +62,7 @@ def test_owner_unlocks_by_password_reset(database_url, make_user, db):
         assert old_browser.get("/profile").status_code == 302  # old sessions ended
     finally:
         controller.stop()
+        vars(security).clear()
+        vars(security).update(saved)
     actions = list(db.session.scalars(select(AuditRecord.action)))
     assert "password.reset" in actions

@@ -88,8 +88,8 @@ def world(reference, make_user) -> World:
 
     db = reference
     deploy.deploy_builtins()
-    ent = make_enterprise(db, "91330500MA0000001X", "330522")
-    ent_b = make_enterprise(db, "91330100MA0000002Y", "330106", name="杭州测试钢铁有限公司")
+    ent = make_enterprise(db, "91330500MA00000014", "330522")
+    ent_b = make_enterprise(db, "91330100MA0000002J", "330106", name="杭州测试钢铁有限公司")
     add_accounts(db, ent)
     add_accounts(db, ent_b)
     commit()
