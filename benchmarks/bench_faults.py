@@ -2,8 +2,8 @@
 killed mid-job, a web node killed — on services this benchmark starts itself (a private
 PostgreSQL cluster by initdb + pg_ctl, its own redis-server with an append-only file, two
 gunicorn nodes behind HAProxy, a `cecp worker`). Meanwhile Locust users browse and a
-producer enqueues a probe job a second (each pauses 0.5 s, so a kill lands mid-job). After the run every
-job the producer committed must have run (nothing lost), checked in the audit log.
+producer enqueues a probe job a second (each pauses 0.5 s, so a kill lands mid-job). After
+the run every job the producer committed must have run (nothing lost), checked in the audit log.
 
 Each fault's row: the share of requests that failed in the 30 s after it, and the recovery
 time (from the fault to the last failed request of that window; 0 when none failed). A
