@@ -92,6 +92,15 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _cookie_secure(raw: str | None) -> bool | str:
+    """CECP_COOKIE_SECURE: "auto" (default: Secure when the request came over HTTPS),
+    or true / false."""
+    value = (raw or "auto").strip().lower()
+    if value == "auto":
+        return "auto"
+    return value in {"1", "true", "yes", "on"}
+
+
 def build_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -132,10 +141,27 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_ALERT_REFUSALS": int(env.get("CECP_ALERT_REFUSALS", 20)),
         "CECP_ALERT_DISK_FREE": float(env.get("CECP_ALERT_DISK_FREE", 0.10)),
         "CECP_DEMO_PASSWORD": env.get("CECP_DEMO_PASSWORD", "Demo#2026pass"),
+        # Address printed in documents' QR codes (`/documents/<id>/verify`); default: the
+        # request's host, or http://localhost:5000 in jobs (app/documents)
+        "CECP_PUBLIC_URL": env.get("CECP_PUBLIC_URL") or None,
+        # generate the carbon accounting report when a report case is submitted / published
+        "CECP_REPORTS_ON_CASES": _bool("CECP_REPORTS_ON_CASES", True),
         # Identity policy (R-5.1 / R-5.2); every rule is configuration.
         "CECP_LOCKOUT_ATTEMPTS": int(env.get("CECP_LOCKOUT_ATTEMPTS", 5)),
         "CECP_LOCKOUT_WINDOW_MINUTES": int(env.get("CECP_LOCKOUT_WINDOW_MINUTES", 15)),
         "CECP_IDLE_TIMEOUT_MINUTES": int(env.get("CECP_IDLE_TIMEOUT_MINUTES", 30)),
+        # Sessions (app.identity.sessions) and request limits (docs/security.md)
+        "CECP_SESSION_MAX_HOURS": float(env.get("CECP_SESSION_MAX_HOURS", 12)),
+        "CECP_COOKIE_SECURE": _cookie_secure(env.get("CECP_COOKIE_SECURE")),
+        "CECP_PROXY_HOPS": int(env.get("CECP_PROXY_HOPS", 0)),
+        "MAX_CONTENT_LENGTH": int(env.get("CECP_MAX_CONTENT_LENGTH", 64 * 1024 * 1024)),
+        "CECP_RATELIMIT_ENABLED": _bool("CECP_RATELIMIT_ENABLED", True),
+        "CECP_RATELIMIT_LOGIN_IP": env.get("CECP_RATELIMIT_LOGIN_IP", "30/minute;200/hour"),
+        "CECP_RATELIMIT_LOGIN_ACCOUNT": env.get(
+            "CECP_RATELIMIT_LOGIN_ACCOUNT", "5/minute;10/10 minutes;20/hour;50/day"),
+        "CECP_RATELIMIT_RESET": env.get("CECP_RATELIMIT_RESET", "5/hour"),
+        "CECP_RATELIMIT_PUBLIC": env.get("CECP_RATELIMIT_PUBLIC", "120/minute"),
+        "CECP_RATELIMIT_API": env.get("CECP_RATELIMIT_API", "600/minute"),
         "CECP_PASSWORD_MIN_CLASSES": int(env.get("CECP_PASSWORD_MIN_CLASSES", 3)),
         "CECP_PASSWORD_EXPIRY_DAYS": int(env.get("CECP_PASSWORD_EXPIRY_DAYS", 90)),
         "CECP_PASSWORD_HISTORY": int(env.get("CECP_PASSWORD_HISTORY", 5)),
@@ -162,7 +188,13 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECURITY_ZXCVBN_MINIMUM_SCORE": int(env.get("CECP_PASSWORD_ZXCVBN_MIN", 3)),
         "SECURITY_PASSWORD_CHECK_BREACHED": False,
         "SECURITY_REGISTERABLE": False,
-        "SECURITY_RECOVERABLE": False,
+        # password reset by e-mail (the owner's way out of a lockout) when SMTP is configured
+        "SECURITY_RECOVERABLE": bool(env.get("CECP_SMTP_HOST")),
+        "SECURITY_RESET_PASSWORD_WITHIN": timedelta(
+            minutes=int(env.get("CECP_RESET_PASSWORD_MINUTES", 60))),
+        "SECURITY_EMAIL_SENDER": env.get("CECP_SMTP_FROM", "cecp@localhost"),
+        # intranets: no DNS look-up of the mail domain when an address is checked
+        "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},
         "SECURITY_CHANGEABLE": True,
         "SECURITY_SEND_PASSWORD_CHANGE_EMAIL": False,
         "SECURITY_TRACKABLE": True,
@@ -198,6 +230,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=float(env.get("CECP_SESSION_MAX_HOURS", 12))),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_DURATION": timedelta(minutes=0),
         "SECURITY_DEFAULT_REMEMBER_ME": False,

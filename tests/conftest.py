@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -92,6 +93,11 @@ def app(database_url):
         "SECURITY_PASSWORD_HASH": "argon2",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # a report PDF per submitted case would slow every workflow test: tests/reports
+        # turns it on where it is the behaviour under test
+        "CECP_REPORTS_ON_CASES": False,
+        # every test signs in from 127.0.0.1: the limits are on in tests/security only
+        "CECP_RATELIMIT_ENABLED": False,
     })
     def _fresh_request_globals():
         # Tests hold an app context while using the client, and Flask then reuses that
@@ -212,9 +218,19 @@ def enrol_totp(user) -> str:
 
 def totp_now(user) -> str:
     from flask import current_app
+    from sqlalchemy import select
 
+    from app.extensions import db
+    from app.identity.models import User
+
+    # Each time step is accepted once per user (app.identity.totp): when this one was used
+    # already, answer with the next one, as an authenticator shown a moment later would.
     security = current_app.extensions["security"]
-    return security._totp_factory.generate_totp_password(user.tf_totp_secret)
+    last = db.session.execute(select(User.tf_totp_last_counter)
+                              .where(User.id == user.id)).scalar()
+    totp = security._totp_factory._totp.from_source(user.tf_totp_secret)
+    step = max(int(time.time()) // totp.period, (last or 0) + 1)
+    return totp.generate(time=step * totp.period).token
 
 
 def login(client, user, password: str = "Strong#Pass2026x"):

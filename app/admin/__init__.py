@@ -8,4 +8,7 @@ from app.admin.views import build_admin
 
 
 def init_admin(app: Flask) -> None:
+    from app.admin import csp
+
     build_admin(app)
+    csp.init_app(app)

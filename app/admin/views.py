@@ -19,14 +19,17 @@ from wtforms.fields.choices import SelectChoice
 
 from app.admin.alerts import AlertsView
 from app.admin.outbox import JobsView
+from app.admin.sessions import SessionsView
 from app.audit import service as audit
 from app.audit.models import AuditRecord
+from app.exports import safe_row
 from app.extensions import db
 from app.identity import service as accounts
 from app.identity.models import Role, User
 from app.identity.roles import ROLE_NAMES
 from app.orgs.models import Enterprise, Institution, Region, VerificationBody
 from app.web import filters as fmt
+from app.web.csp import nonce as csp_nonce
 
 
 def _fmt(fn):
@@ -271,8 +274,9 @@ class AuditSearchView(GuardMixin, BaseView):
             w.writerow(["seq", "ts", "user", "ip", "user_agent", "action", "object_type",
                         "object_id", "summary", "hash"])
             for r in rows:
-                w.writerow([r.seq, r.ts.isoformat(), r.user_email, r.ip, r.user_agent,
-                            r.action, r.object_type, r.object_id, r.summary, r.hash])
+                w.writerow(safe_row([r.seq, r.ts.isoformat(), r.user_email, r.ip,
+                                     r.user_agent, r.action, r.object_type, r.object_id,
+                                     r.summary, r.hash]))
             return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=audit.csv"})
         rows = db.session.scalars(stmt.limit(200)).all()
@@ -321,7 +325,8 @@ class GuardedJobsView(GuardMixin, JobsView):
 def build_admin(app: Flask) -> Admin:
     admin = Admin(app, name="系统管理",
                   theme=Bootstrap4Theme(fluid=True, base_template="admin/cecp_base.html"),
-                  index_view=SecureIndex(name="概览", url="/admin"))
+                  index_view=SecureIndex(name="概览", url="/admin"),
+                  csp_nonce_generator=csp_nonce)
     admin.add_view(UserView(User, db, name="用户", endpoint="users"))
     admin.add_view(RoleView(Role, db, name="角色与权限", endpoint="roles"))
     admin.add_view(RegionView(Region, db, name="行政区划", endpoint="regions"))
@@ -334,5 +339,12 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(AuditSearchView(name="审计检索", endpoint="audit_search"))
     admin.add_view(ServicesView(name="服务治理", endpoint="services"))
     admin.add_view(GuardedJobsView(name="后台任务", endpoint="jobs"))
+    admin.add_view(SessionsAdmin(name="会话管理", endpoint="sessions"))
     admin.add_view(GuardedAlertsView(name="告警", endpoint="alerts"))
     return admin
+
+
+class SessionsAdmin(GuardMixin, SessionsView):
+    """会话管理 (`app.admin.sessions`)."""
+
+    is_accessible = SessionsView.is_accessible

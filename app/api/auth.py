@@ -36,31 +36,33 @@ class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(200, TokenResponse)
     def post(self, args):
-        """Issue an API token (send it back in the `Authentication-Token` header)."""
+        """Issue an API token (send it back in the `Authentication-Token` header).
+
+        Every failure before the credentials are fully proven (unknown account, wrong
+        password, missing or wrong code) gets one answer, and an unknown account costs the
+        same password hash as a known one: the endpoint tells nobody which accounts exist
+        or that a password was right. Lock, disabled and policy answers come only after the
+        password and (when enrolled) the code were right.
+        """
         user = accounts.get_by_email(email=args["email"])
         if user is None or user.deleted_at is not None:
+            _burn_hash(args["password"])
             audit.record("login.failure", object_type="user", email=args["email"],
                          summary={"via": "api", "reason": "unknown"})
             accounts.db.session.commit()
-            return api_error(401, "邮箱或密码错误", code="bad_credentials")
-        if lockout.is_locked(user):
-            return api_error(403, lockout.locked_message(user), code="locked")
+            return _bad_credentials()
         if not user.verify_and_update_password(args["password"]):
             user.track_failed_authn("password")
-            if lockout.is_locked(user):
-                return api_error(403, lockout.locked_message(user), code="locked")
-            return api_error(401, "邮箱或密码错误", code="bad_credentials")
+            return _bad_credentials()
+        if user.tf_primary_method:
+            if not args.get("code") or not _verify_second_factor(user, args["code"]):
+                user.track_failed_authn("password", tfa=True)
+                return _bad_credentials()
+        if lockout.is_locked(user):
+            return api_error(403, lockout.locked_message(user), code="locked")
         if not user.active:
             return api_error(403, "账户已停用", code="disabled")
-        if user.tf_primary_method:
-            if not args.get("code"):
-                return api_error(401, "需要双因素认证动态口令", code="code_required",
-                                 fields={"code": "必填"})
-            if not _verify_second_factor(user, args["code"]):
-                user.track_failed_authn("password", tfa=True)
-                return api_error(401, "动态口令错误", code="bad_code",
-                                 fields={"code": "动态口令错误"})
-        elif user.requires_two_factor():
+        if not user.tf_primary_method and user.requires_two_factor():
             return api_error(403, "该角色必须先在网页端启用双因素认证", code="two_factor_required")
         if password_policy.expired(user):
             return api_error(403, "密码已过期，请先在网页端修改密码", code="password_expired")
@@ -70,6 +72,28 @@ class Token(MethodView):
         return {"token": user.get_auth_token(),
                 "expires_in": _seconds(current_app.config["SECURITY_TOKEN_MAX_AGE"]),
                 "user": {"email": user.email, "roles": sorted(user.role_names)}}
+
+
+#: the one answer to every unproven credential
+BAD_CREDENTIALS = "邮箱、密码或动态口令错误（已启用双因素认证的账户须同时提交动态口令 code）"
+
+
+def _bad_credentials():
+    return api_error(401, BAD_CREDENTIALS, code="bad_credentials",
+                     fields={"code": "已启用双因素认证的账户必填"})
+
+
+def _burn_hash(password: str) -> None:
+    """Verify against a throw-away hash of the same kind, so that an unknown account takes
+    as long as a wrong password."""
+    from flask_security.utils import hash_password, verify_password
+
+    state = current_app.extensions.setdefault("cecp_dummy_hash", {})
+    if "hash" not in state:
+        import secrets
+
+        state["hash"] = hash_password(secrets.token_urlsafe(16))
+    verify_password(password, state["hash"])
 
 
 def _seconds(value) -> int:
@@ -82,7 +106,7 @@ def _verify_second_factor(user, code: str) -> bool:
     if code.isdigit() and user.tf_totp_secret:
         return bool(security._totp_factory.verify_totp(
             token=code, totp_secret=user.tf_totp_secret, user=user,
-            window=current_app.config.get("SECURITY_TWO_FACTOR_TOTP_WINDOW", 1)))
+            window=current_app.config.get("SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY", 120)))
     from flask_security.recovery_codes import MfRecoveryCodesUtil  # noqa: F401
 
     util = security._mf_recovery_codes_util

@@ -12,10 +12,25 @@ CSRF_MESSAGE = "安全令牌 (CSRF) 缺失或已过期，请刷新页面后重�
 
 
 def handle_http_exception(error: HTTPException):
+    """The platform's answer to an HTTP error; `Retry-After` (429, 503) is kept."""
+    from flask import make_response
+
+    response = make_response(_answer(error))
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        seconds = retry_after if isinstance(retry_after, int) else None
+        response.headers["Retry-After"] = str(seconds if seconds is not None else retry_after)
+    return response
+
+
+def _answer(error: HTTPException):
     from flask_wtf.csrf import CSRFError
 
     status = error.code or 500
     if isinstance(error, CSRFError):
+        from app.audit import refusals
+
+        refusals.mark("csrf.refused")
         if request.path.startswith("/api/"):
             return api_error(400, CSRF_MESSAGE, code="csrf")
         return render_template("errors/error.html", status=status, message=CSRF_MESSAGE), 400

@@ -42,3 +42,17 @@ class AuditHead(db.Model):
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
     key_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
+class RefusalCount(db.Model):
+    """Refused requests counted per minute, user, address and action (embedded mode; with
+    Redis the counters live there). `app.audit.refusals` turns each finished window into one
+    audit record, so a flood of refusals is a handful of records, not a flood."""
+
+    __tablename__ = "refusal_count"
+    window: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    action: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: anonymous
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    sample: Mapped[str | None] = mapped_column(String(300))  # the first path refused

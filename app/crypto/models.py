@@ -19,13 +19,22 @@ class DataKey(db.Model):
 
 
 class PlatformKey(db.Model):
-    """The platform's SM2 key pair; the private key is SM4-encrypted by a data key."""
+    """An SM2 signing key pair; the private key is SM4-encrypted by a data key.
+
+    `name` is the key id documents name (`platform` for the platform's own key). Keys of
+    organisations (a verification body signs its statements) carry their owner and a
+    certificate: a token signed by the platform key over the key id, owner and public key
+    (`app.crypto.signing.create_org_key`)."""
 
     __tablename__ = "platform_key"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
     public_key_hex: Mapped[str] = mapped_column(String(130), nullable=False)
     private_key_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    owner_type: Mapped[str | None] = mapped_column(String(40))
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    certificate: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.crypto import sm2
 from app.crypto.fields import decrypt_text, encrypt_text
 from app.crypto.models import PlatformKey
+from app.db import utcnow
 from app.extensions import db
 
 PLATFORM_KEY_NAME = "platform"
@@ -144,3 +147,178 @@ def read_token(token: str, public_pem: str | None = None) -> dict[str, Any]:
     if not isinstance(payload, dict):  # pragma: no cover - we only sign dicts
         raise ValueError(INVALID_SIGNATURE)
     return payload
+
+
+# --- signers: the platform key and certified organisation keys --------------------------
+
+
+class Signer(Protocol):
+    """What signs a document: a key id (named in the document row, resolvable to a
+    public key at `/api/v1/keys/<key_id>.pem`) and a DER SM2 signature over bytes."""
+
+    key_id: str
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class KeySigner:
+    """A signer backed by a `platform_key` row (the platform's or an organisation's)."""
+
+    key_id: str
+
+    def sign(self, data: bytes) -> bytes:
+        if self.key_id == PLATFORM_KEY_NAME:
+            return sign_document(data)  # creates (flushes) the platform key on first use
+        row = _key_row(self.key_id)
+        if row is None or row.revoked_at is not None:
+            raise LookupError(f"签名密钥不存在或已吊销: {self.key_id}")
+        private_hex = decrypt_text(row.private_key_enc, private_key_aad(row.name))
+        assert private_hex is not None
+        return sm2.sign(data, private_hex, row.public_key_hex)
+
+
+_KEY_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,39}\Z")
+
+
+def _key_row(key_id: str) -> PlatformKey | None:
+    if not isinstance(key_id, str) or not _KEY_ID.match(key_id):
+        return None
+    if key_id == PLATFORM_KEY_NAME:
+        return _row(create=False)  # reading never creates it (a GET would not commit it)
+    return db.session.scalar(select(PlatformKey).where(PlatformKey.name == key_id))
+
+
+def platform_signer() -> KeySigner:
+    """The default signer of every document."""
+    return KeySigner(PLATFORM_KEY_NAME)
+
+
+def get_signer(key_id: str) -> KeySigner:
+    """A signer for a known, unrevoked key id, else LookupError."""
+    if key_id == PLATFORM_KEY_NAME:
+        return platform_signer()
+    row = _key_row(key_id)
+    if row is None or row.revoked_at is not None:
+        raise LookupError(f"签名密钥不存在或已吊销: {key_id}")
+    return KeySigner(row.name)
+
+
+def public_pem_for(key_id: str) -> str | None:
+    """The PEM public key of a key id (platform or organisation), None when unknown. A
+    revoked key still answers: documents it signed stay checkable."""
+    row = _key_row(key_id)
+    return None if row is None else sm2.public_key_pem(row.public_key_hex)
+
+
+def key_info(key_id: str) -> dict[str, Any] | None:
+    """Public facts of a key: id, owner, PEM, certificate (a platform token), validity."""
+    row = _key_row(key_id)
+    if row is None:
+        return None
+    return {
+        "key_id": row.name,
+        "owner_type": row.owner_type or "platform",
+        "owner_id": row.owner_id,
+        "algorithm": "SM2 (SM3, user id 1234567812345678)",
+        "public_key_pem": sm2.public_key_pem(row.public_key_hex),
+        "certificate": row.certificate,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+        "certified": row.name == PLATFORM_KEY_NAME or certificate_valid(row.name),
+    }
+
+
+def _certificate_payload(row: PlatformKey) -> dict[str, Any]:
+    return {
+        "typ": "cecp.key-certificate",
+        "key_id": row.name,
+        "owner_type": row.owner_type,
+        "owner_id": row.owner_id,
+        "public_key": row.public_key_hex,
+        "alg": "SM2-SM3",
+        "issued_at": row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def create_org_key(*, owner_type: str, owner_id: str) -> KeySigner:
+    """A new SM2 key pair for an organisation (e.g. owner_type "verification_body",
+    owner_id its code), its private key encrypted like the platform's (rotated with the
+    data keys), its public key certified by the platform key. Flushes; the caller commits
+    and audits. Earlier keys of the same owner stay valid for what they signed."""
+    if not owner_type or not owner_id:
+        raise ValueError("owner_type 与 owner_id 不能为空")
+    slug = re.sub(r"[^A-Za-z0-9]", "", f"{owner_type[:2]}{owner_id}")[:28] or "org"
+    n = 1 + (
+        db.session.scalar(
+            select(func.count())
+            .select_from(PlatformKey)
+            .where(PlatformKey.owner_type == owner_type, PlatformKey.owner_id == owner_id)
+        )
+        or 0
+    )
+    name = f"{slug}-{n}"
+    private_hex, public_hex_ = sm2.generate_keypair()
+    row = PlatformKey(
+        name=name,
+        public_key_hex=public_hex_,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        created_at=utcnow(),
+        private_key_enc=encrypt_text(private_hex, private_key_aad(name)),
+    )
+    row.certificate = make_token(_certificate_payload(row))
+    db.session.add(row)
+    db.session.flush()
+    return KeySigner(name)
+
+
+def org_key(*, owner_type: str, owner_id: str) -> KeySigner | None:
+    """The newest unrevoked key of an organisation, None when it has none."""
+    row = db.session.scalar(
+        select(PlatformKey)
+        .where(
+            PlatformKey.owner_type == owner_type,
+            PlatformKey.owner_id == owner_id,
+            PlatformKey.revoked_at.is_(None),
+        )
+        .order_by(PlatformKey.id.desc())
+        .limit(1)
+    )
+    return None if row is None else KeySigner(row.name)
+
+
+def revoke_key(key_id: str) -> bool:
+    """Stop a key from signing (documents it signed stay valid). Flushes."""
+    row = _key_row(key_id)
+    if row is None or row.name == PLATFORM_KEY_NAME:
+        return False
+    row.revoked_at = row.revoked_at or utcnow()
+    db.session.flush()
+    return True
+
+
+def certificate_valid(key_id: str) -> bool:
+    """True for the platform key, and for an organisation key whose certificate is signed
+    by the platform key and names exactly this row's id, owner and public key."""
+    row = _key_row(key_id)
+    if row is None:
+        return False
+    if row.name == PLATFORM_KEY_NAME:
+        return True
+    if not row.certificate:
+        return False
+    try:
+        payload = read_token(row.certificate)
+    except ValueError:
+        return False
+    return payload == _certificate_payload(row)
+
+
+def verify_with_key(data: bytes, sig: bytes, key_id: str) -> bool:
+    """A signature by `key_id` over `data`, the key certified by the platform. Never
+    raises; False for an unknown key id."""
+    row = _key_row(key_id)
+    if row is None or not certificate_valid(row.name):
+        return False
+    return sm2.verify(data, sig, row.public_key_hex)

@@ -21,6 +21,7 @@ from app.energy import records
 from app.exchange import meters as meter_service
 from app.exchange import readings, realtime
 from app.exchange.models import ExchangeBatch, ExchangeLog, StagedRow
+from app.exports import safe_row
 from app.extensions import db
 from app.identity.scope import DataScope
 
@@ -250,11 +251,11 @@ def rejected_xlsx(batch: ExchangeBatch) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "被拒绝的行"
-    ws.append(["行号", *cols, "错误原因"])
+    ws.append(safe_row(["行号", *cols, "错误原因"]))
     for r in rows:
         data = r["data"] if isinstance(r["data"], dict) else {}
-        ws.append([r["row"], *[_cell(data.get(c)) for c in cols],
-                   "；".join(f"{k}: {v}" for k, v in r["fields"].items())])
+        ws.append(safe_row([r["row"], *[_cell(data.get(c)) for c in cols],
+                            "；".join(f"{k}: {v}" for k, v in r["fields"].items())]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

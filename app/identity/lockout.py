@@ -44,3 +44,12 @@ def locked_message(user: Any) -> str:
 
 def reset(user: Any) -> None:
     user.failed_login_count, user.first_failed_login_at, user.locked_until = 0, None, None
+
+
+def resetting() -> bool:
+    """True while the owner asks for or completes a password reset by e-mail: a lock must not
+    stop that (proving the mailbox is how the owner gets out of a lock others caused)."""
+    from flask import has_request_context, request
+
+    return has_request_context() and request.endpoint in (
+        "security.forgot_password", "security.reset_password")

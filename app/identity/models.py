@@ -6,7 +6,16 @@ from datetime import datetime
 
 from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.crypto.fields import EncryptedField
@@ -41,6 +50,8 @@ class User(db.Model, fsqla.FsUserMixin):
     # Changes with the user's roles, scopes or a role's permissions (app.identity.grants).
     authz_stamp: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
                                              nullable=False)
+    # The last TOTP time step accepted: a code is good once (app.identity.totp).
+    tf_totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
 
     scopes: Mapped[list[UserScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -64,7 +75,10 @@ class User(db.Model, fsqla.FsUserMixin):
     def is_locked(self, form_error: list[str] | None = None) -> bool:
         from app.identity import lockout
 
-        if lockout.is_locked(self):
+        if lockout.is_locked(self) and not lockout.resetting():
+            from app.audit import refusals
+
+            refusals.note("login.locked", user_id=self.id, email=self.email)
             if form_error is not None:
                 form_error.append(lockout.locked_message(self))
             return True
@@ -116,3 +130,28 @@ class PasswordHistory(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class WebSession(db.Model):
+    """Server-side session data when there is no Redis (embedded mode); the cookie holds
+    only the session id, so deleting the row ends the session (app.identity.sessions)."""
+
+    __tablename__ = "web_session"
+    session_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    expiry: Mapped[datetime] = mapped_column(DateTime, index=True, nullable=False)
+
+
+class UserSession(db.Model):
+    """One signed-in browser session, for the administrator's list (whichever store holds the
+    session data): ending it deletes the stored session, so its cookie is dead."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True,
+                                         nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))

@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import datetime
 
+from app.exports import safe_row
 from app.monitoring.datasets import Dataset, jsonable
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
@@ -16,9 +17,9 @@ def to_csv(ds: Dataset) -> bytes:
     """UTF-8 with BOM so that Excel opens the Chinese headings correctly."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([c.heading for c in ds.columns])
+    w.writerow(safe_row(c.heading for c in ds.columns))
     for row in ds.rows:
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow(safe_row("" if v is None else v for v in row))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -34,16 +35,16 @@ def to_xlsx(ds: Dataset, *, context: dict | None = None) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in ds.rows:
-        ws.append([jsonable(v) for v in row])
+        ws.append(safe_row(jsonable(v) for v in row))
     for i, col in enumerate(ds.columns, 1):
         width = max(len(col.heading) * 2, 10)
         ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 40)
     info = wb.create_sheet("说明")
-    info.append(["标题", ds.title])
+    info.append(safe_row(["标题", ds.title]))
     if ds.note:
         info.append(["说明", ds.note])
     for k, v in (context or {}).items():
-        info.append([k, str(v)])
+        info.append(safe_row([k, str(v)]))
     info.append(["导出时间", datetime.now().strftime("%Y-%m-%d %H:%M:%S")])
     buf = io.BytesIO()
     wb.save(buf)

@@ -7,6 +7,7 @@ adds ``"problems": [{file, element_id, message}]`` (422); a lost race is 409.
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from flask import jsonify, request
@@ -14,8 +15,8 @@ from flask_security import auth_required, current_user, permissions_required
 from flask_smorest import Blueprint
 
 from app.api import error_body
-from app.workflow import assignment, deploy, service
-from app.workflow.errors import DeployRejected, NotFound, WorkflowError
+from app.workflow import assignment, deploy, diagram, service
+from app.workflow.errors import DeployRejected, Invalid, NotFound, WorkflowError
 from app.workflow.models import ProcessInstance
 from app.workflow.schemas import (
     CompleteIn,
@@ -42,11 +43,40 @@ def answer_errors(fn):
             return fn(*args, **kwargs)
         except DeployRejected as exc:
             body = error_body(422, exc.message, exc.code)
-            body["error"]["problems"] = exc.problems
+            body["error"].update(problems=exc.problems, warnings=exc.warnings,
+                                 unmapped_lanes=exc.unmapped_lanes, processes=exc.processes)
+            _audit_refusal(exc)
             return jsonify(body), 422
         except WorkflowError as exc:
             return jsonify(error_body(exc.status, exc.message, exc.code, exc.fields)), exc.status
     return wrapper
+
+
+def _audit_refusal(exc: DeployRejected) -> None:
+    """A refused deploy leaves its own audit record (the request itself rolls back)."""
+    from app.audit import service as audit
+    from app.extensions import db
+    from app.uow import commit
+
+    db.session.rollback()
+    audit.record("workflow.model.deploy_refused", object_type="workflow_model",
+                 object_id=request.form.get("process_id") or None, user=current_user,
+                 summary={"problems": [p["message"] for p in exc.problems][:50],
+                          "unmapped_lanes": exc.unmapped_lanes})
+    commit()
+
+
+def _deploy_options() -> dict[str, Any]:
+    """``lane_roles`` (JSON object, lane name -> role) and ``process_id`` form fields."""
+    import json
+
+    raw = request.form.get("lane_roles")
+    try:
+        lanes = json.loads(raw) if raw else None
+    except ValueError as exc:
+        raise Invalid("lane_roles 不是合法的 JSON", fields={"lane_roles": "格式错误"}) from exc
+    return {"lane_roles": lanes, "process_id": (request.form.get("process_id") or "").strip()
+            or None}
 
 
 def _uploaded() -> dict[str, bytes]:
@@ -86,13 +116,20 @@ def list_models():
 @blp.response(201, DeployResultSchema)
 @answer_errors
 def deploy_model():
-    """Deploy BPMN (+ DMN, forms *.json) files, multipart; a new version unless identical."""
+    """Deploy BPMN (+ DMN, forms: JSON Schema / UI schema / cecp ``*.json``, Camunda
+    ``*.form``) files, multipart; a new version unless identical. Form fields:
+    ``lane_roles`` (JSON {lane: role}) and ``process_id`` (the pool that starts, for a
+    collaboration of several executable pools). 422 lists every problem, apart from the
+    warnings, the unmapped lanes and the processes to choose from."""
     files = _uploaded()
     if not files:
         raise WorkflowError("请上传 BPMN 文件（multipart/form-data）", code="no_files")
-    row, created = deploy.deploy(files=files, user=current_user)
+    result = deploy.deploy_model(files=files, user=current_user, **_deploy_options())
+    row = result.version
     return {"model": row.model.key, "version": row.version, "content_hash": row.content_hash,
-            "created": created}
+            "created": result.created, "warnings": result.warnings,
+            "lane_roles": result.lane_roles, "other_processes": result.other_processes,
+            "message_flows": result.message_flows}
 
 
 @blp.route("/process-models/validate", methods=["POST"])
@@ -100,8 +137,9 @@ def deploy_model():
 @permissions_required("designer.edit")
 @blp.response(200, ProblemsSchema)
 def validate_model():
-    """Validate files without deploying: the list of problems (empty = deployable)."""
-    return {"problems": deploy.validate(_uploaded())}
+    """Validate files without deploying: the problems (errors; empty = deployable), the
+    warnings apart, the unmapped lanes and the processes to choose from."""
+    return deploy.check(_uploaded(), **_deploy_options())
 
 
 @blp.route("/process-models/<string:key>/files/<string:name>")
@@ -110,8 +148,6 @@ def validate_model():
 @answer_errors
 def model_file(key: str, name: str):
     """One file of the latest version (the designer opens BPMN files with it)."""
-    import json
-
     model = deploy.get_model(key_or_id=key)
     files = json.loads(deploy.latest_version(model).files)
     if name not in files and name.endswith(".bpmn"):
@@ -120,6 +156,34 @@ def model_file(key: str, name: str):
         raise NotFound("文件不存在")
     kind = "application/json" if name.endswith(".json") else "application/xml"
     return files[name], 200, {"Content-Type": f"{kind}; charset=utf-8"}
+
+
+@blp.route("/process-models/<string:key>/versions")
+@auth_required("token", "session")
+@permissions_required("designer.edit")
+@answer_errors
+def model_versions(key: str):
+    """Version history, newest first, each with what changed from the one before it."""
+    model = deploy.get_model(key_or_id=key)
+    versions = sorted(model.versions, key=lambda v: v.version)
+    out = []
+    for before, row in zip([None, *versions[:-1]], versions, strict=True):
+        meta = deploy.read_meta(json.loads(row.files))
+        out.append({"version": row.version, "content_hash": row.content_hash,
+                    "deployed_by": row.deployed_by, "deployed_at": row.deployed_at.isoformat(),
+                    "lane_roles": meta.get("lane_roles") or {},
+                    "process_id": meta.get("process_id"),
+                    "changes": diagram.version_diff(before, row)})
+    return jsonify({"model": model.key, "name": model.name, "versions": out[::-1]})
+
+
+@blp.route("/process-instances/<int:instance_id>/diagram")
+@auth_required("token", "session")
+@answer_errors
+def instance_diagram(instance_id: int):
+    """The case's BPMN with its completed elements and current step (for the viewer)."""
+    inst = service.get_instance(instance_id=instance_id, user=current_user)
+    return jsonify(diagram.instance_path(inst))
 
 
 @blp.route("/process-instances", methods=["POST"])

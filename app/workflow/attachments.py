@@ -23,6 +23,24 @@ from app.workflow.models import Attachment, ProcessInstance, WorkTask
 
 MAX_BYTES = 20 * 1024 * 1024
 
+#: the content types the platform serves, by file extension; anything else is served as
+#: application/octet-stream. The uploader's declared type is never used: a file declared
+#: text/html would otherwise run as a page of the platform.
+CONTENT_TYPES = {
+    "pdf": "application/pdf", "ofd": "application/ofd", "png": "image/png",
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "txt": "text/plain", "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xls": "application/vnd.ms-excel",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "doc": "application/msword", "zip": "application/zip",
+}
+
+
+def content_type_for(filename: str | None) -> str:
+    """The type the platform serves a file with, decided by its name's extension."""
+    ext = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
+    return CONTENT_TYPES.get(ext, "application/octet-stream")
+
 
 def _aad(row: Attachment) -> bytes:
     return f"workflow_attachment:{row.uid}:{row.instance_id}".encode()
@@ -40,6 +58,7 @@ def may_upload(user: Any, inst: ProcessInstance) -> bool:
 
 def add(*, inst: ProcessInstance, user: Any, filename: str, content: bytes,
         content_type: str | None = None, task_name: str | None = None) -> Attachment:
+    """Store an evidence file; `content_type` (the uploader's claim) is ignored."""
     if inst.status != "running":
         raise Invalid("流程已结束或异常，不能再上传附件")
     if not may_upload(user, inst):
@@ -52,7 +71,7 @@ def add(*, inst: ProcessInstance, user: Any, filename: str, content: bytes,
     version, key = active_data_key()
     row = Attachment(uid=new_uid(), instance_id=inst.id, task_name=task_name,
                      filename=(filename or "附件")[-255:],
-                     content_type=(content_type or "application/octet-stream")[:120],
+                     content_type=content_type_for(filename),
                      size=len(content), digest=sm3_hex(content), key_version=version,
                      uploaded_by=getattr(user, "id", None),
                      uploaded_by_label=getattr(user, "display_name", None)

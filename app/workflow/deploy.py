@@ -1,14 +1,16 @@
 """Deploying process models: validate, store once per content hash, load bundles (cached).
 
-A version's files are the BPMN/DMN files plus every form file its user tasks reference
-(uploaded with it or taken from `forms/` at deploy time), so a changed form is a new version
-and an instance keeps the exact forms it started with.
+A version's files are the BPMN/DMN files plus every form file it was uploaded with (JSON
+Schema and UI schema, Camunda ``.form``, cecp forms) and the forms its tasks take from
+`forms/` at deploy time, plus ``cecp.deploy.json``: the lane -> role mapping and the chosen
+process of a collaboration. So a changed form or mapping is a new version and an instance
+keeps the exact forms and assignment it started with.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +20,39 @@ from sqlalchemy.orm import defer
 from app.audit import service as audit
 from app.db import utcnow
 from app.extensions import db
-from app.identity.roles import ROLE_NAMES
+from app.identity.roles import ROLE_NAMES, ROLES
 from app.workflow import engine
-from app.workflow.errors import DeployRejected, NotFound
+from app.workflow.engine.form_formats import FormLibrary
+from app.workflow.engine.parser import apply_lane_roles, message_flows, top_processes
+from app.workflow.engine.validation import Report, check_model
+from app.workflow.errors import DeployRejected, Invalid, NotFound
 from app.workflow.models import ProcessModel, ProcessModelVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES_DIR = ROOT / "processes"
 FORM_SUFFIX = ".json"
+FORM_SUFFIXES = (".json", ".form")
+META_FILE = "cecp.deploy.json"       # {"process_id": ..., "lane_roles": {lane: role}}
+SPIFF_META = "process_model.json"    # SpiffArena's model description (primary_process_id)
 
 
 @dataclass(frozen=True)
 class LoadedVersion:
-    """A deployed version ready to run: the engine bundle and its forms by name."""
+    """A deployed version ready to run: the engine bundle and its form files."""
 
     version_id: int
     bundle: engine.ModelBundle
-    forms: dict[str, dict[str, Any]]
+    forms: FormLibrary
     has_messages: bool = True
 
     def form_for(self, task_name: str) -> dict[str, Any]:
-        return self.bundle.form_for(task_name, loader=self.load_form)
+        resolved = self.forms.resolve(self.bundle.user_tasks[task_name].form)
+        return resolved.form or engine.generic_review_form()
 
-    def load_form(self, name: str) -> dict[str, Any]:
-        if name in self.forms:
-            return self.forms[name]
-        return engine.load_form(name)
+    def start_form(self) -> dict[str, Any] | None:
+        """The start event's form (validated when an instance starts), or None."""
+        ref = self.bundle.start_form
+        return self.forms.resolve(ref).form if ref is not None else None
 
 
 _CACHE: dict[str, LoadedVersion] = {}
@@ -54,7 +63,8 @@ def _text(content: bytes | str) -> str:
 
 
 def split_files(files: dict[str, bytes | str]) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """(model files, forms by name); a form is ``<name>.json``; other files are ignored."""
+    """(model files, form files by file name -> parsed JSON or the parse error); the
+    deploy metadata files and anything else are left out."""
     models: dict[str, bytes] = {}
     forms: dict[str, Any] = {}
     for name, content in files.items():
@@ -62,63 +72,170 @@ def split_files(files: dict[str, bytes | str]) -> tuple[dict[str, bytes], dict[s
         raw = content.encode("utf-8") if isinstance(content, str) else content
         if base.lower().endswith(engine.parser.MODEL_SUFFIXES):
             models[base] = raw
-        elif base.lower().endswith(FORM_SUFFIX):
+        elif base.lower() in (META_FILE, SPIFF_META):
+            continue
+        elif base.lower().endswith(FORM_SUFFIXES):
             try:
-                forms[base[: -len(FORM_SUFFIX)]] = json.loads(raw.decode("utf-8"))
+                forms[base] = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
-                forms[base[: -len(FORM_SUFFIX)]] = exc
+                forms[base] = exc
     return models, forms
 
 
-def validate(files: dict[str, bytes | str]) -> list[dict[str, Any]]:
-    """Every problem of an upload as {file, element_id, message} (empty = deployable)."""
+def read_meta(files: dict[str, bytes | str]) -> dict[str, Any]:
+    """The stored deploy metadata, and SpiffArena's primary process when it is uploaded."""
+    meta: dict[str, Any] = {}
+    for name, content in files.items():
+        base = Path(name).name.lower()
+        if base not in (META_FILE, SPIFF_META):
+            continue
+        try:
+            doc = json.loads(_text(content))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(doc, dict) and base == META_FILE:
+            meta.update(doc)
+        elif isinstance(doc, dict) and doc.get("primary_process_id"):
+            meta.setdefault("process_id", doc["primary_process_id"])
+            meta.setdefault("label", doc.get("display_name"))
+    return meta
+
+
+def _library(forms: dict[str, Any]) -> FormLibrary:
+    return FormLibrary(forms, exists=engine.form_exists, loader=engine.load_form)
+
+
+def _auto_roles(models: dict[str, bytes], lane_roles: dict[str, str]
+                ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Lanes named by a role's Chinese or English label (any case) map to that role."""
+    labels = {r.label.lower(): r.name for r in ROLES} | {
+        r.label_en.lower(): r.name for r in ROLES} | {r.name.lower(): r.name for r in ROLES}
+    mapping, notes = dict(lane_roles), []
+    for name, content in models.items():
+        try:
+            root = engine.bpmn_xml.safe_parse(content, name)
+        except engine.ModelError:
+            continue
+        for lane in root.iter(f"{{{engine.bpmn_xml.BPMN_NS}}}lane"):
+            label = (lane.get("name") or "").strip()
+            role = labels.get(label.lower())
+            if label and label not in ROLE_NAMES and label not in mapping and role:
+                mapping[label] = role
+                notes.append({"file": name, "element_id": lane.get("id"),
+                              "message": f"泳道「{label}」按角色名称映射为 {role}"})
+    return mapping, notes
+
+
+def _problems(items: list[engine.Problem]) -> list[dict[str, Any]]:
+    return [{"file": p.file, "element_id": p.element_id, "message": p.message} for p in items]
+
+
+def check(files: dict[str, bytes | str], *, lane_roles: dict[str, str] | None = None,
+          process_id: str | None = None) -> dict[str, Any]:
+    """Errors (``problems``: every one, the model is refused) apart from ``warnings``, the
+    ``unmapped_lanes`` and, for a collaboration of several pools, the ``processes`` to
+    choose from; also the effective ``lane_roles`` and ``process_id``."""
     models, forms = split_files(files)
-    problems = [{"file": f"{n}.json", "element_id": None, "message": f"表单不是合法的 JSON: {v}"}
+    meta = read_meta(files)
+    lane_roles = {**(meta.get("lane_roles") or {}), **(lane_roles or {})}
+    process_id = process_id or meta.get("process_id") or None
+    problems = [{"file": n, "element_id": None, "message": f"表单不是合法的 JSON: {v}"}
                 for n, v in forms.items() if isinstance(v, Exception)]
     for name, form in forms.items():
-        if not isinstance(form, Exception):
-            problems += [{"file": f"{name}.json", "element_id": None, "message": p}
+        if engine.form_formats.is_cecp_form(form):
+            problems += [{"file": name, "element_id": None, "message": p}
                          for p in engine.validate_form_schema(form)]
     if not models:
-        return problems + [{"file": "", "element_id": None, "message": "没有 BPMN 文件"}]
+        problems.append({"file": "", "element_id": None, "message": "没有 BPMN 文件"})
+        return {"problems": problems, "warnings": [], "unmapped_lanes": [], "processes": [],
+                "lane_roles": lane_roles, "process_id": process_id}
+    lane_roles, notes = _auto_roles(models, lane_roles)
+    report: Report = check_model(
+        {**models}, known_roles=set(ROLE_NAMES), known_services=set(engine.registered_services()),
+        forms=_library(forms), lane_roles=lane_roles, process_id=process_id)
+    return {"problems": problems + _problems(report.errors),
+            "warnings": notes + _problems(report.warnings),
+            "unmapped_lanes": report.unmapped_lanes,
+            "processes": [{"id": i, "name": n} for i, n in report.processes],
+            "lane_roles": lane_roles, "process_id": process_id}
 
-    def exists(name: str) -> bool:
-        return name in forms or engine.form_exists(name)
 
-    def loader(name: str) -> Any:
-        return forms[name] if name in forms else engine.load_form(name)
-
-    found = engine.validate_model(models, known_roles=set(ROLE_NAMES),
-                                  known_services=set(engine.registered_services()),
-                                  form_exists=exists, form_loader=loader)
-    return problems + [{"file": p.file, "element_id": p.element_id, "message": p.message}
-                       for p in found]
+def validate(files: dict[str, bytes | str], **kwargs: Any) -> list[dict[str, Any]]:
+    """Every error of an upload as {file, element_id, message} (empty = deployable)."""
+    return check(files, **kwargs)["problems"]
 
 
-def _with_forms(models: dict[str, bytes], forms: dict[str, Any]) -> dict[str, str]:
-    bundle = engine.load_model(models)
+def _stored_files(models: dict[str, bytes], forms: dict[str, Any], bundle: engine.ModelBundle,
+                  meta: dict[str, Any], raw: dict[str, bytes | str]) -> dict[str, str]:
     stored = {n: _text(c) for n, c in models.items()}
-    for info in bundle.user_tasks.values():
-        name = info.form.name
-        if info.form.kind == "file" and name:
-            form = forms[name] if name in forms else engine.load_form(name)
-            stored[f"{name}{FORM_SUFFIX}"] = json.dumps(form, ensure_ascii=False, sort_keys=True)
+    library = _library(forms)
+    refs = [info.form for info in bundle.user_tasks.values()]
+    if bundle.start_form is not None:
+        refs.append(bundle.start_form)
+    for ref in refs:
+        builtin = library.resolve(ref).builtin
+        if builtin:
+            stored[f"{builtin}{FORM_SUFFIX}"] = json.dumps(engine.load_form(builtin),
+                                                           ensure_ascii=False, sort_keys=True)
+    uploaded = {Path(n).name: c for n, c in raw.items()}
+    for name in forms:
+        stored[name] = _text(uploaded[name])
+    if meta:
+        stored[META_FILE] = json.dumps(meta, ensure_ascii=False, sort_keys=True)
     return stored
 
 
+@dataclass
+class DeployResult:
+    version: ProcessModelVersion
+    created: bool
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    lane_roles: dict[str, str] = field(default_factory=dict)
+    other_processes: list[dict[str, str]] = field(default_factory=list)
+    message_flows: list[dict[str, Any]] = field(default_factory=list)
+
+
 def deploy(*, files: dict[str, bytes | str], user: Any = None,
-           label: str | None = None) -> tuple[ProcessModelVersion, bool]:
+           label: str | None = None, lane_roles: dict[str, str] | None = None,
+           process_id: str | None = None) -> tuple[ProcessModelVersion, bool]:
     """Validate and store; returns (version, created). Identical content -> the existing
-    version, created False. Raises `DeployRejected` with the problem list."""
-    problems = validate(files)
-    if problems:
-        raise DeployRejected(problems)
+    version, created False. Raises `DeployRejected` with every problem."""
+    result = deploy_model(files=files, user=user, label=label, lane_roles=lane_roles,
+                          process_id=process_id)
+    return result.version, result.created
+
+
+def deploy_model(*, files: dict[str, bytes | str], user: Any = None,
+                 label: str | None = None, lane_roles: dict[str, str] | None = None,
+                 process_id: str | None = None) -> DeployResult:
+    """`deploy` with what the designer shows after it: warnings, the lane mapping used,
+    the other pools of a collaboration and its message flows."""
+    if lane_roles is not None and not (isinstance(lane_roles, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in lane_roles.items())):
+        raise Invalid("lane_roles 必须是 {泳道名称: 角色名} 对象",
+                      fields={"lane_roles": "格式错误"})
+    report = check(files, lane_roles=lane_roles, process_id=process_id)
+    if report["problems"]:  # the caller audits the refusal (after its rollback)
+        raise DeployRejected(report["problems"], warnings=report["warnings"],
+                             unmapped_lanes=report["unmapped_lanes"],
+                             processes=report["processes"])
     models, forms = split_files(files)
-    stored = _with_forms(models, forms)
+    process_id = report["process_id"]
+    bundle = engine.load_model(models, process_id=process_id)
+    used_lanes = {info.lane for info in bundle.user_tasks.values() if info.lane}
+    lanes = {k: v for k, v in report["lane_roles"].items() if k in used_lanes or k in {
+        ln for r in _roots(models) for ln in _lane_names(r)}}
+    tops = [p for r in _roots(models) for p in top_processes(r)]
+    meta = {k: v for k, v in {"lane_roles": lanes or None,
+                              "process_id": process_id if len(tops) > 1 else None}.items() if v}
+    stored = _stored_files(models, forms, bundle, meta, files)
     digest = engine.content_hash({n: c.encode("utf-8") for n, c in stored.items()})
-    bundle = engine.load_model(models)
     model = db.session.scalar(select(ProcessModel).where(ProcessModel.key == bundle.process_id))
-    name = label or bundle.spec.description or bundle.process_id
+    name = label or read_meta(files).get("label") or bundle.spec.description or \
+        bundle.process_id
+    result = DeployResult(None, False, report["warnings"], lanes,  # type: ignore[arg-type]
+                          [{"id": i, "name": n} for i, n in tops if i != bundle.process_id],
+                          [f for r in _roots(models) for f in message_flows(r)])
     if model is None:
         model = ProcessModel(key=bundle.process_id, name=name[:200], latest_version=0)
         db.session.add(model)
@@ -126,7 +243,8 @@ def deploy(*, files: dict[str, bytes | str], user: Any = None,
     existing = db.session.scalar(select(ProcessModelVersion).where(
         ProcessModelVersion.model_id == model.id, ProcessModelVersion.content_hash == digest))
     if existing is not None:
-        return existing, False
+        result.version = existing
+        return result
     model.latest_version += 1
     model.name = name[:200]
     model.updated_at = utcnow()
@@ -138,8 +256,24 @@ def deploy(*, files: dict[str, bytes | str], user: Any = None,
     db.session.flush()
     audit.record("workflow.model.deploy", object_type="workflow_model", object_id=model.key,
                  user=user, summary={"version": row.version, "content_hash": digest,
-                                     "files": sorted(stored)})
-    return row, True
+                                     "files": sorted(stored), "lane_roles": lanes,
+                                     "warnings": len(report["warnings"])})
+    result.version, result.created = row, True
+    return result
+
+
+def _roots(models: dict[str, bytes]) -> list[Any]:
+    out = []
+    for name, content in models.items():
+        root = engine.bpmn_xml.safe_parse(content, name)
+        if engine.bpmn_xml.file_kind(root) == "bpmn":
+            out.append(root)
+    return out
+
+
+def _lane_names(root: Any) -> set[str]:
+    return {ln.get("name") for ln in root.iter(f"{{{engine.bpmn_xml.BPMN_NS}}}lane")
+            if ln.get("name")}
 
 
 def builtin_files(name: str) -> dict[str, bytes]:
@@ -170,8 +304,10 @@ def loaded(version: ProcessModelVersion) -> LoadedVersion:
         return hit
     files = json.loads(version.files)
     models, forms = split_files(files)
-    bundle = engine.load_model(models)
-    result = LoadedVersion(version.id, bundle, forms, _has_messages(bundle))
+    meta = read_meta(files)
+    bundle = apply_lane_roles(engine.load_model(models, process_id=meta.get("process_id")),
+                              meta.get("lane_roles") or {})
+    result = LoadedVersion(version.id, bundle, _library(forms), _has_messages(bundle))
     _CACHE[version.content_hash] = result
     return result
 

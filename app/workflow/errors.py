@@ -40,9 +40,15 @@ class DeployRejected(Invalid):
 
     code = "model_invalid"
 
-    def __init__(self, problems: list[dict[str, Any]]):
+    def __init__(self, problems: list[dict[str, Any]], *,
+                 warnings: list[dict[str, Any]] | None = None,
+                 unmapped_lanes: list[str] | None = None,
+                 processes: list[dict[str, str]] | None = None):
         super().__init__(f"模型校验未通过，共 {len(problems)} 个问题")
         self.problems = problems
+        self.warnings = warnings or []
+        self.unmapped_lanes = unmapped_lanes or []
+        self.processes = processes or []
 
 
 STALE_MESSAGE = "该任务已被他人同时办理或流程已更新，您的提交未生效，请刷新后查看最新状态。"

@@ -36,6 +36,33 @@ def _coerce_one(prop: dict[str, Any], raw: str) -> Any:
     return raw
 
 
+def _is_rows(prop: dict[str, Any]) -> bool:
+    items = prop.get("items")
+    return "array" in _types(prop) and isinstance(items, dict) and isinstance(
+        items.get("properties"), dict)
+
+
+def _coerce_rows(name: str, items: dict[str, Any], posted: Any) -> list[dict[str, Any]]:
+    """Repeating rows posted as ``name.<i>.<column>``: rows in index order, a row whose
+    cells are all empty is dropped (the blank row the page always offers)."""
+    cells: dict[int, dict[str, Any]] = {}
+    for key in list(posted.keys()):
+        parts = str(key).split(".")
+        if len(parts) != 3 or parts[0] != name or not parts[1].isdigit():
+            continue
+        col = parts[2]
+        prop = items["properties"].get(col)
+        if not isinstance(prop, dict):
+            continue
+        raw = posted.get(key)
+        if "boolean" in _types(prop):
+            cells.setdefault(int(parts[1]), {})[col] = str(raw).strip().lower() in TRUE
+        elif str(raw).strip():
+            cells.setdefault(int(parts[1]), {})[col] = _coerce_one(prop, str(raw))
+    return [row for _, row in sorted(cells.items())
+            if any(v not in (None, False, "") for v in row.values())]
+
+
 def coerce(form: dict[str, Any], posted: MultiDict | dict[str, Any]) -> dict[str, Any]:
     """Turn posted strings into schema-typed values: an empty field is left out (so
     "required" reports it), an unticked checkbox is False, numbers are parsed (a value that
@@ -49,6 +76,11 @@ def coerce(form: dict[str, Any], posted: MultiDict | dict[str, Any]) -> dict[str
         prop = prop if isinstance(prop, dict) else {}
         widget = (ui_fields.get(name) or {}).get("widget")
         if prop.get("readOnly") or widget in ("readonly", "file"):
+            continue
+        if _is_rows(prop):
+            rows = _coerce_rows(name, prop["items"], posted)
+            if rows or name in posted:
+                data[name] = rows
             continue
         if name not in posted:
             if "boolean" in _types(prop):
@@ -95,6 +127,14 @@ def fields(form: dict[str, Any], values: dict[str, Any] | None = None,
         label = (spec.get("label_en") if english else None) or spec.get("label") or prop.get(
             "title") or name
         value = values.get(name, prop.get("default"))
+        if _is_rows(prop):
+            widget = "rows"
+        elif "array" in kinds and isinstance(prop.get("items"), dict) and (
+                "enum" in prop["items"]):
+            widget = "checklist"
+            options = spec.get("options") or [{"value": v, "label": str(v)}
+                                              for v in prop["items"]["enum"]]
+        columns = _columns(prop, spec, errors, name, english) if widget == "rows" else []
         out.append({
             "name": name, "label": label, "widget": widget, "help": spec.get("help"),
             "options": [{"value": o["value"], "label": (o.get("label_en") if english else None)
@@ -104,5 +144,19 @@ def fields(form: dict[str, Any], values: dict[str, Any] | None = None,
             "value": value, "error": errors.get(name),
             "max_length": prop.get("maxLength"), "minimum": prop.get("minimum"),
             "maximum": prop.get("maximum"),
-            "step": "1" if "integer" in kinds else "any"})
+            "step": "1" if "integer" in kinds else "any",
+            "columns": columns, "rows": value if widget == "rows" and isinstance(value, list)
+            else [], "row_errors": {k: v for k, v in errors.items()
+                                    if k.startswith(f"{name}.")}})
     return out
+
+
+def _columns(prop: dict[str, Any], spec: dict[str, Any], errors: dict[str, str], name: str,
+             english: bool) -> list[dict[str, Any]]:
+    """The cells of a repeating row, rendered like fields (one level deep)."""
+    items = prop["items"]
+    sub = fields({"schema": items, "ui": {"fields": spec.get("columns") or {}}},
+                 english=english)
+    for col in sub:
+        col["required"] = col["name"] in set(items.get("required", []))
+    return sub

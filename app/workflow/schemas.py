@@ -32,10 +32,19 @@ class DeployResultSchema(Schema):
     version = fields.Integer()
     content_hash = fields.String()
     created = fields.Boolean(metadata={"description": "False: identical content, same version"})
+    warnings = fields.List(fields.Dict(), metadata={"description": "deployed all the same"})
+    lane_roles = fields.Dict(metadata={"description": "lane name -> role, kept with the version"})
+    other_processes = fields.List(fields.Dict())
+    message_flows = fields.List(fields.Dict())
 
 
 class ProblemsSchema(Schema):
-    problems = fields.List(fields.Dict())
+    problems = fields.List(fields.Dict(), metadata={"description": "errors: refused"})
+    warnings = fields.List(fields.Dict(), metadata={"description": "deployable all the same"})
+    unmapped_lanes = fields.List(fields.String())
+    processes = fields.List(fields.Dict(), metadata={"description": "pools to choose from"})
+    lane_roles = fields.Dict()
+    process_id = fields.String(allow_none=True)
 
 
 class TaskSchema(Schema):

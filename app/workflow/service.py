@@ -76,6 +76,12 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
         raise Invalid("字段名不得以下划线开头", fields={str(k): "不允许的字段" for k in bad})
     row, version = deploy.get_latest(key_or_id=model)
     loaded = deploy.loaded(version)
+    form = loaded.start_form()
+    if form is not None:  # a start-event form (Camunda formField, Spiff start form)
+        errors = engine.validate_data(form, {k: v for k, v in data.items()
+                                             if k in form["schema"].get("properties", {})})
+        if errors:
+            raise Invalid("发起表单校验未通过：" + "、".join(sorted(errors)), fields=errors)
     region, uscc, ent = _case_attributes(data, user)
     start_hook = hooks.START.get(row.key)
     if start_hook is not None:
@@ -104,6 +110,12 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
         record_error(journal, inst, error, user)
     journal.write()
     return inst
+
+
+def start_form(*, model: str | int) -> dict[str, Any] | None:
+    """The form the latest version asks for when an instance starts (None: no start form)."""
+    _row, version = deploy.get_latest(key_or_id=model)
+    return deploy.loaded(version).start_form()
 
 
 # ---- tasks ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from flask_security import auth_required, current_user, permissions_required
 from sqlalchemy import select
 
 from app.extensions import db
+from app.identity.roles import ROLES
 from app.workflow import assignment, attachments, deploy, forms_html, hooks, service
 from app.workflow.errors import Invalid, WorkflowError
 from app.workflow.models import STATUSES, ProcessModel
@@ -188,7 +189,8 @@ def download(attachment_id: int):
     except WorkflowError:
         abort(404)
     content = attachments.read(row=row, user=current_user)
-    return send_file(BytesIO(content), mimetype=row.content_type, as_attachment=True,
+    return send_file(BytesIO(content), mimetype=attachments.content_type_for(row.filename),
+                     as_attachment=True,
                      download_name=row.filename)
 
 
@@ -197,20 +199,31 @@ def download(attachment_id: int):
 def start_page():
     models = deploy.get_all()
     errors: dict[str, Any] = {}
+    chosen = request.values.get("model") or (models[0].key if models else "")
+    try:
+        start_form = service.start_form(model=chosen) if chosen else None
+    except WorkflowError:
+        start_form, chosen = None, ""
+    values: dict[str, Any] = {}
     if request.method == "POST":
         data = {k: v for k, v in request.form.items()
                 if k in ("enterprise_uscc", "year", "month") and v.strip()}
+        if start_form is not None:
+            values = forms_html.coerce(start_form, request.form)
+            data.update(values)
         try:
-            inst = service.start(model=request.form.get("model", ""), data=data,
-                                 user=current_user)
+            inst = service.start(model=chosen, data=data, user=current_user)
             flash(f"已发起：{inst.title}", "success")
             return redirect(url_for("workflow.instance_page", instance_id=inst.id))
         except WorkflowError as exc:
             errors = exc.fields or {}
             if not errors.get("open_case"):  # the page shows that one with its link
                 flash(exc.message, "danger")
+    fields = forms_html.fields(start_form, values, errors, english=_english()) \
+        if start_form is not None else []
     return render_template("workflow/start.html", models=models, errors=errors,
-                           form=request.form, year=datetime.now().year - 1)
+                           form=request.form, year=datetime.now().year - 1, chosen=chosen,
+                           start_fields=fields)
 
 
 @bp.route("/workflow/admin/errors")
@@ -238,7 +251,8 @@ def retry(instance_id: int):
 @permissions_required("designer.edit")
 def designer():
     models = deploy.get_all()
-    return render_template("workflow/designer.html", models=models,
+    roles = [{"name": r.name, "label": r.label} for r in ROLES]
+    return render_template("workflow/designer.html", models=models, roles=roles,
                            can_deploy=current_user.has_permission("designer.deploy"))
 
 

@@ -87,7 +87,7 @@ def test_api_rejects_bad_credentials_with_error_shape(client, make_user):
     user = make_user("enterprise")
     r = client.post("/api/v1/auth/token", json={"email": user.email, "password": "nope"})
     assert r.status_code == 401
-    assert r.get_json()["error"]["message"] == "邮箱或密码错误"
+    assert r.get_json()["error"]["message"].startswith("邮箱、密码或动态口令错误")
     r = client.post("/api/v1/auth/token", json={"email": "not-an-email"})
     assert r.status_code == 422
     assert set(r.get_json()["error"]["fields"]) >= {"email", "password"}

@@ -64,7 +64,8 @@ def test_designer_and_error_pages_need_permissions(client, world):
     client.post("/auth/logout")
     login(client, world.designer)
     html = client.get("/designer").get_data(as_text=True)
-    assert "bpmn-modeler.production.min.js" in html and 'id="btn-deploy"' in html
+    assert "cecp-designer/cecp-designer.js" in html and 'id="btn-deploy"' in html
+    assert 'id="properties"' in html and 'id="lane-table"' in html
     assert "designer.js" in html
     client.post("/auth/logout")
     enrol_totp(world.admin)
@@ -100,3 +101,21 @@ def test_reminder_reaches_the_reviewer_as_a_message_with_a_badge(client, world):
     client.post("/auth/logout")
     login(client, world.company)
     assert "即将到期" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_attachment_type_is_decided_by_the_platform_and_served_as_download(client, world):
+    """Issue 16: a file the uploader declares text/html is never served as a page."""
+    inst = world.start()
+    login(client, world.company)
+    for name, declared, served in (("证明.html", "text/html", "application/octet-stream"),
+                                   ("电费单.pdf", "text/html", "application/pdf")):
+        r = client.post(f"/workflow/instances/{inst.id}/attachments",
+                        data={"file": (BytesIO(b"<script>alert(1)</script>"), name,
+                                       declared)},
+                        content_type="multipart/form-data")
+        assert r.status_code == 302
+        row = db.session.scalars(select(Attachment).where(Attachment.filename == name)).one()
+        assert row.content_type == served
+        r = client.get(f"/workflow/attachments/{row.id}")
+        assert r.mimetype == served and r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Content-Disposition"].startswith("attachment")

@@ -89,8 +89,8 @@ def test_inline_camunda_form_is_converted_not_refused():
 def test_unknown_lane_role_and_unnamed_lane():
     files = model(lanes={"hacker": ["t"], "": ["svc"]})
     assert check(files) == [
-        Problem("a.bpmn", "lane_0", "泳道「hacker」不是已知角色"),
-        Problem("a.bpmn", "lane_1", "泳道缺少名称（泳道名称应为角色名）"),
+        Problem("a.bpmn", "lane_0", "泳道「hacker」不是已知角色，且未映射到角色"),
+        Problem("a.bpmn", "lane_1", "泳道缺少名称（泳道名称应为角色名，或在部署时映射到角色）"),
     ]
 
 

@@ -100,9 +100,11 @@ def normalize_expressions(root: etree._Element) -> None:
 class FormRef:
     """Where a user task's form comes from: a file in forms/, an inline Camunda form, or none."""
 
-    kind: str  # "file" | "inline" | "generic"
+    kind: str  # "file" | "inline" | "form-js" | "generic"
     name: str | None = None
     inline: dict[str, Any] | None = field(default=None, compare=False)
+    ui: str | None = None  # SpiffArena's formUiSchemaFilename
+    key: str | None = None  # the reference as written (file name, formKey, form id)
 
 
 def _spiff_properties(node: etree._Element) -> dict[str, str]:

@@ -21,13 +21,13 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from lxml import etree
 
-from .bpmn_xml import CAMUNDA_NS, NS, FormRef
+from .bpmn_xml import CAMUNDA_NS, NS, FormRef, form_name_from_key
 from .errors import FormNotFound
 
 FORMS_DIR = Path(__file__).resolve().parents[3] / "forms"
 FORM_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
 KNOWN_WIDGETS = frozenset({"text", "textarea", "number", "select", "radio", "checkbox", "date",
-                           "datetime", "file", "hidden", "readonly"})
+                           "datetime", "file", "hidden", "readonly", "checklist", "rows"})
 FORM_ERROR_KEY = "_form"  # key of errors that belong to the whole form, not one field
 
 _TYPE_MESSAGES = {"number": "必须是数字", "integer": "必须是整数", "string": "必须是文本",
@@ -179,7 +179,7 @@ def generic_review_form() -> dict[str, Any]:
 def resolve_form(ref: FormRef, loader: Any = load_form) -> dict[str, Any]:
     """The form document for a user task's `FormRef` (file, inline Camunda form or generic)."""
     if ref.kind == "file" and ref.name:
-        return loader(ref.name)
+        return loader(form_name_from_key(ref.name))
     if ref.kind == "inline" and ref.inline is not None:
         return ref.inline
     return generic_review_form()

@@ -33,7 +33,8 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from . import bpmn_xml
 from .bpmn_xml import FormRef
 from .errors import ModelError
-from .forms import camunda_form_to_schema, load_form, resolve_form
+from .form_formats import form_ref
+from .forms import load_form, resolve_form
 from .specs import CecpServiceTask, MergingParallelGateway
 
 MODEL_SUFFIXES = (".bpmn", ".dmn", ".xml")
@@ -112,6 +113,7 @@ class ModelBundle:
     flavor: str                                   # "spiff" | "camunda" | "bpmn" | "mixed"
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     services: dict[str, str] = field(default_factory=dict)   # service task -> service name
+    start_form: FormRef | None = None   # form of the (none) start event, shown at start
 
     @property
     def lanes(self) -> dict[str, str | None]:
@@ -154,10 +156,22 @@ def parse_files(files: dict[str, bytes | str]) -> dict[str, tuple[str, etree._El
 
 
 def _form_ref(node: etree._Element) -> FormRef:
-    if bpmn_xml.has_inline_form(node):
-        return FormRef("inline", None, camunda_form_to_schema(node))
-    key = bpmn_xml.user_task_form_key(node)
-    return FormRef("file", key) if key else FormRef("generic")
+    return form_ref(node)
+
+
+def start_form_ref(root: etree._Element, process_id: str) -> FormRef | None:
+    """The form on the start event of `process_id` (Camunda ``formField``/``formKey``/
+    ``formRef``, Spiff form properties), or None when it has none."""
+    for process in root.iter(f"{{{bpmn_xml.BPMN_NS}}}process"):
+        if process.get("id") != process_id:
+            continue
+        for event in process.findall(f"{{{bpmn_xml.BPMN_NS}}}startEvent"):
+            if len(event) and event.find(f"{{{bpmn_xml.BPMN_NS}}}messageEventDefinition") is None \
+                    and event.find(f"{{{bpmn_xml.BPMN_NS}}}timerEventDefinition") is None:
+                ref = form_ref(event)
+                if ref.kind != "generic":
+                    return ref
+    return None
 
 
 def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> ModelBundle:
@@ -210,10 +224,51 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
                 user_tasks[ts.name] = info
             elif isinstance(ts, CecpServiceTask):
                 services[ts.name] = ts.operation_name
+    start_form = next((ref for kind, root in parsed.values() if kind == "bpmn"
+                       for ref in [start_form_ref(root, process_id)] if ref is not None), None)
     flavors = {bpmn_xml.flavor(root) for kind, root in parsed.values() if kind == "bpmn"}
     flavors.discard("bpmn")
     return ModelBundle(
         process_id=process_id, spec=spec, subprocess_specs=subprocess_specs,
         content_hash=content_hash(raw), files=raw,
         flavor=flavors.pop() if len(flavors) == 1 else ("mixed" if flavors else "bpmn"),
-        user_tasks=user_tasks, services=services)
+        user_tasks=user_tasks, services=services, start_form=start_form)
+
+
+def top_processes(root: etree._Element) -> list[tuple[str, str]]:
+    """(id, name) of the executable processes of a BPMN document that no call activity of
+    it calls: the pools of a collaboration a deploy may start. The name is the pool's
+    (participant's) name when it has one."""
+    q = f"{{{bpmn_xml.BPMN_NS}}}"
+    called = {c.get("calledElement") for c in root.iter(f"{q}callActivity")}
+    pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{q}participant")}
+    return [(p.get("id"), pools.get(p.get("id")) or p.get("name") or p.get("id"))
+            for p in root.iter(f"{q}process")
+            if p.get("isExecutable", "false").lower() == "true" and p.get("id") not in called]
+
+
+def message_flows(root: etree._Element) -> list[dict[str, str | None]]:
+    """The message flows of a collaboration (kept in the stored files; listed at deploy)."""
+    return [{"id": f.get("id"), "name": f.get("name"), "source": f.get("sourceRef"),
+             "target": f.get("targetRef")}
+            for f in root.iter(f"{{{bpmn_xml.BPMN_NS}}}messageFlow")]
+
+
+def apply_lane_roles(bundle: ModelBundle, lane_roles: dict[str, str]) -> ModelBundle:
+    """Map lane names to role names in a freshly loaded bundle, in place (the deploy keeps
+    the mapping with the version): the inbox assigns a task to `spec.lane`'s role."""
+    if not lane_roles:
+        return bundle
+    for process in [bundle.spec, *bundle.subprocess_specs.values()]:
+        for ts in process.task_specs.values():
+            if getattr(ts, "lane", None) in lane_roles:
+                ts.lane = lane_roles[ts.lane]
+    for name, info in list(bundle.user_tasks.items()):
+        if info.lane in lane_roles:
+            mapped = UserTaskInfo(info.name, info.label, lane_roles[info.lane], info.form)
+            bundle.user_tasks[name] = mapped
+            for process in [bundle.spec, *bundle.subprocess_specs.values()]:
+                ts = process.task_specs.get(name)
+                if ts is not None and getattr(ts, "cecp_task", None) is not None:
+                    ts.cecp_task = mapped
+    return bundle
