@@ -51,8 +51,10 @@ def run() -> list[dict]:
             server_pids=[n.proc.pid for n in nodes],
         )
         at = killed.get("at", time.time())
-        before = loadrun.summarise(result["samples"], 0, at, "before")
-        after = loadrun.summarise(result["samples"], at, at + 10**6, "after")
+        first = min((x[0] for x in result["samples"]), default=at)
+        last = max((x[0] for x in result["samples"]), default=at)
+        before = loadrun.summarise(result["samples"], first, at, "before")
+        after = loadrun.summarise(result["samples"], at, last, "after")
         home_b, home_a = before.by_name.get("home", {}), after.by_name.get("home", {})
         return [
             {
