@@ -35,13 +35,20 @@ def openssl():
 @pytest.fixture()
 def two_enterprises(reference):
     from app.orgs.models import Enterprise
+    from app.refdata.uscc import make_uscc
 
     db = reference
     a = Enterprise(
-        uscc="91330500MA2DC0001Y", name="甲水泥有限公司", region_code="330500", industry_code="3011"
+        uscc=make_uscc("91330500MA3DC0001"),
+        name="甲水泥有限公司",
+        region_code="330500",
+        industry_code="3011",
     )
     b = Enterprise(
-        uscc="91330100MA2DC0002D", name="乙钢铁有限公司", region_code="330100", industry_code="3011"
+        uscc=make_uscc("91330100MA3DC0002"),
+        name="乙钢铁有限公司",
+        region_code="330100",
+        industry_code="3011",
     )
     db.session.add_all([a, b])
     db.session.commit()
