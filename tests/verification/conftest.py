@@ -157,7 +157,7 @@ def vworld(reference, make_user) -> V:
     db = reference
     deploy.deploy_builtins()
     ent = Enterprise(
-        uscc="91330500MA0000009V",
+        uscc="91330500MA0000009W",
         name="测试水泥有限公司",
         region_code="330522",
         industry_code="3011",
