@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from marshmallow import INCLUDE, Schema, fields, validate
@@ -105,7 +105,9 @@ def plain(obj):
     """JSON-ready: Decimal as exact strings, dates ISO."""
     if isinstance(obj, Decimal):
         return str(obj)
-    if isinstance(obj, datetime | date):
+    if isinstance(obj, datetime):  # naive values are UTC: say so (OpenAPI date-time)
+        return (obj if obj.tzinfo else obj.replace(tzinfo=UTC)).isoformat()
+    if isinstance(obj, date):
         return obj.isoformat()
     if isinstance(obj, dict):
         return {k: plain(v) for k, v in obj.items()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields
 
+from app.schema_fields import UtcDateTime
+
 NUM = {"type": "number"}
 REQ = {"required": "此项为必填项"}
 
@@ -112,7 +114,7 @@ class FactorOut(Schema):
     valid_to = fields.Date(allow_none=True)
     status = fields.String()
     supersedes_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class FactorQuery(Schema):

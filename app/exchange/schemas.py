@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields
 
+from app.schema_fields import UtcDateTime
+
 STR = {"type": "string"}
 
 
@@ -32,7 +34,7 @@ class MeterOut(Schema):
     unit = fields.String()
     multiplier = fields.Decimal(as_string=True)
     source_system = fields.String(allow_none=True)
-    installed_at = fields.DateTime(allow_none=True)
+    installed_at = UtcDateTime(allow_none=True)
 
 
 class MeterQuery(Schema):
@@ -51,8 +53,8 @@ class BatchOut(Schema):
     kind = fields.String()
     source = fields.String()
     client = fields.String(allow_none=True)
-    received_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    received_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
     status = fields.String()
     status_label = fields.String()
     mode = fields.String()

@@ -267,7 +267,7 @@ def serial_status(serial: str) -> dict | None:
                         "methodology": project.methodology},
             "lot": {"serial_start": format_serial(code, vintage, lot.serial_start),
                     "serial_end": format_serial(code, vintage, lot.serial_end),
-                    "issued_at": lot.issued_at.isoformat(), "reference": lot.reference}}
+                    "issued_at": lot.issued_at.isoformat() + "Z", "reference": lot.reference}}
 
 
 def kinds() -> dict[str, str]:

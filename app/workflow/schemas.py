@@ -6,6 +6,8 @@ import json
 
 from marshmallow import Schema, fields
 
+from app.schema_fields import UtcDateTime
+
 
 def _data(history) -> object:
     return json.loads(history.data) if history.data else None
@@ -16,7 +18,7 @@ class VersionSchema(Schema):
     content_hash = fields.String()
     flavor = fields.String()
     deployed_by = fields.String(allow_none=True)
-    deployed_at = fields.DateTime()
+    deployed_at = UtcDateTime()
 
 
 class ProcessModelSchema(Schema):
@@ -58,9 +60,9 @@ class TaskSchema(Schema):
     region_code = fields.String(allow_none=True)
     enterprise_uscc = fields.String(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
-    due_at = fields.DateTime(allow_none=True)
+    due_at = UtcDateTime(allow_none=True)
     overdue = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class TaskDetailSchema(TaskSchema):
@@ -77,7 +79,7 @@ class HistorySchema(Schema):
     user_label = fields.String(allow_none=True)
     data = fields.Function(_data)
     comment = fields.String(allow_none=True)
-    at = fields.DateTime()
+    at = UtcDateTime()
 
 
 class InstanceSchema(Schema):
@@ -93,9 +95,9 @@ class InstanceSchema(Schema):
     initiator_id = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
     message = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
     tasks = fields.List(fields.Nested(TaskSchema))
     history = fields.List(fields.Nested(HistorySchema))
 
