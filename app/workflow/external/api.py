@@ -36,6 +36,9 @@ blp = Blueprint(
     description="外部任务 External tasks for workers (Camunda 7 style)",
 )
 PERMISSION = "workflow.external"
+_TASK_LIST = {"responses": {"200": {"description": "外部任务列表", "content": {"application/json": {
+    "schema": {"type": "array", "items": {"type": "object", "additionalProperties": True}}}}}}}
+_NO_CONTENT = {"responses": {"204": {"description": "已完成，无内容"}}}
 
 
 def answer_errors(fn):
@@ -74,6 +77,7 @@ def _body() -> dict[str, Any]:
 
 
 @blp.route("/fetchAndLock", methods=["POST"])
+@blp.doc(**_TASK_LIST)
 @auth_required("token")
 @permissions_required(PERMISSION)
 @answer_errors
@@ -91,6 +95,7 @@ def fetch_and_lock():
 
 
 @blp.route("/<string:task_id>/complete", methods=["POST"])
+@blp.doc(**_NO_CONTENT)
 @auth_required("token")
 @permissions_required(PERMISSION)
 @answer_errors
@@ -107,6 +112,7 @@ def complete(task_id: str):
 
 
 @blp.route("/<string:task_id>/failure", methods=["POST"])
+@blp.doc(**_NO_CONTENT)
 @auth_required("token")
 @permissions_required(PERMISSION)
 @answer_errors
@@ -126,6 +132,7 @@ def failure(task_id: str):
 
 
 @blp.route("/<string:task_id>/bpmnError", methods=["POST"])
+@blp.doc(**_NO_CONTENT)
 @auth_required("token")
 @permissions_required(PERMISSION)
 @answer_errors
@@ -144,6 +151,7 @@ def bpmn_error(task_id: str):
 
 
 @blp.route("/<string:task_id>/extendLock", methods=["POST"])
+@blp.doc(**_NO_CONTENT)
 @auth_required("token")
 @permissions_required(PERMISSION)
 @answer_errors
@@ -160,6 +168,7 @@ def extend_lock(task_id: str):
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(**_TASK_LIST)
 @auth_required("token", "session")
 @answer_errors
 def list_tasks():
