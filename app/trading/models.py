@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Date,
     DateTime,
@@ -41,6 +42,10 @@ ACCOUNT_KINDS = {
 }
 SYSTEM_KINDS = ("issuance", "retirement", "cancellation")
 MOVEMENT_KINDS = {"issue": "签发", "transfer": "转让", "retire": "注销抵销", "cancel": "作废"}
+REPORT_STATUSES = {
+    "draft": "草稿", "submitted": "已提交", "verified": "已核查", "certified": "已核证",
+    "rejected": "已退回",
+}
 
 
 class Project(db.Model, TimestampMixin):
@@ -143,3 +148,31 @@ class Movement(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class MonitoringReport(db.Model, TimestampMixin):
+    """One monitoring period of a project: its monthly figures, the quantified reduction with
+    its derivation (`result`), and where certification took it (case, certified tonnes, lot,
+    signed certificate)."""
+
+    __tablename__ = "trading_monitoring_report"
+    __scope__ = ScopeRule(via=("project_id", Project))
+    __table_args__ = (UniqueConstraint("project_id", "period_start", "period_end"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("trading_project.id"), index=True,
+                                            nullable=False)
+    period_start: Mapped[date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft")
+    figures: Mapped[dict | None] = mapped_column(JSON)  # monthly monitoring, per parameter
+    result: Mapped[dict | None] = mapped_column(JSON)  # baseline/project/leakage/reduction, lines
+    reduction: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))  # tCO2e, quantified
+    certified_tonnes: Mapped[int | None] = mapped_column(BigInteger)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # workflow instance
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("trading_lot.id"))
+    document_id: Mapped[int | None] = mapped_column(Integer)  # signed reduction certificate
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    certified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+
+    project: Mapped[Project] = relationship()
