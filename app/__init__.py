@@ -59,10 +59,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
 
-    from app.i18n import compile_catalogs, select_locale
+    from app.i18n import compile_catalogs, finalize, select_locale
 
     compile_catalogs(os.path.join(app.root_path, "translations"))
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.finalize = finalize
 
     from app.identity.security import init_security
 

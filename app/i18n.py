@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from flask import has_request_context, request, session
 from flask_security import current_user
 
@@ -21,6 +24,30 @@ def select_locale() -> str:
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return SUPPORTED.get(current_user.locale, DEFAULT)
     return DEFAULT
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+#: modules whose Chinese string constants are labels shown on pages (dashboard panels, filter
+#: tables, monitoring headings): scripts/i18n_update.py adds them to the catalogue and
+#: finalize() translates them when printed, so services stay free of request-bound gettext
+LABEL_MODULES = (
+    "app/cases/dashboard.py", "app/web/filters.py", "app/monitoring/*.py",
+    "app/admin/views.py", "app/analytics/anomalies.py", "app/platform/alerts.py",
+    "app/cases/notifications.py", "app/workflow/views.py", "app/factors/library.py",
+)
+
+
+def finalize(value: Any) -> Any:
+    """Jinja finalize: a printed plain string that is a catalogue msgid is shown translated.
+
+    Markup (already translated by _() or built HTML) and non-Chinese text pass unchanged; only
+    an exact msgid matches, so data values (names) stay as entered."""
+    if type(value) is not str or not _CJK.search(value) or not has_request_context():
+        return value
+    from flask_babel import get_translations
+
+    return get_translations().gettext(value)
 
 
 def compile_catalogs(translations_dir: str) -> None:

@@ -1,0 +1,129 @@
+"""English complete when switched (issue 12): the main pages of every role carry no Chinese
+in English, apart from data values (names stored in the database) and the standard's title;
+the catalogue has an English text for every message."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import enrol_totp, login
+
+PO = Path(__file__).resolve().parents[2] / "app/translations/en/LC_MESSAGES/messages.po"
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+#: pages per role; a page missing for that role (403/404) is skipped, never a 500
+PAGES = {
+    "enterprise": ["/", "/accounts", "/energy/records", "/energy/factors", "/documents/",
+                   "/workflow/inbox", "/notifications", "/profile", "/onboarding/bank",
+                   "/factors", "/countries", "/public-institutions"],
+    "reviewer": ["/", "/monitoring/region", "/monitoring/industry", "/monitoring/enterprises",
+                 "/accounts", "/accounting/benchmarks", "/analytics/anomalies",
+                 "/analytics/at-risk", "/analytics/forecast", "/analytics/potential",
+                 "/workflow/inbox", "/factors", "/factors/estimates", "/documents/",
+                 "/exchange/batches", "/exchange/log", "/exchange/realtime", "/notifications"],
+    "verifier": ["/", "/verification", "/workflow/inbox", "/notifications", "/profile"],
+    "admin": ["/", "/admin/", "/admin/alerts/", "/admin/audit_search/", "/admin/users/",
+              "/onboarding/review", "/workflow/admin/errors", "/monitoring/institutions"],
+    "designer": ["/", "/designer"],
+}
+
+#: the standard cited in the footer is named by its Chinese title (a citation, not prose)
+CITATIONS = ["工业碳效码平台建设应用规范"]
+
+
+def _visible(page: str) -> str:
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _data_names(db) -> list[str]:
+    """Names stored as data (enterprises, regions, industries, energy types, factor names,
+    bodies, people): proper nouns that stay as entered."""
+    from app.energy.models import EmissionFactor, EnergyType
+    from app.identity.models import User
+    from app.orgs.models import Enterprise, Industry, Institution, Region, VerificationBody
+
+    names: set[str] = set()
+    for col in (Enterprise.name, Region.name, Industry.name, EnergyType.name,
+                EmissionFactor.name, EmissionFactor.scope_name, Institution.name,
+                VerificationBody.name, User.display_name):
+        names.update(n for n in db.session.scalars(select(col)) if n)
+    return sorted(names | set(CITATIONS), key=len, reverse=True)
+
+
+def _leftovers(text: str, allowed: list[str]) -> list[str]:
+    for name in allowed:
+        if CJK.search(name):
+            text = text.replace(name, " ")
+    return CJK.findall(text)
+
+
+@pytest.fixture()
+def demo(reference, db):
+    from app.demo import load_demo
+
+    load_demo(enterprises=8, months=3)
+    db.session.commit()
+    return db
+
+
+def _user(make_user, role):
+    from app.demo import DEMO_CITY, DEMO_VBODY, demo_enterprise_uscc
+
+    scopes = {"enterprise": {"enterprise": demo_enterprise_uscc()},
+              "reviewer": {"region": DEMO_CITY},
+              "verifier": {"verification_body": DEMO_VBODY}}.get(role, {})
+    user = make_user(role, **scopes)
+    if user.requires_two_factor():
+        enrol_totp(user)
+    return user
+
+
+@pytest.mark.parametrize("role", sorted(PAGES))
+def test_pages_have_no_chinese_in_english(app, client, demo, make_user, role):
+    user = _user(make_user, role)
+    login(client, user)
+    allowed = _data_names(demo)
+    found = {}
+    for url in PAGES[role]:
+        r = client.get(url + ("&" if "?" in url else "?") + "lang=en")
+        assert r.status_code < 500, url
+        if r.status_code != 200:
+            continue
+        left = _leftovers(_visible(r.get_data(as_text=True)), allowed)
+        if left:
+            found[url] = sorted(set(left))
+    assert found == {}
+
+
+def test_chinese_by_default_without_english_headings(app, client, demo, make_user):
+    user = _user(make_user, "reviewer")
+    login(client, user)
+    client.get("/?lang=zh_CN")
+    for url, heading in [("/monitoring/region", "Regions"), ("/workflow/inbox", "Inbox"),
+                         ("/factors", "Electricity carbon factors"),
+                         ("/exchange/batches", "Data exchange batches")]:
+        page = _visible(client.get(url).get_data(as_text=True))
+        assert heading not in page, url
+        assert CJK.search(page), url
+    page = _visible(client.get("/workflow/inbox?lang=en").get_data(as_text=True))
+    assert "Inbox" in page
+
+
+def test_catalogue_complete():
+    from babel.messages.pofile import read_po
+
+    with PO.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    empty = [m.id for m in catalog if m.id and not (m.string or "").strip()]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert empty == [] and fuzzy == []
+    assert len(catalog) > 900
+    cjk_in_english = [m.id for m in catalog if m.id and CJK.search(m.string or "")]
+    assert cjk_in_english == []
