@@ -37,10 +37,27 @@ def label_constants(path: str) -> dict[str, int]:
             and id(n) not in skip and CJK.search(n.value)}
 
 
+def data_labels(path: str, longest: int = 30) -> list[str]:
+    """Short Chinese strings of a JSON reference file (labels, not notes or citations)."""
+    import json
+
+    def walk(node):
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+        elif isinstance(node, str) and CJK.search(node) and len(node) <= longest:
+            yield node
+
+    with open(path, encoding="utf-8") as fh:
+        return sorted(set(walk(json.load(fh))))
+
+
 def main() -> None:
     from babel.messages.pofile import read_po, write_po
 
-    from app.i18n import LABEL_MODULES
+    from app.i18n import LABEL_DATA, LABEL_MODULES
 
     pybabel = os.path.join(ROOT, ".venv", "bin", "pybabel")
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,6 +73,10 @@ def main() -> None:
                     if text not in catalog:
                         # no python-format flag: finalize() looks the text up as is
                         catalog.add(text, locations=[(rel, line)])
+        for rel in LABEL_DATA:
+            for text in data_labels(os.path.join(ROOT, rel)):
+                if text not in catalog:
+                    catalog.add(text, locations=[(rel, 0)])
         with open(pot, "wb") as fh:
             write_po(fh, catalog)
         subprocess.run([pybabel, "-q", "update", "-i", pot, "-d", "app/translations", "-l",

@@ -121,10 +121,14 @@ def home_figures(scope: DataScope) -> list[dict]:
     share = round(100 * graded[1] / graded[0], 1) if graded[0] else 0
     last = db.session.scalar(scoped(select(func.max(CarbonAccount.month)), CarbonAccount, scope)
                              .where(CarbonAccount.year == year)) or 12
-    span = f"{year} 年" if last == 12 else f"{year} 年 1–{last} 月（未满全年）"
+    from flask_babel import gettext as _
+
+    span = (_("%(y)s 年", y=year) if last == 12
+            else _("%(y)s 年 1–%(m)s 月（未满全年）", y=year, m=last))
     return [
-        {"label": f"{span}碳排放", "value": f"{(s['co2'] / 10000):,.2f}", "unit": "万吨CO2"},
-        {"label": f"{span}综合能耗", "value": f"{(s['energy_tce'] / 10000):,.2f}",
-         "unit": "万吨标准煤"},
-        {"label": "碳效一、二级企业占比", "value": share, "unit": "％"},
+        {"label": _("%(span)s碳排放", span=span), "value": f"{(s['co2'] / 10000):,.2f}",
+         "unit": "万吨CO2"},
+        {"label": _("%(span)s综合能耗", span=span),
+         "value": f"{(s['energy_tce'] / 10000):,.2f}", "unit": "万吨标准煤"},
+        {"label": _("碳效一、二级企业占比"), "value": share, "unit": "％"},
     ]

@@ -43,16 +43,19 @@ def _visible(page: str) -> str:
 
 
 def _data_names(db) -> list[str]:
-    """Names stored as data (enterprises, regions, industries, energy types, factor names,
-    bodies, people): proper nouns that stay as entered."""
+    """Values stored as data and shown as entered: names of enterprises, regions, industries,
+    energy types, factors, bodies and people; process and task names written by the process
+    designer; and factor sources, which cite official Chinese documents by their title."""
     from app.energy.models import EmissionFactor, EnergyType
     from app.identity.models import User
     from app.orgs.models import Enterprise, Industry, Institution, Region, VerificationBody
+    from app.workflow.models import ProcessModel, WorkTask
 
     names: set[str] = set()
     for col in (Enterprise.name, Region.name, Industry.name, EnergyType.name,
-                EmissionFactor.name, EmissionFactor.scope_name, Institution.name,
-                VerificationBody.name, User.display_name):
+                EmissionFactor.name, EmissionFactor.scope_name, EmissionFactor.source,
+                EnergyType.tce_source, Institution.name, VerificationBody.name,
+                User.display_name, ProcessModel.name, WorkTask.name):
         names.update(n for n in db.session.scalars(select(col)) if n)
     return sorted(names | set(CITATIONS), key=len, reverse=True)
 
