@@ -35,7 +35,7 @@ LABEL_MODULES = (
     "app/cases/dashboard.py", "app/web/filters.py", "app/monitoring/*.py",
     "app/admin/views.py", "app/analytics/anomalies.py", "app/platform/alerts.py",
     "app/cases/notifications.py", "app/workflow/views.py", "app/factors/library.py",
-    "app/accounting/views.py",
+    "app/accounting/views.py", "app/verification/dashboard.py", "app/web/home.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json",)

@@ -12,6 +12,7 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.accounting.models import CarbonAccount, CarbonCode
@@ -126,7 +127,7 @@ def _enterprise_panels(user: Any, scope: DataScope) -> list[dict]:
     ).all()[::-1]
     grade = {
         "id": "panel-grade",
-        "title": f"{ent.name} · 碳效等级与趋势",
+        "title": gettext("%(name)s · 碳效等级与趋势", name=ent.name),
         "code": code,
         "code_period": code.period_key if code else None,
         "spark": [(f"{p // 100}-{p % 100:02d}", float(v)) for p, v in trend],
@@ -164,18 +165,19 @@ def _enterprise_panels(user: Any, scope: DataScope) -> list[dict]:
     status = (
         "已填报"
         if last_filed
-        else ("已逾期" if today > deadline else f"剩 {(deadline - today).days} 天")
+        else ("已逾期" if today > deadline else gettext("剩 %(n)s 天", n=(deadline - today).days))
     )
     completeness = {
         "id": "panel-completeness",
-        "title": f"{year} 年数据完整性与填报期限",
+        "title": gettext("%(y)s 年数据完整性与填报期限", y=year),
         "figures": [
             ("已填报月份", f"{len(due_months) - len(missing)} / {len(due_months)}", "个月"),
-            (f"{last.year}年{last.month}月数据截止 {deadline:%m-%d}", status, ""),
+            (gettext("%(y)s年%(m)s月数据截止 %(d)s", y=last.year, m=last.month,
+                     d=deadline.strftime("%m-%d")), status, ""),
         ],
         "rows": [
             (
-                f"{year}年{m}月能耗数据未填报",
+                gettext("%(y)s年%(m)s月能耗数据未填报", y=year, m=m),
                 "待补报",
                 url_for("energy.new_record", year=year, month=m),
             )

@@ -34,7 +34,10 @@ def _home_figures(scope) -> list[dict]:
     s = cube.summary(scope, f)
     if s["co2"] is None:
         return []
-    return [{"label": f"{f.year}年{f.month}月 CO2 排放", "value": s["co2"], "unit": "万吨"}]
+    from flask_babel import gettext
+
+    return [{"label": gettext("%(y)s年%(m)s月 CO2 排放", y=f.year, m=f.month),
+             "value": s["co2"], "unit": "万吨"}]
 
 
 def _accounts_changed(enterprise_ids: set[int] | None, periods: set[int] | None) -> None:

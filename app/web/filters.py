@@ -166,12 +166,22 @@ def user_name(user_or_id: Any) -> str:
     return emails.get(user_or_id) or str(user_or_id)
 
 
+def _t(text: str, **values: Any) -> str:
+    """A label in the page's language (no request: as written); %-fills keyword values."""
+    from flask import has_request_context
+    from flask_babel import get_translations
+
+    if has_request_context() and text:
+        text = get_translations().gettext(text)
+    return text % values if values else text
+
+
 def scope_label(scope: Any) -> str:
     """`region:330500` (or a UserScope) as 地区 湖州市."""
     kind, code = (scope.kind, scope.code) if hasattr(scope, "kind") else \
         (str(scope).split(":", 1) + [""])[:2]
     name = region_name(code) if kind == "region" else code
-    return f"{SCOPE_KINDS.get(kind, kind)} {name}".strip()
+    return f"{_t(SCOPE_KINDS.get(kind, kind))} {name}".strip()
 
 
 def audit_action(action: str | None) -> str:
@@ -262,7 +272,7 @@ def summary_fields(raw: Any) -> Markup:
     parts = []
     for key, value in data.items():
         if isinstance(value, dict):
-            value = "；".join(f"{SUMMARY_KEYS.get(k, k)}={_short(v)}"
+            value = "；".join(f"{_t(SUMMARY_KEYS.get(k, k))}={_short(v)}"
                              for k, v in value.items()) or "—"
         elif key in ("role", "roles"):
             value = "、".join(role_label(r) for r in (value if isinstance(value, list)
@@ -270,10 +280,10 @@ def summary_fields(raw: Any) -> Markup:
         elif key == "class":
             value = user_class_label(value)
         else:
-            value = _short(SUMMARY_VALUES.get(value, value) if isinstance(value, str)
+            value = _short(_t(SUMMARY_VALUES.get(value, value)) if isinstance(value, str)
                            else value)
         parts.append(Markup('<span class="kv"><span class="k">{}</span> {}</span>').format(
-            SUMMARY_KEYS.get(key, key), value))
+            _t(SUMMARY_KEYS.get(key, key)), value))
     return Markup(" ").join(parts)
 
 
@@ -284,9 +294,9 @@ def _short(value: Any) -> str:
     if isinstance(value, list | tuple):
         shown = "、".join(_short(v) for v in value[:_LIST_SHOWN]) or "—"
         more = len(value) - _LIST_SHOWN
-        return shown + (f" 等共 {len(value)} 项" if more > 0 else "")
+        return shown + (_t(" 等共 %(n)s 项", n=len(value)) if more > 0 else "")
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _t("是") if value else _t("否")
     text = str(value)
     return text if len(text) <= 80 else text[:77] + "…"
 
