@@ -176,3 +176,22 @@ class MonitoringReport(db.Model, TimestampMixin):
     created_by: Mapped[int | None] = mapped_column(Integer)
 
     project: Mapped[Project] = relationship()
+
+
+class Settlement(db.Model, TimestampMixin):
+    """Settled electricity and fee of one project and month, as the power system reports it
+    (R-6.3a); a later report of the same month replaces the figures (audited)."""
+
+    __tablename__ = "trading_settlement"
+    __scope__ = ScopeRule(via=("project_id", Project))
+    __table_args__ = (UniqueConstraint("project_id", "month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("trading_project.id"), index=True,
+                                            nullable=False)
+    month: Mapped[date] = mapped_column(Date, nullable=False)  # first day of the month
+    settled_mwh: Mapped[Decimal] = mapped_column(Numeric(20, 6), nullable=False)
+    fee_yuan: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
+    source: Mapped[str] = mapped_column(String(80), nullable=False)  # sync / client name
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    project: Mapped[Project] = relationship()
