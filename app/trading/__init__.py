@@ -9,7 +9,10 @@ from flask import Flask
 def register(app: Flask) -> None:
     from app.extensions import api
     from app.trading import api as trading_api
-    from app.trading import views
+    from app.trading import (
+        monitoring_api,  # noqa: F401 - routes on the trading blueprint
+        views,
+    )
 
     api.register_blueprint(trading_api.blp)
     app.register_blueprint(views.bp)
