@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -17,32 +16,6 @@ from app.trading import monitoring
 from app.trading.models import Settlement
 
 ALL = DataScope(all=True)
-
-
-@pytest.fixture()
-def energy(reference):
-    from app.energy.service import load_reference
-
-    load_reference()
-    reference.session.commit()
-    return reference
-
-
-@pytest.fixture()
-def pv(energy, make_ent, make_project):
-    """Enterprise A's 20 MW PV project with MWh meters; B's project in another region."""
-    from app.exchange import meters
-
-    a, b = make_ent(1), make_ent(2, region="330502")
-    pa, pb = make_project(a, code="PVA"), make_project(b, code="PVB")
-    for p, ent in ((pa, a), (pb, b)):
-        for param, attr in monitoring.METERS.items():
-            ext = f"{p.code}-{param}"
-            meters.create(data={"enterprise": ent.uscc, "external_id": ext,
-                                "energy_type": "electricity", "unit": "MWh"}, scope=ALL)
-            setattr(p, attr, ext)
-    energy.session.commit()
-    return a, b, pa, pb
 
 
 def put(db, rows):

@@ -1,0 +1,101 @@
+"""Quantification per monitoring period (R-6.3b): a hand-computed PV report from readings
+stored through the exchange service, the derivation's origins, refusals (nothing written,
+audited) and tenant isolation of the report endpoints."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.audit.models import AuditRecord
+from app.trading import quantify
+from app.trading.models import MonitoringReport
+from tests.trading.test_tr_monitoring import put
+
+FACTORS = {"ef_om": "0.8", "ef_bm": "0.3", "source": "测试用因子（手算核对）"}
+
+
+def test_pv_report_hand_computed(db, pv):
+    a, b, pa, pb = pv
+    put(db, [("PVA-generation", "2026-01-05", 700), ("PVA-ongrid", "2026-01-05", 600),
+             ("PVA-generation", "2026-02-05", 450), ("PVA-ongrid", "2026-02-05", 400)])
+    report = quantify.create_report(project=pa, period_start=date(2026, 1, 1),
+                                    period_end=date(2026, 2, 28), factors=FACTORS)
+    db.session.commit()
+    # EG_net = 600 + 400 = 1,000 MWh; EF_CM = 0.75 × 0.8 + 0.25 × 0.3 = 0.675;
+    # BE = 675 tCO2e, PE = LE = 0 → ER = 675
+    assert report.reduction == Decimal("675")
+    res = report.result
+    assert (res["baseline"], res["project"], res["leakage"], res["reduction"]) == (
+        "675.000000", "0.000000", "0.000000", "675.000000")
+    origin = {ln["name"]: ln.get("origin") for ln in res["lines"] if ln["kind"] == "parameter"}
+    assert "PVA-ongrid" in origin["eg_net_mwh"] and "2026-01 至 2026-02" in origin["eg_net_mwh"]
+    assert origin["ef_om"].endswith("测试用因子（手算核对）")
+    assert "TOOL07" in origin["w_om"]
+    assert [m["ongrid"] for m in report.figures["months"]] == ["600.000", "400.000"]
+    # recompute after a corrected reading: still a draft, new figure
+    put(db, [("PVA-ongrid", "2026-02-05", 600)])
+    quantify.recompute(report=report, factors=FACTORS)
+    assert report.reduction == Decimal("810")  # 1,200 × 0.675
+
+
+def test_refusals_name_what_is_missing(db, pv):
+    import pytest
+
+    a, b, pa, pb = pv
+    put(db, [("PVA-ongrid", "2026-01-05", 600)])
+    jan, feb = date(2026, 1, 1), date(2026, 2, 28)
+    with pytest.raises(quantify.QuantifyRefused) as exc:  # no factor confirmed for east 2026
+        quantify.create_report(project=pa, period_start=jan, period_end=date(2026, 1, 31))
+    assert set(exc.value.fields) == {"ef_om"}
+    with pytest.raises(quantify.QuantifyRefused) as exc:  # February has no on-grid data
+        quantify.create_report(project=pa, period_start=jan, period_end=feb, factors=FACTORS)
+    assert "2026-02" in exc.value.fields["ongrid"]
+    with pytest.raises(quantify.QuantifyRefused) as exc:
+        quantify.create_report(project=pa, period_start=date(2026, 1, 2), period_end=feb,
+                               factors={"ef_om": "0.8"})
+    assert "period_start" in exc.value.fields
+    with pytest.raises(quantify.QuantifyRefused) as exc:
+        quantify.create_report(project=pa, period_start=jan, period_end=date(2026, 1, 31),
+                               factors={"ef_om": "0.8", "ef_bm": ""})
+    assert {"factors.source", "factors.ef_bm"} <= set(exc.value.fields)
+    assert db.session.scalar(select(func.count(MonitoringReport.id))) == 0
+
+
+def test_report_api_scoped_and_audited(client, db, pv, make_user, auth):
+    a, b, pa, pb = pv
+    put(db, [("PVA-ongrid", "2026-01-05", 1000), ("PVB-ongrid", "2026-01-05", 10)])
+    ua, ub = (make_user("enterprise", enterprise=e.uscc) for e in (a, b))
+    reviewer_a = make_user("reviewer", region="330522")
+    reviewer_b = make_user("reviewer", region="330502")
+    body = {"period_start": "2026-01-01", "period_end": "2026-01-31", "factors": FACTORS}
+    # B cannot create for A's project (and does not learn it exists)
+    assert client.post("/api/v1/trading/projects/PVA/reports", headers=auth(ub),
+                       json=body).status_code == 404
+    # a reviewer sees the project but is not its owner
+    assert client.post("/api/v1/trading/projects/PVA/reports", headers=auth(reviewer_a),
+                       json=body).status_code == 403
+    r = client.post("/api/v1/trading/projects/PVA/reports", headers=auth(ua),
+                    json={**body, "factors": None})
+    assert r.status_code == 422 and "ef_om" in r.get_json()["error"]["fields"]
+    assert db.session.scalar(select(func.count(AuditRecord.id)).where(
+        AuditRecord.action == "trading.report.refused")) == 1
+    r = client.post("/api/v1/trading/projects/PVA/reports", headers=auth(ua), json=body)
+    assert r.status_code == 201, r.get_json()
+    rid = r.get_json()["id"]
+    assert r.get_json()["reduction"] == "675.0000" and r.get_json()["status"] == "draft"
+    r = client.post("/api/v1/trading/projects/PVA/reports", headers=auth(ua), json=body)
+    assert r.status_code == 422  # same period twice
+    url = f"/api/v1/trading/projects/PVA/reports/{rid}"
+    assert client.get(url, headers=auth(ua)).get_json()["result"]["reduction"] == "675.000000"
+    assert client.get(url, headers=auth(reviewer_a)).status_code == 200
+    assert client.get(url, headers=auth(ub)).status_code == 404
+    assert client.get(url, headers=auth(reviewer_b)).status_code == 404
+    assert client.get(f"/api/v1/trading/projects/PVB/reports/{rid}",
+                      headers=auth(ub)).status_code == 404
+    assert [x["id"] for x in client.get("/api/v1/trading/projects/PVA/reports",
+                                        headers=auth(reviewer_a)).get_json()] == [rid]
+    assert client.get("/api/v1/trading/projects/PVA/reports",
+                      headers=auth(reviewer_b)).status_code == 404
