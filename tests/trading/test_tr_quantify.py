@@ -99,3 +99,24 @@ def test_report_api_scoped_and_audited(client, db, pv, make_user, auth):
                                         headers=auth(reviewer_a)).get_json()] == [rid]
     assert client.get("/api/v1/trading/projects/PVA/reports",
                       headers=auth(reviewer_b)).status_code == 404
+
+
+def test_pages_scoped(client, db, pv, make_user):
+    from tests.conftest import login
+
+    a, b, pa, pb = pv
+    put(db, [("PVA-generation", "2026-01-05", 1488), ("PVA-ongrid", "2026-01-05", 1000),
+             ("PVB-generation", "2026-01-05", 7777)])
+    quantify.create_report(project=pa, period_start=date(2026, 1, 1),
+                           period_end=date(2026, 1, 31), factors=FACTORS)
+    db.session.commit()
+    login(client, make_user("enterprise", enterprise=a.uscc))
+    page = client.get("/trading/projects/PVA?start=2026-01&end=2026-03").data.decode()
+    assert "1,488.000" in page and "0.1000" in page and "675.0000 tCO2e" in page
+    assert "PVA-ongrid" in page and "测试用因子" in page  # derivation origins shown
+    assert client.get("/trading/projects/PVB").status_code == 404
+    client.get("/logout")
+    login(client, make_user("reviewer", region="330522"))
+    page = client.get("/trading/monitoring?start=2026-01&end=2026-01").data.decode()
+    assert "PVA 项目" in page and "PVB 项目" not in page and "7,777" not in page
+    assert "1,488.000" in page
