@@ -138,6 +138,27 @@ def quantify(*, project: Project, period_start: date, period_end: date,
     return figs, result
 
 
+def quantify_many(*, projects: list[Project], period_start: date, period_end: date,
+                  factors: dict | None = None) -> dict[str, dict | dict[str, str]]:
+    """Quantify many grid projects for one period: the monitoring figures of all of them in
+    one query (set-based), then the methodology per project. code -> result, or the refusal
+    fields of that project (one project's missing data never stops the others)."""
+    start, end = _period(period_start, period_end)
+    rows_by = monitoring.figures(projects, monitoring.months(start, end))
+    out: dict[str, dict] = {}
+    for p in projects:
+        errors: dict[str, str] = {}
+        params, origins = _grid_inputs(p, rows_by[p.id], start, factors, errors)
+        if errors:
+            out[p.code] = {"refused": errors}
+            continue
+        try:
+            out[p.code] = methodologies.calculate(p.methodology, params)
+        except methodologies.MethodologyError as exc:
+            out[p.code] = {"refused": exc.fields}
+    return out
+
+
 def create_report(*, project: Project, period_start: date, period_end: date, user: Any = None,
                   factors: dict | None = None,
                   parameters: dict | None = None) -> MonitoringReport:

@@ -120,3 +120,14 @@ def test_pages_scoped(client, db, pv, make_user):
     page = client.get("/trading/monitoring?start=2026-01&end=2026-01").data.decode()
     assert "PVA 项目" in page and "PVB 项目" not in page and "7,777" not in page
     assert "1,488.000" in page
+
+
+def test_quantify_many_matches_per_project(db, pv):
+    a, b, pa, pb = pv
+    put(db, [("PVA-ongrid", "2026-01-05", 1000)])
+    jan, end = date(2026, 1, 1), date(2026, 1, 31)
+    many = quantify.quantify_many(projects=[pa, pb], period_start=jan, period_end=end,
+                                  factors=FACTORS)
+    one = quantify.quantify(project=pa, period_start=jan, period_end=end, factors=FACTORS)[1]
+    assert many["PVA"]["reduction"] == one["reduction"] == "675.000000"
+    assert "2026-01" in many["PVB"]["refused"]["ongrid"]  # B has no data: refused alone
