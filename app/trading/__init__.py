@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     from app.extensions import api
     from app.trading import api as trading_api
     from app.trading import (
+        importer,  # noqa: F401 - registers `cecp import settlements`
         monitoring_api,  # noqa: F401 - routes on the trading blueprint
         views,
     )

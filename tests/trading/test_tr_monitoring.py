@@ -158,3 +158,24 @@ def test_seed_demo_monitoring(db, energy, make_ent, make_project):
     assert all(r["settled_mwh"] == r["ongrid"] and not r["anomalies"] for r in rows)
     # January: 20 MW × 24 h × 0.10 = 48 MWh a day, 31 days → 1,488 MWh, CF 0.1
     assert rows[0]["generation"] == "1488.000" and rows[0]["capacity_factor"] == "0.1000"
+
+
+def test_import_settlements_all_or_nothing(app, db, pv, tmp_path):
+    from app.cli import cli
+
+    a, b, pa, pb = pv
+    runner = app.test_cli_runner()
+    f = tmp_path / "s.csv"
+    f.write_text("project,month,settled_mwh,fee_yuan\nPVA,2026-01,1450,567675\n"
+                 "NOPE,2026-13,x,\n", encoding="utf-8")
+    out = runner.invoke(cli, ["import", "settlements", str(f)])
+    assert out.exit_code == 1
+    assert "第 3 行 project" in out.output and "第 3 行 month" in out.output
+    assert db.session.scalar(select(func.count(Settlement.id))) == 0
+    f.write_text("project,month,settled_mwh,fee_yuan\nPVA,2026-01,1450,567675\n",
+                 encoding="utf-8")
+    out = runner.invoke(cli, ["import", "settlements", str(f)])
+    assert out.exit_code == 0, out.output
+    s = db.session.scalar(select(Settlement))
+    assert (s.settled_mwh, s.fee_yuan, s.source) == (Decimal(1450), Decimal(567675),
+                                                     "import:s.csv")
