@@ -21,4 +21,6 @@ def register(app: Flask) -> None:
     from app.web.navigation import register as nav
 
     nav(NavItem("trading.projects", "减排项目", "Reduction projects", "enterprise.read"))
+    nav(NavItem("trading.region_monitoring", "项目运行监测", "Project monitoring",
+                "enterprise.read"))
     nav(NavItem("trading.serial_check", "碳资产查询", "Serial check", "public"))

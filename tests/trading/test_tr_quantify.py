@@ -131,3 +131,23 @@ def test_quantify_many_matches_per_project(db, pv):
     one = quantify.quantify(project=pa, period_start=jan, period_end=end, factors=FACTORS)[1]
     assert many["PVA"]["reduction"] == one["reduction"] == "675.000000"
     assert "2026-01" in many["PVB"]["refused"]["ongrid"]  # B has no data: refused alone
+
+
+def test_efficiency_report_hand_computed(db, pv, make_project):
+    import pytest
+
+    a, b, pa, pb = pv
+    p = make_project(a, code="EE1", ptype="efficiency", methodology="energy_efficiency")
+    params = {"baseline_energy": "1000", "baseline_output": "100", "project_energy": "1000",
+              "project_output": "120", "ef": "2"}
+    with pytest.raises(quantify.QuantifyRefused) as exc:
+        quantify.create_report(project=p, period_start=date(2026, 1, 1),
+                               period_end=date(2026, 12, 31), parameters={})
+    assert "parameters" in exc.value.fields
+    report = quantify.create_report(project=p, period_start=date(2026, 1, 1),
+                                    period_end=date(2026, 12, 31), parameters=params)
+    # E_b,norm = 1,000 × 120 / 100 = 1,200; BE = 2,400; PE = 2,000; LE = 0 → ER = 400
+    assert report.result["baseline"] == "2400.000000" and report.reduction == Decimal(400)
+    origin = {ln["name"]: ln.get("origin") for ln in report.result["lines"]
+              if ln["kind"] == "parameter"}
+    assert origin["baseline_energy"].startswith("项目业主申报")
