@@ -185,3 +185,30 @@ def get_report(code, report_id):
     if report.project_id != project.id:
         return api_error(404, "报告不存在")
     return quantify.to_dict(report)
+
+
+@blp.route("/trading/projects/<string:code>/reports/<int:report_id>/recompute",
+           methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200)
+def recompute_report(code, report_id):
+    """The owner re-quantifies a draft (new readings or checked factors): `{factors?,
+    parameters?}`; a submitted report is frozen (422)."""
+    project = get_scoped_or_404(Project, code, by="code")
+    report = get_scoped_or_404(MonitoringReport, report_id)
+    scope = current_scope()
+    if report.project_id != project.id:
+        return api_error(404, "报告不存在")
+    if not (scope.all or project.enterprise_uscc in scope.enterprise):
+        return api_error(403, "只有项目业主可以重新计算监测报告")
+    body = request.get_json(silent=True) or {}
+    try:
+        quantify.recompute(
+            report=report, user=current_user,
+            factors=body.get("factors") if isinstance(body.get("factors"), dict) else None,
+            parameters=body.get("parameters") if isinstance(body.get("parameters"), dict)
+            else None)
+    except quantify.QuantifyRefused as exc:
+        return _refused(exc, project, body)
+    commit()
+    return quantify.to_dict(report)

@@ -99,6 +99,17 @@ def test_report_api_scoped_and_audited(client, db, pv, make_user, auth):
                                         headers=auth(reviewer_a)).get_json()] == [rid]
     assert client.get("/api/v1/trading/projects/PVA/reports",
                       headers=auth(reviewer_b)).status_code == 404
+    # recompute: owner only, drafts only
+    put(db, [("PVA-ongrid", "2026-01-06", 200)])
+    assert client.post(f"{url}/recompute", headers=auth(ub), json=body).status_code == 404
+    assert client.post(f"{url}/recompute", headers=auth(reviewer_a),
+                       json=body).status_code == 403
+    r = client.post(f"{url}/recompute", headers=auth(ua), json=body)
+    assert r.status_code == 200 and r.get_json()["reduction"] == "810.0000"
+    db.session.get(MonitoringReport, rid).status = "submitted"
+    db.session.commit()
+    r = client.post(f"{url}/recompute", headers=auth(ua), json=body)
+    assert r.status_code == 422 and "status" in r.get_json()["error"]["fields"]
 
 
 def test_pages_scoped(client, db, pv, make_user):
