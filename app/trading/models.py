@@ -148,6 +148,11 @@ class Movement(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # SM2 (platform key) over ledger.movement_record(): a changed row no longer verifies
+    signature: Mapped[str | None] = mapped_column(Text)
+    # exchange receipt of a transfer into its account (machine client), audited
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class MonitoringReport(db.Model, TimestampMixin):
