@@ -9,7 +9,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     from app.extensions import api
     from app.trading import api as trading_api
-    from app.trading import views
+    from app.trading import bpmn, views  # noqa: F401  (bpmn: process hooks and services)
 
     api.register_blueprint(trading_api.blp)
     app.register_blueprint(views.bp)

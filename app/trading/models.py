@@ -175,7 +175,8 @@ class MonitoringReport(db.Model, TimestampMixin):
     certified_tonnes: Mapped[int | None] = mapped_column(BigInteger)
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # workflow instance
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("trading_lot.id"))
-    document_id: Mapped[int | None] = mapped_column(Integer)  # signed reduction certificate
+    # the signed reduction certificate (documents.Document.id: 32 hex characters)
+    document_id: Mapped[str | None] = mapped_column(String(32))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     certified_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(Integer)
