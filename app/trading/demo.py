@@ -19,8 +19,15 @@ from sqlalchemy import select
 
 from app.extensions import db
 
-DEMO_EXCHANGE = "EXCH-ZJ"
-DEMO_EXCHANGE_NAME = "浙江示范碳排放权交易中心"
+DEMO_EXCHANGE_USCC17 = "91330500MA0000002"  # the onboarding demo's exchange (exchange@demo)
+DEMO_EXCHANGE_NAME = "示范环境能源交易所 碳资产账户"
+
+
+def demo_exchange_code() -> str:
+    """The exchange's institution code: its USCC, as its onboarded workspace is scoped."""
+    from app.refdata.uscc import make_uscc
+
+    return make_uscc(DEMO_EXCHANGE_USCC17)
 PROJECTS = (
     ({"code": "HZPV01", "name": "湖州示范水泥厂区屋顶分布式光伏", "type": "photovoltaic",
       "methodology": "grid_renewable", "capacity_mw": "12.5", "location": "浙江省湖州市长兴县",
@@ -50,7 +57,7 @@ def load(enterprises: int, months: int) -> None:
     verifier = accounts.get_by_email(email="verifier@demo.cecp")
     reviewer = accounts.get_by_email(email="reviewer@demo.cecp")
     everything = DataScope(all=True)
-    exchange = ledger.exchange_account(institution_code=DEMO_EXCHANGE, name=DEMO_EXCHANGE_NAME)
+    exchange = ledger.exchange_account(institution_code=demo_exchange_code(), name=DEMO_EXCHANGE_NAME)
     for spec, params in PROJECTS:
         if db.session.scalar(select(Project.id).where(Project.code == spec["code"])):
             continue
