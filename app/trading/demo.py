@@ -57,7 +57,8 @@ def load(enterprises: int, months: int) -> None:
     verifier = accounts.get_by_email(email="verifier@demo.cecp")
     reviewer = accounts.get_by_email(email="reviewer@demo.cecp")
     everything = DataScope(all=True)
-    exchange = ledger.exchange_account(institution_code=demo_exchange_code(), name=DEMO_EXCHANGE_NAME)
+    exchange = ledger.exchange_account(institution_code=demo_exchange_code(),
+                                       name=DEMO_EXCHANGE_NAME)
     for spec, params in PROJECTS:
         if db.session.scalar(select(Project.id).where(Project.code == spec["code"])):
             continue

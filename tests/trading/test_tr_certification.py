@@ -175,3 +175,38 @@ def test_start_refused_for_foreign_or_bad_input(cworld, make_ent, make_user):
             workflow.start(model="reduction_certification", data=data, user=user)
         assert field in exc.value.fields
         rollback()
+
+
+def test_concurrent_issue_steps_issue_once(app, cworld):
+    """Two workers replaying the issue step at the same moment (PostgreSQL row lock)."""
+    import threading
+
+    w, db = cworld, cworld["db"]
+    report_id = w["report"].id
+    barrier, results = threading.Barrier(2), []
+
+    def worker() -> None:
+        from app.extensions import db as tdb
+
+        with app.app_context():
+            barrier.wait()
+            try:
+                r = cert.issue(report_id=report_id, verified=Decimal("500.9"),
+                               verification={"body_code": "VB-A"}, user=None)
+                tdb.session.commit()
+                results.append(r.lot_id)
+            finally:
+                tdb.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    db.session.expire_all()
+    assert len(results) == 2 and results[0] == results[1] is not None
+    assert db.session.scalar(select(func.count()).select_from(Lot)) == 1
+    from app.documents.models import Document
+    assert db.session.scalar(select(func.count()).select_from(Document).where(
+        Document.kind == "reduction_certificate")) == 1
+    assert ledger.balance(account_id=ledger.holding_account(enterprise=w["ent"]).id) == 500
