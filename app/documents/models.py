@@ -29,6 +29,7 @@ KINDS = {
     "carbon_report": "温室气体排放报告",
     "verification_statement": "核查声明",
     "certificate": "证书",
+    "reduction_certificate": "减排量核证证书",
 }
 
 

@@ -7,13 +7,19 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from app.demo import DEMO_LOADERS
     from app.extensions import api
     from app.trading import api as trading_api
-    from app.trading import (
-        importer,  # noqa: F401 - registers `cecp import settlements`
-        monitoring_api,  # noqa: F401 - routes on the trading blueprint
+    from app.trading import (  # noqa: F401  (bpmn: process hooks and services)
+        bpmn,
+        demo,
+        importer,  # registers `cecp import settlements`
+        monitoring_api,  # routes on the trading blueprint
         views,
     )
+
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
 
     api.register_blueprint(trading_api.blp)
     app.register_blueprint(views.bp)

@@ -1,7 +1,7 @@
 """trading settlement (settled MWh and fee per project and month)
 
 Revision ID: d7941007868a
-Revises: 63234b222d37
+Revises: a7c3e91d2b40
 Create Date: 2026-12-06 02:05:38.399189
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd7941007868a'
-down_revision = '63234b222d37'
+down_revision = 'a7c3e91d2b40'
 branch_labels = None
 depends_on = None
 
