@@ -37,6 +37,12 @@ def _months() -> list[date] | tuple[int, str]:
     return monitoring.months(start, end)
 
 
+def _body() -> dict:
+    """The JSON object of the request; anything else (a list, a number, bad JSON) is {}."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 def _export(rows: list[dict], columns, name: str):
     fmt = request.args.get("format")
     if fmt == "csv":
@@ -107,7 +113,7 @@ def region_monitoring():
 def post_settlements():
     """Power-system machine clients: `{"items": [{project, month: "YYYY-MM", settled_mwh,
     fee_yuan}]}`; all or nothing; projects outside the client's scope are refused."""
-    body = request.get_json(silent=True) or {}
+    body = _body()
     from app.exchange.clients import client_name
 
     source = client_name(current_user) or current_user.email
@@ -162,7 +168,7 @@ def create_report(code):
     scope = current_scope()
     if not (scope.all or project.enterprise_uscc in scope.enterprise):
         return api_error(403, "只有项目业主可以编制监测报告")
-    body = request.get_json(silent=True) or {}
+    body = _body()
     try:
         report = quantify.create_report(
             project=project, period_start=_date(body.get("period_start")),
@@ -201,7 +207,7 @@ def recompute_report(code, report_id):
         return api_error(404, "报告不存在")
     if not (scope.all or project.enterprise_uscc in scope.enterprise):
         return api_error(403, "只有项目业主可以重新计算监测报告")
-    body = request.get_json(silent=True) or {}
+    body = _body()
     try:
         quantify.recompute(
             report=report, user=current_user,

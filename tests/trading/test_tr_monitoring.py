@@ -179,3 +179,14 @@ def test_import_settlements_all_or_nothing(app, db, pv, tmp_path):
     s = db.session.scalar(select(Settlement))
     assert (s.settled_mwh, s.fee_yuan, s.source) == (Decimal(1450), Decimal(567675),
                                                      "import:s.csv")
+
+
+def test_non_object_bodies_are_4xx(client, db, pv, make_user, auth):
+    a, b, pa, pb = pv
+    admin = auth(make_user("admin"))
+    owner = auth(make_user("enterprise", enterprise=a.uscc))
+    for url, h in (("/api/v1/trading/settlements", admin),
+                   ("/api/v1/trading/projects/PVA/reports", owner)):
+        for body in ([1, 2], "x", 3):
+            r = client.post(url, headers=h, json=body)
+            assert r.status_code == 422, (url, body, r.status_code)
