@@ -22,6 +22,23 @@ def test_metrics_by_hand():
     assert metrics([110], [100], tolerance_pct=5)["passed"] is False
 
 
+@pytest.fixture()
+def bodies(db):
+    """Two accredited verification bodies (VB-A first by code, so auto-assigned)."""
+    from datetime import date
+
+    from app.orgs.models import VerificationBody
+
+    db.session.add_all([
+        VerificationBody(code="VB-A", name="甲核查中心", region_code="330000",
+                         accreditation="CNAS-A", accreditation_scope="*",
+                         accredited_until=date(2099, 12, 31)),
+        VerificationBody(code="VB-B", name="乙核查中心", region_code="330000",
+                         accreditation="CNAS-B", accreditation_scope="*")])
+    commit()
+    return ("VB-A", "VB-B")
+
+
 def _run(world_user, verifier, data):
     from app.workflow import service
 
@@ -33,7 +50,7 @@ def _run(world_user, verifier, data):
     return inst, task
 
 
-def test_enterprise_check_signed_and_certified(db, make_ent, history, make_user):
+def test_enterprise_check_signed_and_certified(db, make_ent, history, make_user, bodies):
     from app.factors import checks, library
     from app.factors.models import FactorCheck
     from app.workflow import deploy, service
@@ -45,7 +62,7 @@ def test_enterprise_check_signed_and_certified(db, make_ent, history, make_user)
     deploy.deploy_builtins()
     commit()
     reviewer = make_user("reviewer", region="330500")
-    verifier = make_user("verifier", region="330000")
+    verifier = make_user("verifier", verification_body="VB-A")
     outsider = make_user("verifier", region="330100")
     inst, task = _run(reviewer, verifier, {"subject": "enterprise",
                                            "enterprise_uscc": ent.uscc, "tolerance_pct": 10})
@@ -74,7 +91,7 @@ def test_enterprise_check_signed_and_certified(db, make_ent, history, make_user)
 
 
 def test_rejected_or_out_of_tolerance_is_signed_but_not_certified(db, make_ent, history,
-                                                                   make_user):
+                                                                   make_user, bodies):
     from app.factors import library
     from app.factors.models import FactorCheck
     from app.workflow import deploy, service
@@ -85,9 +102,9 @@ def test_rejected_or_out_of_tolerance_is_signed_but_not_certified(db, make_ent, 
     deploy.deploy_builtins()
     commit()
     reviewer = make_user("reviewer", region="330500")
-    verifier = make_user("verifier", region="330500")
+    verifier = make_user("verifier", verification_body="VB-B")
     inst, task = _run(reviewer, verifier, {"subject": "enterprise",
-                                           "enterprise_uscc": ent.uscc,
+                                           "enterprise_uscc": ent.uscc, "body_code": "VB-B",
                                            "tolerance_pct": 0.0001})
     assert service.task_data(inst)["check"]["passed"] is False
     service.complete(task_id=task.id, user=verifier, data={"decision": "confirm"})
@@ -97,7 +114,7 @@ def test_rejected_or_out_of_tolerance_is_signed_but_not_certified(db, make_ent, 
     assert library.current(enterprise_id=ent.id).origin == "computed"
 
 
-def test_regional_check_against_official_factors(db, reference, make_user):
+def test_regional_check_against_official_factors(db, reference, make_user, bodies):
     from app.factors import regional
     from app.factors.models import FactorCheck, RegionalNetwork
     from app.workflow import deploy, service
@@ -106,7 +123,7 @@ def test_regional_check_against_official_factors(db, reference, make_user):
     deploy.deploy_builtins()
     commit()
     approver = make_user("approver", region="330000")
-    verifier = make_user("verifier", region="330000")
+    verifier = make_user("verifier", verification_body="VB-A")
     inst, task = _run(approver, verifier, {"subject": "region", "network_id": net.id,
                                            "region_code": "330000", "tolerance_pct": 50})
     chk = service.task_data(inst)["check"]
@@ -121,7 +138,7 @@ def test_regional_check_against_official_factors(db, reference, make_user):
 
 
 def test_check_from_the_page_and_the_signed_record_api(client, db, make_ent, history,
-                                                       make_user, auth):
+                                                       make_user, auth, bodies):
     from app.factors import library
     from app.workflow import deploy, service
     from tests.conftest import enrol_totp, login
@@ -133,7 +150,7 @@ def test_check_from_the_page_and_the_signed_record_api(client, db, make_ent, his
     deploy.deploy_builtins()
     commit()
     approver = make_user("approver", region="330000")
-    verifier = make_user("verifier", region="330500")
+    verifier = make_user("verifier", verification_body="VB-A")
     enrol_totp(approver)
     login(client, approver)
     r = client.post(f"/factors/enterprises/{ent.uscc}/check", data={"tolerance_pct": "abc"},
