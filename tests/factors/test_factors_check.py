@@ -178,3 +178,113 @@ def test_check_from_the_page_and_the_signed_record_api(client, db, make_ent, his
     stranger = make_user("enterprise", enterprise=other.uscc)
     assert client.get(f"/api/v1/factors/checks/{rec.id}",
                       headers=auth(stranger)).status_code == 404
+
+
+def _openssl_ok(tmp_path, pem: str, pdf: bytes, sig: bytes) -> bool:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("openssl")
+    if exe is None:
+        pytest.skip("openssl CLI not installed")
+    (tmp_path / "pub.pem").write_text(pem)
+    (tmp_path / "doc.pdf").write_bytes(pdf)
+    (tmp_path / "sig.der").write_bytes(sig)
+    r = subprocess.run([exe, "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"),
+                        "-rawin", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678",
+                        "-in", str(tmp_path / "doc.pdf"), "-sigfile", str(tmp_path / "sig.der")],
+                       capture_output=True, timeout=60)
+    return r.returncode == 0 and b"Signature Verified Successfully" in r.stdout
+
+
+def test_body_party_signed_document_openssl_and_wrong_body(client, db, make_ent, history,
+                                                           make_user, auth, bodies, tmp_path):
+    """start → compute → the assigned body's verifier confirms → a PDF statement signed by
+    the body's certified key → certified version; another body's verifier and the
+    enterprise neither see nor complete the task; OpenSSL verifies; a tampered PDF fails."""
+    import subprocess
+
+    from app.audit.models import AuditRecord
+    from app.documents.models import Document
+    from app.factors import library
+    from app.factors.models import FactorCheck
+    from app.uow import rollback
+    from app.verification.models import BodyConflict
+    from app.workflow import deploy, service
+    from app.workflow.errors import Forbidden, Invalid, NotFound
+
+    ent = make_ent(85)
+    history(ent)
+    library.compute()
+    deploy.deploy_builtins()
+    db.session.add(BodyConflict(body_code="VB-A", enterprise_uscc=ent.uscc, reason="咨询服务"))
+    commit()
+    reviewer = make_user("reviewer", region="330500")
+    with pytest.raises(Invalid) as exc:  # a conflicted body is refused when named
+        service.start(model="factor_check", user=reviewer,
+                      data={"subject": "enterprise", "enterprise_uscc": ent.uscc,
+                            "body_code": "VB-A", "tolerance_pct": 10})
+    assert "利益冲突" in exc.value.fields["body_code"]
+    rollback()
+    # auto-assignment skips the conflicted VB-A and picks VB-B
+    inst = service.start(model="factor_check", user=reviewer,
+                         data={"subject": "enterprise", "enterprise_uscc": ent.uscc,
+                               "tolerance_pct": 10})
+    commit()
+    assert inst.verification_body_code == "VB-B"
+    (task,) = service.current_tasks(inst=inst)
+    assert task.verification_body_code == "VB-B"
+    mine = make_user("verifier", verification_body="VB-B")
+    other = make_user("verifier", verification_body="VB-A")
+    company = make_user("enterprise", enterprise=ent.uscc)
+    inbox = client.get("/api/v1/tasks", headers=auth(mine)).get_json()
+    assert task.id in str(inbox)
+    assert task.id not in str(client.get("/api/v1/tasks", headers=auth(other)).get_json())
+    for outsider in (other, company):
+        with pytest.raises((NotFound, Forbidden)):  # unseen, or seen but not its role
+            service.complete(task_id=task.id, user=outsider, data={"decision": "confirm"})
+        rollback()
+    regional = make_user("verifier", region="330000")  # a verifier whose scope covers the
+    with pytest.raises(Forbidden):                        # region but not the body
+        service.complete(task_id=task.id, user=regional, data={"decision": "confirm"})
+    rollback()
+    inst = service.complete(task_id=task.id, user=mine,
+                            data={"decision": "confirm", "comment": "抽查一致"})
+    commit()
+    assert inst.status == "completed"
+    rec = db.session.scalars(select(FactorCheck)).one()
+    assert rec.passed and rec.body_code == "VB-B" and rec.document_id
+    doc = db.session.get(Document, rec.document_id)
+    assert doc.kind == "factor_check_statement" and doc.signer_key_id != "platform"
+    assert doc.verification_body == "VB-B" and doc.enterprise_uscc == ent.uscc
+    cur = library.current(enterprise_id=ent.id)
+    assert (cur.origin, cur.check_id) == ("certified", rec.id)
+
+    # the PDF shows the metrics, the points and the factor version
+    (tmp_path / "s.pdf").write_bytes(doc.pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "s.pdf"), "-"], capture_output=True,
+                          timeout=60).stdout.decode()
+    for needle in ("MAPE", "bias", "max error", "tolerance", "第 1 版", "通过", "乙核查中心",
+                   "2023"):  # a compared month's period
+        assert needle in text, needle
+
+    # public verify endpoint, the body's published key, OpenSSL; a tampered PDF fails
+    v = client.get(f"/api/v1/documents/{doc.id}/verify").get_json()
+    assert v["valid"] is True
+    pem = client.get(f"/api/v1/keys/{doc.signer_key_id}.pem").get_data(as_text=True)
+    headers = auth(company)
+    pdf = client.get(f"/api/v1/documents/{doc.id}/pdf", headers=headers).data
+    sig = client.get(f"/api/v1/documents/{doc.id}/signature", headers=headers).data
+    assert pdf == doc.pdf and _openssl_ok(tmp_path, pem, pdf, sig)
+    tampered = bytearray(pdf)
+    tampered[len(tampered) // 2] ^= 0x01
+    assert not _openssl_ok(tmp_path, pem, bytes(tampered), sig)
+    doc.pdf = bytes(tampered)
+    db.session.flush()
+    from app.documents import service as documents
+
+    assert documents.verify(document_id=doc.id)["valid"] is False
+    db.session.rollback()
+    for action in ("factors.check.refused", "factors.check.assignment.refused"):
+        assert db.session.scalar(select(AuditRecord).where(
+            AuditRecord.action == action)) is not None, action
