@@ -31,6 +31,7 @@ KINDS = {
     "certificate": "证书",
     "factor_check_statement": "电碳因子核验声明",
     "grade_certificate": "碳效等级证明",
+    "reduction_certificate": "减排量核证证书",
 }
 
 

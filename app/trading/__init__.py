@@ -7,9 +7,13 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from app.demo import DEMO_LOADERS
     from app.extensions import api
     from app.trading import api as trading_api
-    from app.trading import views
+    from app.trading import bpmn, demo, views  # noqa: F401  (bpmn: process hooks and services)
+
+    if demo.load not in DEMO_LOADERS:
+        DEMO_LOADERS.append(demo.load)
 
     api.register_blueprint(trading_api.blp)
     app.register_blueprint(views.bp)

@@ -148,6 +148,11 @@ class Movement(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # SM2 (platform key) over ledger.movement_record(): a changed row no longer verifies
+    signature: Mapped[str | None] = mapped_column(Text)
+    # exchange receipt of a transfer into its account (machine client), audited
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class MonitoringReport(db.Model, TimestampMixin):
@@ -170,7 +175,8 @@ class MonitoringReport(db.Model, TimestampMixin):
     certified_tonnes: Mapped[int | None] = mapped_column(BigInteger)
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # workflow instance
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("trading_lot.id"))
-    document_id: Mapped[int | None] = mapped_column(Integer)  # signed reduction certificate
+    # the signed reduction certificate (documents.Document.id: 32 hex characters)
+    document_id: Mapped[str | None] = mapped_column(String(32))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     certified_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(Integer)

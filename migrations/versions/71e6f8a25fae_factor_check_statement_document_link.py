@@ -1,7 +1,7 @@
 """factor check statement document link
 
 Revision ID: 71e6f8a25fae
-Revises: 63234b222d37
+Revises: a7c3e91d2b40
 Create Date: 2026-12-06 02:02:18.807946
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '71e6f8a25fae'
-down_revision = '63234b222d37'
+down_revision = 'a7c3e91d2b40'
 branch_labels = None
 depends_on = None
 
