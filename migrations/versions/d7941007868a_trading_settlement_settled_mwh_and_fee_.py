@@ -1,7 +1,7 @@
 """trading settlement (settled MWh and fee per project and month)
 
 Revision ID: d7941007868a
-Revises: a7c3e91d2b40
+Revises: 71e6f8a25fae
 Create Date: 2026-12-06 02:05:38.399189
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd7941007868a'
-down_revision = 'a7c3e91d2b40'
+down_revision = '71e6f8a25fae'
 branch_labels = None
 depends_on = None
 
