@@ -4,16 +4,15 @@ demo body and certification by the city reviewer (the real process, service laye
 transfer to the demo exchange's account (confirmed by it) and a retirement. Idempotent: a
 project that exists is left as it is.
 
-TODO(trmon): build the reports with `app.trading.quantify.create_report` and
-`app.trading.monitoring.seed_demo_monitoring` once they are on main; until then the reports
-are quantified directly with `methodologies.calculate` and the explicit demo parameters
-below. The OM / BM figures are DEMO values, not the MEE's published factors (those stay
-empty in data/grid_factors.json until confirmed)."""
+The PV project's year of readings and settlements is seeded through the exchange service
+(`monitoring.seed_demo_monitoring`) and its report quantified from them
+(`quantify.create_report`); the efficiency project's report from its declared parameters.
+The OM / BM figures are DEMO values, not the MEE's published factors (those stay empty in
+data/grid_factors.json until confirmed), and the report's derivation says so."""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -32,8 +31,8 @@ PROJECTS = (
     ({"code": "HZPV01", "name": "湖州示范水泥厂区屋顶分布式光伏", "type": "photovoltaic",
       "methodology": "grid_renewable", "capacity_mw": "12.5", "location": "浙江省湖州市长兴县",
       "crediting_start": "2025-01-01", "crediting_end": "2031-12-31"},
-     {"eg_net_mwh": "13250.400", "ef_om": "0.7921", "ef_bm": "0.3046",
-      "technology": "solar"}),
+     {"ef_om": "0.7921", "ef_bm": "0.3046",
+      "source": "示范值（非生态环境部公布的区域电网基准线排放因子）"}),
     ({"code": "HZEE01", "name": "湖州示范水泥余热发电与窑系统节能改造", "type": "efficiency",
       "methodology": "energy_efficiency", "location": "浙江省湖州市长兴县",
       "crediting_start": "2025-01-01", "crediting_end": "2031-12-31"},
@@ -46,8 +45,8 @@ def load(enterprises: int, months: int) -> None:
     from app.demo import DEMO_VBODY, demo_enterprise_uscc
     from app.identity import service as accounts
     from app.identity.datascope import DataScope
-    from app.trading import ledger, methodologies, service
-    from app.trading.models import MonitoringReport, Project
+    from app.trading import ledger, monitoring, quantify, service
+    from app.trading.models import Project
     from app.uow import commit
     from app.workflow import deploy
     from app.workflow import service as workflow
@@ -64,12 +63,14 @@ def load(enterprises: int, months: int) -> None:
             continue
         project = service.create(data={**spec, "enterprise": demo_enterprise_uscc()},
                                  scope=everything)
-        result = methodologies.calculate(spec["methodology"], params)
-        report = MonitoringReport(project_id=project.id, period_start=date(2025, 1, 1),
-                                  period_end=date(2025, 12, 31), status="draft",
-                                  figures={"demo_parameters": params}, result=result,
-                                  reduction=Decimal(result["reduction"]))
-        db.session.add(report)
+        period = {"period_start": date(2025, 1, 1), "period_end": date(2025, 12, 31)}
+        if spec["methodology"] == "grid_renewable":
+            monitoring.seed_demo_monitoring(project=project, year=2025, user=owner)
+            report = quantify.create_report(project=project, user=owner, factors=params,
+                                            **period)
+        else:
+            report = quantify.create_report(project=project, user=owner, parameters=params,
+                                            **period)
         commit()
         inst = workflow.start(model="reduction_certification",
                               data={"report_id": report.id, "body_code": DEMO_VBODY},

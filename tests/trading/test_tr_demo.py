@@ -3,6 +3,8 @@ verification and certification to a transfer to the demo exchange and a retireme
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 
@@ -22,6 +24,13 @@ def test_demo_certifies_transfers_and_retires(app, db):
     for r in reports:
         assert r.certified_tonnes == int(r.reduction)  # whole tonnes, rounded down
         assert documents.verify(document_id=r.document_id)["valid"] is True
+    # the PV report is quantified from the year of readings seeded through the exchange
+    pv = next(r for r in reports if r.project.methodology == "grid_renewable")
+    months = pv.figures["months"]
+    assert len(months) == 12
+    eg = next(ln for ln in pv.result["lines"] if ln.get("name") == "eg_net_mwh")
+    assert Decimal(str(eg["value"])) == sum(Decimal(str(m["ongrid"])) for m in months) > 0
+    assert "示范值" in next(ln for ln in pv.result["lines"] if ln.get("name") == "ef_om")["origin"]
     exchange = db.session.scalar(select(Account).where(Account.code == f"X-{demo_exchange_code()}"))
     assert ledger.balance(account_id=exchange.id) == sum(r.certified_tonnes // 2
                                                          for r in reports)
