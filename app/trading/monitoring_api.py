@@ -172,14 +172,17 @@ def create_report(code):
     try:
         report = quantify.create_report(
             project=project, period_start=_date(body.get("period_start")),
-            period_end=_date(body.get("period_end")), user=current_user,
-            factors=body.get("factors") if isinstance(body.get("factors"), dict) else None,
-            parameters=body.get("parameters") if isinstance(body.get("parameters"), dict)
-            else None)
+            period_end=_date(body.get("period_end")), user=current_user, **_inputs(body))
     except quantify.QuantifyRefused as exc:
         return _refused(exc, project, body)
     commit()
     return quantify.to_dict(report)
+
+
+def _inputs(body: dict) -> dict:
+    """The optional `factors` and `parameters` objects of a report request (others ignored)."""
+    return {k: body[k] if isinstance(body.get(k), dict) else None
+            for k in ("factors", "parameters")}
 
 
 @blp.route("/trading/projects/<string:code>/reports/<int:report_id>")
@@ -210,10 +213,7 @@ def recompute_report(code, report_id):
     body = _body()
     try:
         quantify.recompute(
-            report=report, user=current_user,
-            factors=body.get("factors") if isinstance(body.get("factors"), dict) else None,
-            parameters=body.get("parameters") if isinstance(body.get("parameters"), dict)
-            else None)
+            report=report, user=current_user, **_inputs(body))
     except quantify.QuantifyRefused as exc:
         return _refused(exc, project, body)
     commit()
