@@ -29,6 +29,9 @@ KINDS = {
     "carbon_report": "温室气体排放报告",
     "verification_statement": "核查声明",
     "certificate": "证书",
+    "factor_check_statement": "电碳因子核验声明",
+    "grade_certificate": "碳效等级证明",
+    "reduction_certificate": "减排量核证证书",
 }
 
 

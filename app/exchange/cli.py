@@ -17,16 +17,19 @@ def clients_cli() -> None:
 @click.argument("name")
 @click.option("--enterprise", "enterprises", multiple=True, help="统一社会信用代码，可重复")
 @click.option("--region", "regions", multiple=True, help="行政区划代码 (GB/T 2260)，可重复")
+@click.option("--institution", "institutions", multiple=True,
+              help="机构代码（如交易所，可查询其碳资产账户），可重复")
 @click.option("--scope", "permissions", multiple=True,
               help="权限，可重复（默认 energy.write readings.write enterprise.read report.read）")
 @with_appcontext
-def create_cmd(name, enterprises, regions, permissions) -> None:
+def create_cmd(name, enterprises, regions, institutions, permissions) -> None:
     """创建机器客户端并打印其 API Key（仅显示这一次）。"""
     from app.exchange import clients
 
     try:
         client, key = clients.create(name=name, enterprises=enterprises, regions=regions,
-                                     permissions=permissions, created_by="cli")
+                                     permissions=permissions, created_by="cli",
+                                     institutions=institutions)
     except clients.ClientError as exc:
         raise click.UsageError(f"{exc.field}: {exc.message}") from exc
     commit()

@@ -28,7 +28,7 @@ from app.identity.roles import ROLES
 
 DEFAULT_PERMISSIONS = ("energy.write", "readings.write", "enterprise.read", "report.read")
 EXTRA_PERMISSIONS = ("readings.write", "meters.write", "exchange.read", "enterprises.write",
-                     "workflow.external", "workflow.message")
+                     "workflow.external", "workflow.message", "settlements.write")
 #: never given to a machine
 FORBIDDEN = {"admin.access", "users.manage", "keys.manage", "audit.export", "services.manage",
              "designer.deploy"}
@@ -59,9 +59,10 @@ def get_all() -> list[MachineClient]:
 
 
 def create(*, name: str, enterprises: Iterable[str] = (), regions: Iterable[str] = (),
-           permissions: Iterable[str] = (), created_by: str | None = None
-           ) -> tuple[MachineClient, str]:
-    """Create a client; returns it and its key (the only time the key exists in clear)."""
+           permissions: Iterable[str] = (), created_by: str | None = None,
+           institutions: Iterable[str] = ()) -> tuple[MachineClient, str]:
+    """Create a client; returns it and its key (the only time the key exists in clear).
+    `institutions`: institution codes, e.g. an exchange's, whose asset account it may see."""
     from app.identity.service import set_scopes
     from app.orgs.models import Enterprise
 
@@ -75,11 +76,13 @@ def create(*, name: str, enterprises: Iterable[str] = (), regions: Iterable[str]
     if bad:
         raise ClientError("scope", f"未知或不允许授予机器客户端的权限: {', '.join(bad)}")
     enterprises, regions = list(enterprises), list(regions)
+    institutions = [i.strip() for i in institutions if i and i.strip()]
     for uscc in enterprises:
         if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc)) is None:
             raise ClientError("enterprise", f"企业 {uscc} 不存在")
-    if not enterprises and not regions:
-        raise ClientError("scope", "请至少指定一个企业 (--enterprise) 或地区 (--region)")
+    if not enterprises and not regions and not institutions:
+        raise ClientError("scope", "请至少指定一个企业 (--enterprise)、地区 (--region) 或机构"
+                                   " (--institution)")
     role = Role(name=f"machine:{name}", label=f"机器客户端 {name}")
     role.permissions = perms
     user = User(email=f"{name.lower()}@machine.cecp", display_name=f"机器客户端 {name}",
@@ -90,7 +93,8 @@ def create(*, name: str, enterprises: Iterable[str] = (), regions: Iterable[str]
     db.session.add_all([role, user])
     db.session.flush()
     set_scopes(user, [("enterprise", u) for u in enterprises]
-               + [("region", r) for r in regions], audited=False)
+               + [("region", r) for r in regions]
+               + [("institution", i) for i in institutions], audited=False)
     prefix = secrets.token_hex(4)
     key = f"{PREFIX}{prefix}.{secrets.token_urlsafe(32)}"
     client = MachineClient(name=name, user_id=user.id, key_prefix=prefix, key_hash=_digest(key),
@@ -99,7 +103,8 @@ def create(*, name: str, enterprises: Iterable[str] = (), regions: Iterable[str]
     db.session.flush()
     audit.record("machine_client.create", object_type="machine_client", object_id=client.id,
                  summary={"name": name, "enterprises": enterprises, "regions": regions,
-                          "permissions": perms, "by": created_by})
+                          "institutions": institutions, "permissions": perms,
+                          "by": created_by})
     return client, key
 
 

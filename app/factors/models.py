@@ -137,6 +137,9 @@ class FactorCheck(db.Model):
     signature: Mapped[str] = mapped_column(Text, nullable=False)   # hex DER SM2
     signer: Mapped[str] = mapped_column(String(120), nullable=False)
     workflow_instance: Mapped[str | None] = mapped_column(String(64))
+    #: the signed PDF statement in the document store (None on checks made before it)
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL", name="fk_factor_check_document"))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(120))
 

@@ -107,6 +107,7 @@ def network_check(network_id: int):
     try:
         inst = est_checks.start_check(user=current_user, network=net,
                                       tolerance_pct=request.form.get("tolerance_pct"),
+                                      body_code=(request.form.get("body_code") or "").strip(),
                                       region_code=scope.region[0] if scope.region else None)
     except WorkflowError as exc:
         db.session.rollback()

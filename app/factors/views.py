@@ -73,7 +73,8 @@ def send_to_check(uscc: str):
         return redirect(url_for("factors.enterprise", uscc=ent.uscc))
     try:
         inst = checks.start_check(user=current_user, enterprise=ent,
-                                  tolerance_pct=request.form.get("tolerance_pct"))
+                                  tolerance_pct=request.form.get("tolerance_pct"),
+                                  body_code=(request.form.get("body_code") or "").strip())
     except WorkflowError as exc:
         db.session.rollback()
         flash(exc.message, "danger")

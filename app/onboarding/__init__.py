@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     from app.extensions import api
     from app.onboarding import api as onboarding_api
     from app.onboarding import (  # noqa: F401  (jobs register themselves)
+        certificate_api,
         consent_api,
         consent_views,
         jobs,
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(consent_views.bp)
     api.register_blueprint(onboarding_api.blp)
     api.register_blueprint(consent_api.blp)
+    api.register_blueprint(certificate_api.blp)
     app.register_blueprint(research_views.bp)
     api.register_blueprint(research_api.blp)
     nav(NavItem("onboarding.workspace", "机构工作台", "Workspace", "institution.workspace"))

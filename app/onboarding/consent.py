@@ -176,6 +176,24 @@ def read_grade(*, bank: Application, uscc: str, user: Any) -> dict | None:
             "changes_since_consent": _changes(consent)}
 
 
+def read_certificate(*, bank: Application, uscc: str, user: Any,
+                     year: int | None = None):
+    """The signed grade certificate (issued or reused), when a live consent covers the
+    grade; else None and the refusal is audited (`consent.refused`, kept on rollback).
+    Raises `certificate.CertificateError` when there is no annual code to certify."""
+    from app.onboarding import certificate
+    from app.uow import refused
+
+    consent = _consent_for(bank=bank, uscc=uscc, item="grade")
+    if consent is None:
+        refused("consent.refused", object_type="enterprise", user=user,
+                summary={"enterprise": uscc, "bank": bank.uscc, "what": "certificate"})
+        return None
+    doc = certificate.issue(enterprise=consent.enterprise, year=year, trigger="bank")
+    _read(consent, bank=bank, user=user, what="certificate")
+    return doc
+
+
 def read_summary(*, bank: Application, uscc: str, user: Any) -> dict | None:
     """Annual totals of the enterprise's current carbon accounts (the last three years),
     or None when no live consent lets this bank read the summary."""

@@ -72,3 +72,50 @@ def bank_grade(uscc: str):
         abort(404)
     return render_template("onboarding/bank.html", bank=b, enterprises=consent.consenting(bank=b),
                            grade=grade, summary=summary)
+
+
+def _pdf_response(doc):
+    from flask import Response
+
+    from app.documents import service as documents
+
+    return Response(documents.pdf_of(doc), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="grade-certificate-{doc.id}.pdf"'})
+
+
+@bp.route("/certificate/<string:uscc>", methods=["POST"])
+@auth_required("session")
+def enterprise_certificate(uscc: str):
+    """The enterprise's own signed grade certificate (its code page's button)."""
+    from app.identity.scope import get_scoped_or_404
+    from app.onboarding import certificate
+
+    ent = get_scoped_or_404(Enterprise, uscc, by="uscc")
+    year = request.form.get("year", type=int)
+    try:
+        doc = certificate.issue(enterprise=ent, year=year, trigger="enterprise")
+    except certificate.CertificateError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("accounting.account", uscc=ent.uscc))
+    return redirect(url_for("documents.show", document_id=doc.id))
+
+
+@bp.route("/bank/<string:uscc>/certificate", methods=["POST"])
+@auth_required("session")
+@permissions_accepted("institution.workspace")
+def bank_certificate(uscc: str):
+    """The bank workspace's button: the PDF, only with a live consent (403, audited)."""
+    from app.onboarding import certificate
+
+    b = consent.bank_of(current_scope())
+    if b is None:
+        abort(403)
+    try:
+        doc = consent.read_certificate(bank=b, uscc=uscc, user=current_user,
+                                       year=request.form.get("year", type=int))
+    except certificate.CertificateError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("consent.bank_grade", uscc=uscc))
+    if doc is None:
+        abort(403)
+    return _pdf_response(doc)

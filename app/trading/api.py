@@ -9,10 +9,12 @@ from sqlalchemy import select
 from app.accounting.schemas import plain
 from app.api import api_error
 from app.audit import service as audit
+from app.crypto.signing import canonical_json, public_pem
+from app.db import utcnow
 from app.extensions import db
 from app.identity.scope import current_scope, get_scoped, get_scoped_or_404, scoped_select
 from app.trading import ledger, methodologies, service
-from app.trading.models import Account, Lot, Project
+from app.trading.models import Account, Lot, Movement, Project
 from app.trading.schemas import IssueIn, MoveIn, ProjectIn, ReductionIn
 from app.uow import commit
 
@@ -139,8 +141,8 @@ def _move(kind: str, body: dict):
     fmt = lambda n: ledger.format_serial(lot.project.code, lot.vintage, n)  # noqa: E731
     return {"kind": kind, "lot": lot_id, "quantity": body["quantity"],
             "movements": [{"id": m.id, "serial_start": fmt(m.serial_start),
-                           "serial_end": fmt(m.serial_end), "quantity": m.quantity}
-                          for m in moves],
+                           "serial_end": fmt(m.serial_end), "quantity": m.quantity,
+                           "signature": m.signature} for m in moves],
             "balance": ledger.balance(account_id=debit.id)}
 
 
@@ -203,3 +205,80 @@ def serial_status(serial):
     if found is None:
         return api_error(404, "序列号不存在", code="not_found", fields={"serial": "不存在"})
     return found
+
+
+def _visible_movement(movement_id: int) -> tuple[Movement, Account, Account] | None:
+    """A movement the caller may see: its debit or credit account is in the caller's scope."""
+    mv = db.session.get(Movement, movement_id)
+    if mv is None:
+        return None
+    debit, credit = get_scoped(Account, mv.debit_account_id), get_scoped(
+        Account, mv.credit_account_id)
+    if debit is None and credit is None:
+        return None
+    return mv, db.session.get(Account, mv.debit_account_id), db.session.get(
+        Account, mv.credit_account_id)
+
+
+def _movement_out(mv: Movement, debit: Account, credit: Account) -> dict:
+    record = ledger.movement_record(mv, lot=db.session.get(Lot, mv.lot_id), debit=debit,
+                                    credit=credit)
+    return {"record": record, "canonical": canonical_json(record).decode(),
+            "signature": mv.signature,
+            "signature_algorithm": "SM2 (SM3, DER, id 1234567812345678)",
+            "signature_valid": ledger.verify_movement(mv), "public_key_pem": public_pem(),
+            "confirmed_at": mv.confirmed_at.isoformat() + "Z" if mv.confirmed_at else None,
+            "confirmed_by": mv.confirmed_by}
+
+
+@blp.route("/assets/movements/<int:movement_id>")
+@auth_required("token", "session")
+@blp.response(200)
+def movement(movement_id):
+    """A movement's canonical record, its SM2 signature and whether the signature verifies
+    (`openssl pkeyutl -verify` over `canonical` with the platform public key)."""
+    found = _visible_movement(movement_id)
+    if found is None:
+        return api_error(404, "变动记录不存在", code="not_found")
+    return _movement_out(*found)
+
+
+@blp.route("/assets/accounts/<string:code>/incoming")
+@auth_required("token", "session")
+@blp.response(200)
+def incoming(code):
+    """Transfers into an account (an exchange's client lists what awaits its confirmation)."""
+    acc = get_scoped_or_404(Account, code, by="code")
+    rows = db.session.scalars(select(Movement).where(
+        Movement.credit_account_id == acc.id, Movement.kind == "transfer")
+        .order_by(Movement.id)).all()
+    return [_movement_out(m, db.session.get(Account, m.debit_account_id), acc) for m in rows]
+
+
+@blp.route("/assets/movements/<int:movement_id>/confirm", methods=["POST"])
+@auth_required("token", "session")
+@blp.response(200)
+def confirm(movement_id):
+    """The receiving exchange confirms a transfer into its account (recorded and audited).
+    The serials already sit in exactly one place, the exchange account; confirming records
+    receipt, it does not move them. Only a caller whose scope holds the exchange may confirm."""
+    found = _visible_movement(movement_id)
+    if found is None:
+        return api_error(404, "变动记录不存在", code="not_found")
+    mv, _debit, credit = found
+    scope = current_scope()
+    if mv.kind != "transfer" or credit.kind != "exchange" or not (
+            scope.all or credit.institution_code in scope.institution):
+        audit.record("trading.confirm_refused", object_type="trading_movement",
+                     object_id=mv.id, user=current_user, summary={"account": credit.code})
+        commit()
+        return api_error(403, "只有接收的交易所可以确认转入", code="forbidden")
+    if mv.confirmed_at is None:
+        from app.exchange.clients import client_name
+        mv.confirmed_at = utcnow()
+        mv.confirmed_by = client_name(current_user) or current_user.email
+        audit.record("trading.confirm", object_type="trading_movement", object_id=mv.id,
+                     user=current_user, summary={"account": credit.code,
+                                                 "quantity": mv.quantity})
+        commit()
+    return _movement_out(mv, db.session.get(Account, mv.debit_account_id), credit)

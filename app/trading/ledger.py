@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.audit import service as audit
+from app.crypto.signing import canonical_json, sign_document, verify_document
+from app.db import utcnow
 from app.extensions import db
 from app.identity.datascope import DataScope
 from app.trading.models import (
@@ -107,13 +109,46 @@ def holdings(*, account_id: int) -> list[dict]:
 
 # -- movements ----------------------------------------------------------------------------------
 
+def movement_record(mv: Movement, *, lot: Lot, debit: Account, credit: Account) -> dict:
+    """The canonical record a movement's SM2 signature covers: who moved which serials where,
+    when and why, with the serials spelled as issued (project code and vintage)."""
+    code, vintage = lot.project.code, lot.vintage
+    return {"id": mv.id, "kind": mv.kind, "lot": lot.id, "project": code, "vintage": vintage,
+            "debit": debit.code, "credit": credit.code,
+            "serial_start": format_serial(code, vintage, mv.serial_start),
+            "serial_end": format_serial(code, vintage, mv.serial_end),
+            "quantity": mv.quantity, "reason": mv.reason, "user_id": mv.user_id,
+            "created_at": mv.created_at.isoformat(timespec="microseconds") + "Z"}
+
+
 def _record(kind: str, lot: Lot, debit: Account, credit: Account, a: int, b: int,
             reason: str | None, user: Any) -> Movement:
     mv = Movement(kind=kind, lot_id=lot.id, debit_account_id=debit.id,
                   credit_account_id=credit.id, serial_start=a, serial_end=b,
-                  quantity=b - a + 1, reason=reason, user_id=getattr(user, "id", None))
+                  quantity=b - a + 1, reason=reason, user_id=getattr(user, "id", None),
+                  created_at=utcnow())
     db.session.add(mv)
+    db.session.flush()  # the id is part of the signed record
+    record = movement_record(mv, lot=lot, debit=debit, credit=credit)
+    mv.signature = sign_document(canonical_json(record)).hex()
     return mv
+
+
+def verify_movement(mv: Movement) -> bool:
+    """Recompute the canonical record from the stored row and check its SM2 signature."""
+    if not mv.signature:
+        return False
+    lot = db.session.get(Lot, mv.lot_id)
+    debit = db.session.get(Account, mv.debit_account_id)
+    credit = db.session.get(Account, mv.credit_account_id)
+    if lot is None or debit is None or credit is None:
+        return False
+    try:
+        sig = bytes.fromhex(mv.signature)
+    except ValueError:
+        return False
+    record = movement_record(mv, lot=lot, debit=debit, credit=credit)
+    return verify_document(canonical_json(record), sig)
 
 
 def issue(*, project: Project, vintage: int, quantity: int, to_account: Account,

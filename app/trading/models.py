@@ -148,6 +148,11 @@ class Movement(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # SM2 (platform key) over ledger.movement_record(): a changed row no longer verifies
+    signature: Mapped[str | None] = mapped_column(Text)
+    # exchange receipt of a transfer into its account (machine client), audited
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class MonitoringReport(db.Model, TimestampMixin):
@@ -170,9 +175,29 @@ class MonitoringReport(db.Model, TimestampMixin):
     certified_tonnes: Mapped[int | None] = mapped_column(BigInteger)
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # workflow instance
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("trading_lot.id"))
-    document_id: Mapped[int | None] = mapped_column(Integer)  # signed reduction certificate
+    # the signed reduction certificate (documents.Document.id: 32 hex characters)
+    document_id: Mapped[str | None] = mapped_column(String(32))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     certified_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(Integer)
+
+    project: Mapped[Project] = relationship()
+
+
+class Settlement(db.Model, TimestampMixin):
+    """Settled electricity and fee of one project and month, as the power system reports it
+    (R-6.3a); a later report of the same month replaces the figures (audited)."""
+
+    __tablename__ = "trading_settlement"
+    __scope__ = ScopeRule(via=("project_id", Project))
+    __table_args__ = (UniqueConstraint("project_id", "month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("trading_project.id"), index=True,
+                                            nullable=False)
+    month: Mapped[date] = mapped_column(Date, nullable=False)  # first day of the month
+    settled_mwh: Mapped[Decimal] = mapped_column(Numeric(20, 6), nullable=False)
+    fee_yuan: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
+    source: Mapped[str] = mapped_column(String(80), nullable=False)  # sync / client name
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)
 
     project: Mapped[Project] = relationship()

@@ -33,3 +33,66 @@ def serial_check():
     return render_template("trading/serial.html", serial=serial, found=found), status
 
 
+
+
+def _month_range():
+    """?start=&end= (YYYY-MM) or the last 12 months through last month."""
+    from datetime import date, datetime
+
+    from app.trading import monitoring
+
+    today = date.today().replace(day=1)
+    last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+    try:
+        end = datetime.strptime(request.args.get("end") or "", "%Y-%m").date()
+    except ValueError:
+        end = last
+    try:
+        start = datetime.strptime(request.args.get("start") or "", "%Y-%m").date()
+    except ValueError:
+        start = date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
+    if start > end or len(monitoring.months(start, end)) > 60:
+        start = date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
+    return monitoring.months(start, end)
+
+
+@bp.route("/trading/projects/<string:code>")
+@auth_required("session")
+def project(code):
+    """Owner's view: monthly monitoring table and chart, exports, monitoring reports."""
+    import json
+
+    from flask import abort
+
+    from app.identity.scope import get_scoped
+    from app.trading import monitoring_api
+    from app.trading.models import REPORT_STATUSES, MonitoringReport, Project
+
+    p = get_scoped(Project, code, by="code")
+    if p is None:
+        abort(404)
+    months = _month_range()
+    view = monitoring_api.project_view(p, months)
+    reports = db.session.scalars(scoped_select(MonitoringReport).where(
+        MonitoringReport.project_id == p.id).order_by(MonitoringReport.period_start)).all()
+    q = f"start={months[0]:%Y-%m}&end={months[-1]:%Y-%m}"
+    return render_template("trading/project.html", project=service.to_dict(p), view=view,
+                           reports=reports, query=q, statuses=REPORT_STATUSES,
+                           chart_json=json.dumps(view["months"], ensure_ascii=False))
+
+
+@bp.route("/trading/monitoring")
+@auth_required("session")
+def region_monitoring():
+    """Government view: projects in the caller's scope, monthly totals, anomalies."""
+    import json
+
+    from app.trading import monitoring_api
+    from app.trading.models import Project
+
+    months = _month_range()
+    projects = db.session.scalars(scoped_select(Project).order_by(Project.code)).all()
+    view = monitoring_api.region_view(projects, months)
+    q = f"start={months[0]:%Y-%m}&end={months[-1]:%Y-%m}"
+    return render_template("trading/monitoring.html", view=view, query=q,
+                           chart_json=json.dumps(view["totals"], ensure_ascii=False))

@@ -37,6 +37,9 @@ SCOPE_KINDS = {"region": "地区", "enterprise": "企业", "institution": "机�
                "verification_body": "核查机构", "all": "全部", "process": "流程定义"}
 
 AUDIT_ACTIONS = {
+    "trading.settlement": "记录项目结算电量与电费", "trading.settlement.refused": "拒绝结算数据",
+    "trading.report.create": "编制监测报告", "trading.report.recompute": "重新计算监测报告",
+    "trading.report.refused": "拒绝编制监测报告",
     "login.success": "登录成功", "login.failure": "登录失败", "login.lockout": "账户锁定",
     "logout": "退出登录", "session.timeout": "会话超时", "password.change": "修改密码",
     "two_factor.change": "变更双因素认证", "permission.role_change": "变更角色",

@@ -23,6 +23,9 @@ START: dict[str, StartHook] = {}
 SUBMIT: dict[tuple[str, str], SubmitHook] = {}
 TITLE: dict[str, Callable[[dict[str, Any], Any], str]] = {}
 CONTEXT: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any] | None]] = {}
+#: process key -> fn(data after the start hook) -> the verification body that is a party of
+#: the case from its start (its tasks are offered only to that body's members)
+CASE_BODY: dict[str, Callable[[dict[str, Any]], str | None]] = {}
 
 
 def context(process_key: str) -> Callable[[Callable], Callable]:
@@ -49,5 +52,12 @@ def on_submit(process_key: str, task_name: str) -> Callable[[SubmitHook], Submit
 def title(process_key: str) -> Callable[[Callable], Callable]:
     def register(fn: Callable) -> Callable:
         TITLE[process_key] = fn
+        return fn
+    return register
+
+
+def case_body(process_key: str) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        CASE_BODY[process_key] = fn
         return fn
     return register

@@ -27,7 +27,7 @@ def test_import_help_lists_only_kinds_that_exist(app):
     assert (
         kinds
         == set(IMPORTERS)
-        == {"countries", "energy", "enterprises", "meters", "outputs", "readings"}
+        == {"countries", "energy", "enterprises", "meters", "outputs", "readings", "settlements"}
     )
 
 

@@ -40,3 +40,30 @@ def make_project(make_ent, reference):
         return p
 
     return _make
+
+
+@pytest.fixture()
+def energy(reference):
+    from app.energy.service import load_reference
+
+    load_reference()
+    reference.session.commit()
+    return reference
+
+
+@pytest.fixture()
+def pv(energy, make_ent, make_project):
+    """Enterprise A's 20 MW PV project with MWh meters; B's project in another region."""
+    from app.exchange import meters
+    from app.trading.monitoring import METERS
+
+    a, b = make_ent(1), make_ent(2, region="330502")
+    pa, pb = make_project(a, code="PVA"), make_project(b, code="PVB")
+    for p, ent in ((pa, a), (pb, b)):
+        for param, attr in METERS.items():
+            ext = f"{p.code}-{param}"
+            meters.create(data={"enterprise": ent.uscc, "external_id": ext,
+                                "energy_type": "electricity", "unit": "MWh"}, scope=ALL)
+            setattr(p, attr, ext)
+    energy.session.commit()
+    return a, b, pa, pb
