@@ -36,7 +36,7 @@ LABEL_MODULES = (
     "app/admin/views.py", "app/analytics/anomalies.py", "app/platform/alerts.py",
     "app/cases/notifications.py", "app/workflow/views.py", "app/factors/library.py",
     "app/accounting/views.py", "app/verification/dashboard.py", "app/web/home.py",
-    "app/factors/models.py", "app/onboarding/models.py",
+    "app/factors/models.py", "app/onboarding/models.py", "app/documents/models.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json",)

@@ -55,10 +55,14 @@ def _visible(page: str) -> str:
 def _data_names(db) -> list[str]:
     """Values stored as data and shown as entered: names of enterprises, regions, industries,
     energy types, factors, bodies and people; process and task names written by the process
-    designer; and factor sources, which cite official Chinese documents by their title."""
+    designer; factor sources, which cite official Chinese documents by their title; trading
+    projects, accounts and the reasons entered for movements; titles of signed documents
+    (part of the signed content, issued in Chinese)."""
+    from app.documents.models import Document
     from app.energy.models import EmissionFactor, EnergyType
     from app.identity.models import User
     from app.orgs.models import Enterprise, Industry, Institution, Region, VerificationBody
+    from app.trading.models import Account, Movement, Project
     from app.workflow.models import (
         ProcessInstance,
         ProcessModel,
@@ -72,7 +76,8 @@ def _data_names(db) -> list[str]:
                 EmissionFactor.name, EmissionFactor.scope_name, EmissionFactor.source,
                 EnergyType.tce_source, Institution.name, VerificationBody.name,
                 User.display_name, ProcessModel.name, ProcessInstance.title, WorkTask.name,
-                TaskHistory.task_name):
+                TaskHistory.task_name, Project.name, Account.name, Movement.reason,
+                Document.title):
         names.update(n for n in db.session.scalars(select(col)) if n)
     for files in db.session.scalars(select(ProcessModelVersion.files)):  # BPMN element names
         names.update(html.unescape(n) for n in re.findall(r'name=\\?"([^"\\]+)', files))
