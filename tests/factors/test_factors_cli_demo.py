@@ -20,10 +20,19 @@ def test_demo_loads_network_and_factors(app, db):
     assert db.session.scalar(select(func.count()).select_from(ElectricityFactor)) >= 1
     ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == demo_enterprise_uscc()))
     f = library.current(enterprise_id=ent.id)
-    assert f is not None and f.origin == "computed" and f.n_months == 12
+    assert f is not None and f.n_months == 12
+    # the demo body checked the demo enterprise's factor through the real process
+    from app.documents.models import Document
+    from app.factors.models import FactorCheck
+
+    (chk,) = db.session.scalars(select(FactorCheck).where(FactorCheck.enterprise_id == ent.id))
+    assert chk.body_code == "VB-ZJ-001" and chk.document_id
+    assert db.session.get(Document, chk.document_id).kind == "factor_check_statement"
+    assert f.origin == ("certified" if chk.passed else "computed")
     again = runner.invoke(cli, ["demo", "--enterprises", "4", "--months", "12"])
     assert again.exit_code == 0, again.output
     assert db.session.scalar(select(func.count()).select_from(RegionalNetwork)) == 1
+    assert db.session.scalar(select(func.count()).select_from(FactorCheck)) == 1
 
 
 def test_factors_commands(app, db, reference, tmp_path):
