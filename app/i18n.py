@@ -37,9 +37,10 @@ LABEL_MODULES = (
     "app/cases/notifications.py", "app/workflow/views.py", "app/factors/library.py",
     "app/accounting/views.py", "app/verification/dashboard.py", "app/web/home.py",
     "app/factors/models.py", "app/onboarding/models.py", "app/documents/models.py",
+    "app/trading/models.py", "app/trading/ledger.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
-LABEL_DATA = ("app/refdata/grading_schemes.json",)
+LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")
 
 
 def finalize(value: Any) -> Any:

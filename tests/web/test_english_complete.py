@@ -20,12 +20,15 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 PAGES = {
     "enterprise": ["/", "/accounts", "/energy/records", "/energy/factors", "/documents/",
                    "/workflow/inbox", "/notifications", "/profile", "/onboarding/bank",
-                   "/factors", "/countries", "/public-institutions"],
+                   "/factors", "/countries", "/public-institutions", "/trading/projects",
+                   "/trading/projects/HZPV01", "/assets/serials",
+                   "/assets/serials?serial=HZPV01-2025-000000001"],
     "reviewer": ["/", "/monitoring/region", "/monitoring/industry", "/monitoring/enterprises",
                  "/accounts", "/accounting/benchmarks", "/analytics/anomalies",
                  "/analytics/at-risk", "/analytics/forecast", "/analytics/potential",
                  "/workflow/inbox", "/factors", "/factors/estimates", "/documents/",
-                 "/exchange/batches", "/exchange/log", "/exchange/realtime", "/notifications"],
+                 "/exchange/batches", "/exchange/log", "/exchange/realtime", "/notifications",
+                 "/trading/monitoring"],
     "verifier": ["/", "/verification", "/workflow/inbox", "/notifications", "/profile"],
     "admin": ["/", "/admin/", "/admin/alerts/", "/admin/audit_search/", "/admin/users/",
               "/onboarding/review", "/workflow/admin/errors", "/monitoring/institutions"],
@@ -38,7 +41,9 @@ PAGES = {
 NOT_YET = {"/monitoring/region", "/monitoring/industry", "/monitoring/enterprises",
            "/monitoring/institutions", "/public-institutions", "/countries",
            "/analytics/anomalies", "/analytics/forecast", "/factors/estimates",
-           "/admin/alerts/", "/accounting/benchmarks"}
+           "/admin/alerts/", "/accounting/benchmarks",
+           # a report's derivation origins are written in Chinese when it is quantified
+           "/trading/projects/HZPV01"}
 
 #: the standard cited in the footer is named by its Chinese title (a citation, not prose)
 CITATIONS = ["工业碳效码平台建设应用规范"]
