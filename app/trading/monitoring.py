@@ -192,6 +192,27 @@ def totals(rows_by_project: dict[int, list[dict]], month_list: list[date]) -> li
     return out
 
 
+def project_view(project: Project, month_list: list[date]) -> dict:
+    """The owner's monthly table of one project (API answer and page)."""
+    rows = public(figures([project], month_list)[project.id])
+    return {"project": project.code, "name": project.name, "capacity_mw": str(
+        project.capacity_mw) if project.capacity_mw is not None else None,
+        "unit": "MWh", "months": rows}
+
+
+def region_view(projects: list[Project], month_list: list[date]) -> dict:
+    """The government's view: projects in scope, monthly totals and the flagged months."""
+    data = figures(projects, month_list)
+    flagged = [{"project": p.code, "name": p.name, "region_name": p.region.name,
+                "month": r["month"], "anomalies": r["anomalies"]}
+               for p in projects for r in data[p.id] if r["anomalies"]]
+    return {"projects": [{"code": p.code, "name": p.name, "type": p.type,
+                          "region_name": p.region.name, "enterprise_name": p.enterprise.name}
+                         for p in projects],
+            "totals": totals(data, month_list), "anomalies": flagged,
+            "unit": "MWh"}
+
+
 def _dec(raw: Any, name: str, errors: dict, *, required: bool = True) -> Decimal | None:
     if raw in (None, ""):
         if required:

@@ -56,25 +56,6 @@ def _export(rows: list[dict], columns, name: str):
     return None
 
 
-def project_view(project: Project, month_list: list[date]) -> dict:
-    rows = monitoring.public(monitoring.figures([project], month_list)[project.id])
-    return {"project": project.code, "name": project.name, "capacity_mw": str(
-        project.capacity_mw) if project.capacity_mw is not None else None,
-        "unit": "MWh", "months": rows}
-
-
-def region_view(projects: list[Project], month_list: list[date]) -> dict:
-    data = monitoring.figures(projects, month_list)
-    flagged = [{"project": p.code, "name": p.name, "region_name": p.region.name,
-                "month": r["month"], "anomalies": r["anomalies"]}
-               for p in projects for r in data[p.id] if r["anomalies"]]
-    return {"projects": [{"code": p.code, "name": p.name, "type": p.type,
-                          "region_name": p.region.name, "enterprise_name": p.enterprise.name}
-                         for p in projects],
-            "totals": monitoring.totals(data, month_list), "anomalies": flagged,
-            "unit": "MWh"}
-
-
 @blp.route("/trading/projects/<string:code>/monitoring")
 @auth_required("token", "session")
 @blp.response(200)
@@ -85,7 +66,7 @@ def project_monitoring(code):
     month_list = _months()
     if isinstance(month_list, tuple):
         return month_list
-    view = project_view(project, month_list)
+    view = monitoring.project_view(project, month_list)
     return _export(view["months"], export.PROJECT_COLUMNS, f"monitoring-{code}") or view
 
 
@@ -102,7 +83,7 @@ def region_monitoring():
     if request.args.get("region"):
         stmt = stmt.where(Project.region_code.startswith(request.args["region"]))
     projects = db.session.scalars(stmt).all()
-    view = region_view(projects, month_list)
+    view = monitoring.region_view(projects, month_list)
     return _export(view["totals"], export.REGION_COLUMNS, "monitoring-region") or view
 
 

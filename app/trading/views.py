@@ -7,7 +7,7 @@ from flask_security import auth_required
 
 from app.extensions import db
 from app.identity.scope import current_scope, scoped_select
-from app.trading import ledger, methodologies, service
+from app.trading import ledger, methodologies, monitoring, service
 from app.trading.models import ACCOUNT_KINDS, Account
 
 bp = Blueprint("trading", __name__)
@@ -39,8 +39,6 @@ def _month_range():
     """?start=&end= (YYYY-MM) or the last 12 months through last month."""
     from datetime import date, datetime
 
-    from app.trading import monitoring
-
     today = date.today().replace(day=1)
     last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
     try:
@@ -65,14 +63,13 @@ def project(code):
     from flask import abort
 
     from app.identity.scope import get_scoped
-    from app.trading import monitoring_api
     from app.trading.models import REPORT_STATUSES, MonitoringReport, Project
 
     p = get_scoped(Project, code, by="code")
     if p is None:
         abort(404)
     months = _month_range()
-    view = monitoring_api.project_view(p, months)
+    view = monitoring.project_view(p, months)
     reports = db.session.scalars(scoped_select(MonitoringReport).where(
         MonitoringReport.project_id == p.id).order_by(MonitoringReport.period_start)).all()
     q = f"start={months[0]:%Y-%m}&end={months[-1]:%Y-%m}"
@@ -87,12 +84,11 @@ def region_monitoring():
     """Government view: projects in the caller's scope, monthly totals, anomalies."""
     import json
 
-    from app.trading import monitoring_api
     from app.trading.models import Project
 
     months = _month_range()
     projects = db.session.scalars(scoped_select(Project).order_by(Project.code)).all()
-    view = monitoring_api.region_view(projects, months)
+    view = monitoring.region_view(projects, months)
     q = f"start={months[0]:%Y-%m}&end={months[-1]:%Y-%m}"
     return render_template("trading/monitoring.html", view=view, query=q,
                            chart_json=json.dumps(view["totals"], ensure_ascii=False))
