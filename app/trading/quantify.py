@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.audit import service as audit
 from app.extensions import db
 from app.trading import methodologies, monitoring
-from app.trading.models import MonitoringReport, Project
+from app.trading.models import PROJECT_TYPES, MonitoringReport, Project
 
 #: province (first two digits of the region code) -> regional grid, as the MEE's annual
 #: "减排项目中国区域电网基准线排放因子" divides them. Inner Mongolia (15) is split between the
@@ -85,7 +85,7 @@ def _grid_inputs(project: Project, rows: list[dict], start: date, factors: dict 
                              f"{len(rows)} 个月月度汇总之和"}
     params: dict[str, Any] = {"eg_net_mwh": str(eg),
                               "technology": TECHNOLOGY.get(project.type, "other")}
-    origins["technology"] = f"项目类型 {project.type}"
+    origins["technology"] = f"项目类型：{PROJECT_TYPES.get(project.type, project.type)}"
     if factors:
         src = str(factors.get("source") or "").strip()
         if not src:
