@@ -62,6 +62,30 @@ def months(start: date, end: date) -> list[date]:
     return out
 
 
+class WindowError(ValueError):
+    """A ?start=/?end= month window that cannot be read; `fields` names the parameter."""
+
+    def __init__(self, message: str, fields: dict[str, str]):
+        super().__init__(message)
+        self.fields = fields
+
+
+def window(*, start: str | None, end: str | None, today: date | None = None) -> list[date]:
+    """The months of a YYYY-MM window; defaults: the 12 months through last month."""
+    first = (today or date.today()).replace(day=1)
+    try:
+        last = (datetime.strptime(end, "%Y-%m").date() if end
+                else date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1))
+        begin = (datetime.strptime(start, "%Y-%m").date() if start
+                 else date(last.year - 1 + (last.month == 12), last.month % 12 + 1, 1))
+    except ValueError:
+        raise WindowError("月份格式应为 YYYY-MM",
+                          {"start": "YYYY-MM", "end": "YYYY-MM"}) from None
+    if last < begin or len(months(begin, last)) > 60:
+        raise WindowError("月份范围无效（结束不早于开始，最多 60 个月）", {"end": "范围无效"})
+    return months(begin, last)
+
+
 def hours_in(month: date) -> int:
     return calendar.monthrange(month.year, month.month)[1] * 24
 

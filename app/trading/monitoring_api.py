@@ -3,7 +3,7 @@ blueprint: every read narrowed to the caller's scope, every change and refusal a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import Response, request
 from flask_security import auth_required, current_user, permissions_accepted
@@ -20,21 +20,10 @@ from app.uow import commit
 
 def _months() -> list[date] | tuple[int, str]:
     """?start=YYYY-MM&end=YYYY-MM (default: the last 12 months through last month)."""
-    today = date.today().replace(day=1)
     try:
-        end = datetime.strptime(request.args["end"], "%Y-%m").date() \
-            if request.args.get("end") else date(today.year - (today.month == 1),
-                                                 (today.month - 2) % 12 + 1, 1)
-        start = datetime.strptime(request.args["start"], "%Y-%m").date() \
-            if request.args.get("start") else date(end.year - 1 + (end.month == 12),
-                                                   end.month % 12 + 1, 1)
-    except ValueError:
-        return api_error(422, "月份格式应为 YYYY-MM", fields={"start": "YYYY-MM",
-                                                              "end": "YYYY-MM"})
-    if end < start or len(monitoring.months(start, end)) > 60:
-        return api_error(422, "月份范围无效（结束不早于开始，最多 60 个月）",
-                         fields={"end": "范围无效"})
-    return monitoring.months(start, end)
+        return monitoring.window(start=request.args.get("start"), end=request.args.get("end"))
+    except monitoring.WindowError as exc:
+        return api_error(422, str(exc), fields=exc.fields)
 
 
 def _body() -> dict:

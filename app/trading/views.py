@@ -36,22 +36,11 @@ def serial_check():
 
 
 def _month_range():
-    """?start=&end= (YYYY-MM) or the last 12 months through last month."""
-    from datetime import date, datetime
-
-    today = date.today().replace(day=1)
-    last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+    """?start=&end= (YYYY-MM); a window that cannot be read shows the last 12 months."""
     try:
-        end = datetime.strptime(request.args.get("end") or "", "%Y-%m").date()
-    except ValueError:
-        end = last
-    try:
-        start = datetime.strptime(request.args.get("start") or "", "%Y-%m").date()
-    except ValueError:
-        start = date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
-    if start > end or len(monitoring.months(start, end)) > 60:
-        start = date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
-    return monitoring.months(start, end)
+        return monitoring.window(start=request.args.get("start"), end=request.args.get("end"))
+    except monitoring.WindowError:
+        return monitoring.window(start=None, end=None)
 
 
 @bp.route("/trading/projects/<string:code>")
