@@ -21,7 +21,7 @@ scripts/bootstrap.sh
 CDIAC="${CECP_CDIAC_FILE:-app/monitoring/data/cdiac-fossil-co2-by-nation-1751-2020.csv}"
 .venv/bin/cecp import countries "$CDIAC"
 HOST="${CECP_HOST:-127.0.0.1}" PORT="${CECP_PORT:-5000}"
-echo "平台地址 / Platform: http://$HOST:$PORT/login"
+echo "平台地址 / Platform: http://$HOST:$PORT/auth/login"
 if [ "$DEV" = 1 ]; then
   exec .venv/bin/cecp run --host "$HOST" --port "$PORT" --reload --debugger
 fi

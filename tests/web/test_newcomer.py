@@ -88,3 +88,13 @@ def test_factor_library_is_paged_and_searchable(client, make_user, reference):
     assert "process_clinker_ipcc" in found and "共 1 条" in found
     assert "电网平均排放因子" in first  # kinds in words
     assert client.get("/energy/factors?page=abc").status_code == 200  # bad input: no 500
+
+
+def test_the_address_run_sh_and_readme_give_is_the_sign_in_page(client):
+    printed = re.search(r"Platform: http://\$HOST:\$PORT(/\S*)\"",
+                        (ROOT / "run.sh").read_text(encoding="utf-8")).group(1)
+    readme = re.search(r"\*\*http://127\.0\.0\.1:5000(/\S*)\*\*",
+                       (ROOT / "README.md").read_text(encoding="utf-8")).group(1)
+    assert printed == readme
+    page = client.get(printed)
+    assert page.status_code == 200 and 'name="password"' in page.get_data(as_text=True)
