@@ -37,22 +37,169 @@ LABEL_MODULES = (
     "app/cases/notifications.py", "app/workflow/views.py", "app/factors/library.py",
     "app/accounting/views.py", "app/verification/dashboard.py", "app/web/home.py",
     "app/factors/models.py", "app/onboarding/models.py", "app/documents/models.py",
-    "app/trading/models.py", "app/trading/ledger.py",
+    "app/trading/models.py", "app/trading/ledger.py", "app/analytics/forecast.py",
+    "app/analytics/series.py", "app/factors/estimates.py", "app/trading/origins.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")
 
 
-def finalize(value: Any) -> Any:
-    """Jinja finalize: a printed plain string that is a catalogue msgid is shown translated.
+class Msg(str):
+    """A Chinese text a service builds from a catalogue msgid and parameters (a heading with a
+    year, a note with a count). It *is* the Chinese string, so exports, the audit and the API
+    keep working on it unchanged; a page prints it in the reader's language (finalize), with
+    its parameters translated too when they are msgids or Msgs themselves.
 
-    Markup (already translated by _() or built HTML) and non-Chinese text pass unchanged; only
-    an exact msgid matches, so data values (names) stay as entered."""
-    if type(value) is not str or not _CJK.search(value) or not has_request_context():
+    ``Msg("%(year)s年逐月", year=2025)``: scripts/i18n_update.py extracts the msgid (``-k Msg``).
+    Compose Msgs through parameters, never by ``+`` or f-strings (those make a plain str)."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Msg:
+        obj = super().__new__(cls, msgid % params if params else msgid)
+        obj.msgid, obj.params = msgid, params
+        return obj
+
+    def __reduce__(self):  # pickled into caches as the Chinese text it stands for
+        return (str, (str(self),))
+
+    def translated(self) -> str:
+        from flask_babel import get_translations
+
+        text = get_translations().gettext(self.msgid)
+        if not self.params:
+            return text
+        return text % {k: translate(v) for k, v in self.params.items()}
+
+
+class Seq(str):
+    """Texts joined by the Chinese "；" (a list inside a Msg): translated item by item."""
+
+    parts: tuple[Any, ...]
+
+    def __new__(cls, parts: Any, sep: str = "；") -> Seq:
+        parts = tuple(parts)
+        obj = super().__new__(cls, sep.join(parts))
+        obj.parts = parts
+        return obj
+
+    def __reduce__(self):
+        return (str, (str(self),))
+
+
+class Named(str):
+    """A Chinese data name that has an official English one (GB/T 4754-2017 industries, the
+    carbon market's sectors, both with ``name_en`` in app/refdata): a page in English prints
+    the English name; everything else (exports, the audit, sorting) sees the Chinese."""
+
+    en: str | None
+
+    def __new__(cls, name: str, en: str | None = None) -> Named:
+        obj = super().__new__(cls, name)
+        obj.en = en or None
+        return obj
+
+    def __reduce__(self):
+        return (Named, (str(self), self.en))
+
+
+class Known(str):
+    """Stored Chinese text written from one of `patterns` (see translate_known), carried to
+    the page as is: printed (or used as a Msg parameter) in the reader's language."""
+
+    patterns: tuple[str, ...]
+
+    def __new__(cls, text: str, patterns: tuple[str, ...]) -> Known:
+        obj = super().__new__(cls, text)
+        obj.patterns = patterns
+        return obj
+
+    def __reduce__(self):
+        return (str, (str(self),))
+
+
+def english() -> bool:
+    """Whether the page is being rendered in English."""
+    if not has_request_context():
+        return False
+    from flask_babel import get_locale
+
+    return str(get_locale()) == "en"
+
+
+def translate(value: Any) -> Any:
+    """The reader's language for a Msg or a plain msgid; anything else unchanged (data names
+    match no msgid and stay as entered). Outside a request (CLI, jobs) the Chinese."""
+    if not has_request_context() or not isinstance(value, str):
+        return value
+    if isinstance(value, Msg):
+        return value.translated()
+    if isinstance(value, Seq):
+        return ("; " if english() else "；").join(translate(p) for p in value.parts)
+    if isinstance(value, Known):
+        return translate_known(str(value), value.patterns)
+    if isinstance(value, Named):
+        return value.en if value.en and english() else str(value)
+    if type(value) is not str or not _CJK.search(value):
         return value
     from flask_babel import get_translations
 
     return get_translations().gettext(value)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sdf]|%%")
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    """A msgid as a regular expression that recovers its parameters from the Chinese text."""
+    out, pos, seen = [], 0, set()
+    for m in _PLACEHOLDER.finditer(msgid):
+        out.append(re.escape(msgid[pos:m.start()]))
+        name = m.group(1)
+        if name is None:
+            out.append("%")
+        elif name in seen:
+            out.append(f"(?P={name})")
+        else:
+            seen.add(name)
+            out.append(f"(?P<{name}>.*?)")
+        pos = m.end()
+    out.append(re.escape(msgid[pos:]))
+    return re.compile("".join(out), re.S)
+
+
+def translate_known(text: Any, patterns: tuple[str, ...]) -> Any:
+    """Stored Chinese text that a service wrote from one of `patterns` (Msg msgids: an
+    anomaly's reason, a derivation's origin) in the reader's language: the parameters are
+    recovered from the text and put into the translated msgid, themselves translated the same
+    way. Text matching no pattern is translated as a plain msgid or shown as stored."""
+    if not isinstance(text, str) or not english() or not _CJK.search(text):
+        return text
+    for msgid in patterns:
+        m = _pattern(msgid).fullmatch(text)
+        if m:
+            params = {k: translate_known(v, patterns) for k, v in m.groupdict().items()}
+            return Msg(msgid, **params).translated()
+    return translate(str(text))
+
+
+def translate_tree(value: Any) -> Any:
+    """translate() through dicts and lists: chart data handed to the page's scripts as JSON."""
+    if isinstance(value, dict):
+        return {k: translate_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [translate_tree(v) for v in value]
+    return translate(value)
+
+
+def finalize(value: Any) -> Any:
+    """Jinja finalize: a printed plain string that is a catalogue msgid, or a Msg, is shown
+    translated.
+
+    Markup (already translated by _() or built HTML) and non-Chinese text pass unchanged; only
+    an exact msgid matches, so data values (names) stay as entered."""
+    return translate(value)
 
 
 def compile_catalogs(translations_dir: str) -> None:

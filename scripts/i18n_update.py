@@ -63,6 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pot = os.path.join(tmp, "messages.pot")
         subprocess.run([pybabel, "-q", "extract", "-F", "babel.cfg", "-k", "lazy_gettext",
+                        "-k", "Msg",
                         "-o", pot, "."], cwd=ROOT, check=True)
         with open(pot, "rb") as fh:
             catalog = read_po(fh)

@@ -47,10 +47,16 @@ class Period:
 
     @property
     def label(self) -> str:
-        return {"month": f"{self.year}年{self.index}月",
-                "quarter": f"{self.year}年第{self.index}季度",
-                "half": f"{self.year}年{'上' if self.index == 1 else '下'}半年",
-                "year": f"{self.year}年"}[self.type]
+        from app.i18n import Msg
+
+        if self.type == "month":
+            return Msg("%(year)s年%(month)s月", year=self.year, month=self.index)
+        if self.type == "quarter":
+            return Msg("%(year)s年第%(quarter)s季度", year=self.year, quarter=self.index)
+        if self.type == "half":
+            return (Msg("%(year)s年上半年", year=self.year) if self.index == 1
+                    else Msg("%(year)s年下半年", year=self.year))
+        return Msg("%(year)s年", year=self.year)
 
     def __str__(self) -> str:
         return self.key

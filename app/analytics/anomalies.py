@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.i18n import Msg, translate_known
+
 Z_LIMIT = 3.5
 MAD_K = 0.6745
 SHIFT_BEFORE, SHIFT_AFTER, SHIFT_PCT = 6, 3, 30.0
@@ -68,7 +70,26 @@ def _fmt(v: float) -> str:
 
 
 def _label(period: int) -> str:
-    return f"{period // 100}年{period % 100}月"
+    return Msg(PERIOD, year=period // 100, month=period % 100)
+
+
+#: the reasons are stored in Chinese as written; a page in English shows them translated by
+#: matching these msgids (app.i18n.translate_known), so write reasons only through them
+PERIOD = "%(year)s年%(month)s月"
+RESIDUAL = ("%(period)s排放 %(actual)s t，按本企业的趋势和季节规律预期约 %(expected)s t"
+            "（稳健 z = %(z)s，阈值 ±%(limit)s）")
+SHIFT = ("自%(period)s起，剔除季节因素后的月排放水平由约 %(before)s t 变为约 %(after)s t"
+         "（%(change)s%%，阈值 ±%(limit)s%%）")
+RATIO = ("%(period)s燃料燃烧排放与用电量之比为 %(ratio)s tCO2/MWh，本企业其他月份中位数 "
+         "%(median)s（稳健 z = %(z)s）")
+PEER = ("%(period)s碳排放强度 %(intensity)s tCO2/万元，同行业（%(industry)s）同月中位数 "
+        "%(median)s，共 %(peers)s 家（稳健 z = %(z)s）")
+REASONS = (RESIDUAL, SHIFT, RATIO, PEER, PERIOD)
+
+
+def reason_text(reason: str) -> str:
+    """A stored reason in the reader's language."""
+    return translate_known(reason, REASONS)
 
 
 def residual_flags(y: np.ndarray, periods: list[int]) -> tuple[list[Flag], np.ndarray]:
@@ -112,8 +133,8 @@ def _residuals(y: np.ndarray, rows: np.ndarray, start: int, periods: list[int],
         expected = float(expected_all[i, j])
         col = start + int(j)
         out.append(Flag(int(rows[i]), col, "residual", float(z[i, j]),
-                        f"{_label(periods[col])}排放 {_fmt(actual)} t，按本企业的趋势和季节规律"
-                        f"预期约 {_fmt(expected)} t（稳健 z = {z[i, j]:+.1f}，阈值 ±{Z_LIMIT}）",
+                        Msg(RESIDUAL, period=_label(periods[col]), actual=_fmt(actual),
+                            expected=_fmt(expected), z=f"{z[i, j]:+.1f}", limit=Z_LIMIT),
                         {"actual": round(actual, 4), "expected": round(expected, 4),
                          "z": round(float(z[i, j]), 2)}))
     return out
@@ -147,9 +168,9 @@ def level_shift_flags(d: np.ndarray, periods: list[int]) -> list[Flag]:
             continue
         j = k + SHIFT_BEFORE  # first month of the new level
         out.append(Flag(int(i), int(j), "level_shift", float(pct[i, k]),
-                        f"自{_label(periods[j])}起，剔除季节因素后的月排放水平由约 "
-                        f"{_fmt(mb[i, k])} t 变为约 {_fmt(ma[i, k])} t（{pct[i, k]:+.1f}%，"
-                        f"阈值 ±{SHIFT_PCT:.0f}%）",
+                        Msg(SHIFT, period=_label(periods[j]), before=_fmt(mb[i, k]),
+                            after=_fmt(ma[i, k]), change=f"{pct[i, k]:+.1f}",
+                            limit=f"{SHIFT_PCT:.0f}"),
                         {"before": round(float(mb[i, k]), 4), "after": round(float(ma[i, k]), 4),
                          "change_pct": round(float(pct[i, k]), 2)}))
     return out
@@ -167,8 +188,8 @@ def ratio_flags(fuel: np.ndarray, mwh: np.ndarray, periods: list[int]) -> list[F
     hit = (np.abs(z) > Z_LIMIT) & enough[:, None] & far
     for i, j in zip(*np.nonzero(hit), strict=True):
         out.append(Flag(int(i), int(j), "fuel_ratio", float(z[i, j]),
-                        f"{_label(periods[j])}燃料燃烧排放与用电量之比为 {ratio[i, j]:.3f} "
-                        f"tCO2/MWh，本企业其他月份中位数 {med[i]:.3f}（稳健 z = {z[i, j]:+.1f}）",
+                        Msg(RATIO, period=_label(periods[j]), ratio=f"{ratio[i, j]:.3f}",
+                            median=f"{med[i]:.3f}", z=f"{z[i, j]:+.1f}"),
                         {"ratio": round(float(ratio[i, j]), 4),
                          "own_median": round(float(med[i]), 4), "z": round(float(z[i, j]), 2)}))
     return out
@@ -193,9 +214,10 @@ def peer_flags(intensity: np.ndarray, industries: list[str | None],
         hit = (np.abs(z) > Z_LIMIT) & (peers >= MIN_PEERS)[None, :] & far
         for a, j in zip(*np.nonzero(hit), strict=True):
             out.append(Flag(int(rows[a]), int(j), "peer_intensity", float(z[a, j]),
-                            f"{_label(periods[j])}碳排放强度 {block[a, j]:.3f} tCO2/万元，"
-                            f"同行业（{code}）同月中位数 {med[j]:.3f}，共 {int(peers[j])} 家"
-                            f"（稳健 z = {z[a, j]:+.1f}）",
+                            Msg(PEER, period=_label(periods[j]),
+                                intensity=f"{block[a, j]:.3f}", industry=code,
+                                median=f"{med[j]:.3f}", peers=int(peers[j]),
+                                z=f"{z[a, j]:+.1f}"),
                             {"intensity": round(float(block[a, j]), 6),
                              "peer_median": round(float(med[j]), 6),
                              "peers": int(peers[j]), "z": round(float(z[a, j]), 2)}))

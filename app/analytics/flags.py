@@ -20,6 +20,7 @@ from app.analytics.models import AnomalyFlag
 from app.audit.service import record as audit
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import Known, Msg
 from app.identity.scope import DataScope, get_scoped, scoped
 from app.orgs.models import Enterprise
 
@@ -116,7 +117,8 @@ def enterprise_warnings(enterprise: Enterprise, periods: list[int]) -> list[dict
         elif row.status == "open" and row.kind not in OWN_KINDS:
             live[key] = row.reason
     return [{"code": "anomaly", "kind": kind, "period": period,
-             "message": f"{anomalies.KINDS[kind]}：{reason}"}
+             "message": Msg("%(kind)s：%(reason)s", kind=anomalies.KINDS[kind],
+                            reason=Known(reason, anomalies.REASONS))}
             for (period, kind), reason in sorted(live.items()) if (period, kind) not in explained]
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.i18n import Msg
+
 SEASON = 12
 MIN_MODEL_FIT = 2 * SEASON   # Holt-Winters needs two full seasons to start
 Z95 = 1.959964
@@ -191,12 +193,13 @@ def clean(values: list[float | None]) -> tuple[np.ndarray, list[str], str | None
         if longest > 2:
             last_gap_end = int(run_ends[-1])
             y = y[last_gap_end + 1:]
-            notes.append(f"序列中有连续 {longest} 个月缺失，仅使用其后的 {len(y)} 个月")
+            notes.append(Msg("序列中有连续 %(gap)s 个月缺失，仅使用其后的 %(n)s 个月",
+                             gap=longest, n=len(y)))
             gaps = np.isnan(y)
         if gaps.any():
             x = np.arange(len(y))
             y[gaps] = np.interp(x[gaps], x[~gaps], y[~gaps])
-            notes.append(f"插补了 {int(gaps.sum())} 个缺失月份（线性插值）")
+            notes.append(Msg("插补了 %(n)s 个缺失月份（线性插值）", n=int(gaps.sum())))
     return y, notes, None
 
 
@@ -210,7 +213,8 @@ def forecast(values: list[float | None], *, h: int = 12, h_bt: int = 6,
     if len(y) < SEASON + 1:
         point, lo, hi = naive_interval(y, h)
         return Forecast("naive", LABELS["naive"], _r(point), _r(lo), _r(hi),
-                        reason=f"仅有 {len(y)} 个月数据（不足 13 个月），无法使用季节方法",
+                        reason=Msg("仅有 %(n)s 个月数据（不足 13 个月），无法使用季节方法",
+                                   n=len(y)),
                         notes=notes)
     lo_b, hi_b = seasonal_naive_interval(y, h)
     base = Forecast("seasonal_naive", LABELS["seasonal_naive"], _r(seasonal_naive(y, h)),
@@ -219,8 +223,8 @@ def forecast(values: list[float | None], *, h: int = 12, h_bt: int = 6,
                  else ({}, None))
     base.backtest = bt
     if not bt:
-        base.reason = (f"仅有 {len(y)} 个月数据（回测至少需要 {MIN_MODEL_FIT + h_bt} 个月），"
-                       "使用季节朴素基线")
+        base.reason = Msg("仅有 %(n)s 个月数据（回测至少需要 %(need)s 个月），使用季节朴素基线",
+                          n=len(y), need=MIN_MODEL_FIT + h_bt)
         return base
     m, b = bt["model"]["mase"], bt["baseline"]["mase"]
     if m is None or b is None or not m < b:

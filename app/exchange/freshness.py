@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from app.exchange.models import Meter, MeterRollup, SyncState
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.scope import DataScope, scoped
 
-UNNAMED = "企业自报计量"
+UNNAMED = Msg("企业自报计量")
 
 
 def sources(scope: DataScope) -> list[dict]:
@@ -24,14 +25,15 @@ def sources(scope: DataScope) -> list[dict]:
         scope,
     ).group_by(Meter.source_system)
     out = [
-        {"source": name or UNNAMED, "kind": "读数", "at": at}
+        {"source": name or UNNAMED, "kind": Msg("读数"), "at": at}
         for name, at in db.session.execute(stmt)
         if at is not None
     ]
     out.sort(key=lambda r: r["source"])
     for st in db.session.scalars(select(SyncState).order_by(SyncState.name)):
         if st.last_run_at is not None and st.last_error is None:
-            out.append({"source": f"中间库同步（{st.name}）", "kind": "", "at": st.last_run_at})
+            out.append({"source": Msg("中间库同步（%(name)s）", name=st.name), "kind": "",
+                        "at": st.last_run_at})
     return out
 
 

@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.factors import library
 from app.factors.models import ElectricityEstimate, ElectricityFactor, EstimationSetting
+from app.i18n import Msg
 from app.identity.scope import DataScope, region_prefix, scoped
 from app.monitoring import service as monitoring
 from app.orgs.models import Enterprise
@@ -209,10 +210,11 @@ def region_figures(*, region_code: str, year: int, scope: DataScope) -> dict:
            "rows": [e for e, _ in est_rows]}
     if include:
         out["total_t"] = float(accounted) - replaced + est
-        out["total_label"] = (f"含{LABEL}：{len(ents)} 家企业 {len(est_rows)} 个企业月以"
-                              "用电量×电碳因子估算，其余为 GB/T 32150 核算")
+        out["total_label"] = Msg("含%(label)s：%(ents)s 家企业 %(months)s 个企业月以"
+                                 "用电量×电碳因子估算，其余为 GB/T 32150 核算",
+                                 label=LABEL, ents=len(ents), months=len(est_rows))
     else:
         out["total_t"] = float(accounted)
-        out["total_label"] = (f"仅 GB/T 32150 核算；另有 {len(est_rows)} 个企业月"
-                              f"的{LABEL}结果单列，未计入")
+        out["total_label"] = Msg("仅 GB/T 32150 核算；另有 %(months)s 个企业月的%(label)s结果单列，"
+                                 "未计入", months=len(est_rows), label=LABEL)
     return out

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 
 from app.extensions import db
+from app.i18n import Msg, Named
 from app.monitoring.datasets import Column, Dataset, pct, rnd
 from app.monitoring.models import Country, CountryEmission
 
@@ -34,8 +35,10 @@ COLUMNS = {"Solid Fuel": "solid_mt_co2", "Liquid Fuel": "liquid_mt_co2",
            "Gas Flaring": "flaring_mt_co2", "Bunker fuels (Not in Total)": "bunker_mt_co2"}
 REQUIRED = ("Year", "Country", "Total")
 DEFAULT_COUNTRIES = ("CHN", "USA", "IND", "RUS", "JPN", "DEU")
-WORLD_NOTE = ("世界合计 = 数据集中该年所列全部国家和地区（含历史实体）排放之和，不含国际舱位燃料；"
-              "单位换算：千吨碳 × 44/12 ÷ 1000 = 百万吨 CO2。数据来源：" + SOURCE)
+WORLD_NOTE = Msg("世界合计 = 数据集中该年所列全部国家和地区（含历史实体）排放之和，"
+                 "不含国际舱位燃料；"
+                 "单位换算：千吨碳 × 44/12 ÷ 1000 = 百万吨 CO2。数据来源：%(source)s",
+                 source=SOURCE)
 
 
 def kt_c_to_mt_co2(kt_c: Decimal) -> Decimal:
@@ -183,7 +186,7 @@ def compare(*, codes: list[str] | None, first: int | None, last: int | None) -> 
         select(CountryEmission.year, func.sum(CountryEmission.total_mt_co2))
         .where(CountryEmission.year.between(first, last)).group_by(CountryEmission.year)).all())
     years = list(range(first, last + 1))
-    label = {c: names[c].name_zh for c in codes}
+    label = {c: Named(names[c].name_zh, names[c].name_en) for c in codes}
     series = Dataset(
         "emissions", "各国年度 CO2 排放量",
         [Column("year", "年份", kind="text")] + [Column(c, label[c], "百万吨 CO2")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, func, select
 
 from app.extensions import db
+from app.i18n import Msg, Named
 from app.identity.scope import DataScope
 from app.monitoring.datasets import change, rnd
 from app.monitoring.filters import Filters, energy_label, source, where
@@ -22,7 +23,7 @@ def measure(f: Filters) -> tuple[str, str, Decimal, str]:
         return "tce", "万吨标准煤", WAN, "综合能耗"
     if f.measure == "amount":
         name, unit = energy_label(f.energy)
-        return "amount", unit or "实物量", Decimal(1), f"{name}消费量"
+        return "amount", unit or "实物量", Decimal(1), Msg("%(name)s消费量", name=name)
     return "co2", "万吨 CO2", WAN, "CO2 排放量"
 
 
@@ -153,5 +154,6 @@ def industry_names(codes) -> dict[str, str]:
     codes = [c for c in codes if c]
     if not codes:
         return {}
-    return dict(db.session.execute(select(Industry.code, Industry.name).where(
-        Industry.code.in_(codes))).all())
+    rows = db.session.execute(select(Industry.code, Industry.name, Industry.name_en).where(
+        Industry.code.in_(codes))).all()
+    return {code: Named(name, en) for code, name, en in rows}

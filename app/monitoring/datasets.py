@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.i18n import Msg
+
 
 @dataclass(frozen=True)
 class Column:
@@ -17,7 +19,8 @@ class Column:
 
     @property
     def heading(self) -> str:
-        return f"{self.label}（{self.unit}）" if self.unit else self.label
+        return Msg("%(label)s（%(unit)s）", label=self.label, unit=self.unit) if self.unit \
+            else self.label
 
     def to_dict(self) -> dict:
         return {"key": self.key, "label": self.label, "unit": self.unit, "kind": self.kind,

@@ -9,6 +9,7 @@ from dataclasses import replace
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
+from app.i18n import Msg, Named
 from app.identity.scope import DataScope
 from app.monitoring import cube
 from app.monitoring.datasets import Column, Dataset, rnd
@@ -47,7 +48,7 @@ def enterprise_view(scope: DataScope, f: Filters, *, page_size: int = PAGE_SIZE)
     intensity = agg.c.co2 / func.nullif(agg.c.va, 0)
     stmt = (select(Enterprise.id, Enterprise.uscc, Enterprise.name, Region.name,
                    Enterprise.industry_code, Industry.name, agg.c.co2, agg.c.tce,
-                   agg.c.amount, intensity, agg.c.months)
+                   agg.c.amount, intensity, agg.c.months, Industry.name_en)
             .join(agg, agg.c.eid == Enterprise.id)
             .join(Region, Region.code == Enterprise.region_code)
             .outerjoin(Industry, Industry.code == Enterprise.industry_code))
@@ -63,11 +64,13 @@ def enterprise_view(scope: DataScope, f: Filters, *, page_size: int = PAGE_SIZE)
                                  .offset((f.page - 1) * page_size).limit(page_size)).all()
     grades = _grades([r[0] for r in rows_db], f)
     name, unit = energy_label(f.energy) if f.energy else ("全部能源", None)
-    rows = [[r[1], r[2], r[3], r[4] or "—", r[5] or "未登记", rnd(r[6], 3), rnd(r[7], 3),
+    rows = [[r[1], r[2], r[3], r[4] or "—", Named(r[5], r[11]) if r[5] else "未登记",
+             rnd(r[6], 3), rnd(r[7], 3),
              rnd(r[8], 3) if f.energy else None, rnd(r[9], 4) if not f.energy else None,
              grades.get(r[0], "—"), f"/accounts/{r[1]}"] for r in rows_db]
     table = Dataset(
-        "enterprises", f"企业列表（{_period_label(f)}，{name}，第 {f.page} 页 / 共 {total} 家）",
+        "enterprises", Msg("企业列表（%(period)s，%(energy)s，第 %(page)s 页 / 共 %(total)s 家）",
+                           period=_period_label(f), energy=name, page=f.page, total=total),
         [Column("uscc", "统一社会信用代码", kind="text"), Column("name", "企业名称", kind="text"),
          Column("region", "所在地区", kind="text"),
          Column("industry_code", "行业代码", kind="text"),

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, select, text
 from app.accounting.hooks import estimated_co2_sql
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import Msg
 from app.monitoring.models import MonitoringState
 
 STATE = "facts"
@@ -285,7 +286,8 @@ def source_freshness(scope) -> list[dict]:
         for it in items:
             at = (it["at"] + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") if it["at"] else "—"
             out.append({**it, "at": at,
-                        "label": f"{it['source']}{it.get('kind', '')}：数据截至 {at}"})
+                        "label": Msg("%(source)s%(kind)s：数据截至 %(at)s",
+                                     source=it["source"], kind=it.get("kind", ""), at=at)})
     return out
 
 
@@ -301,8 +303,8 @@ def freshness() -> dict:
     return {"refreshed_at": bj(st.refreshed_at) if st else None,
             "source_computed_at": bj(st.source_computed_at) if st else None,
             "watermark": st.watermark if st else 0,
-            "label": f"数据截至 {bj(st.refreshed_at)}（北京时间）" if st and st.refreshed_at
-            else "数据截至：尚未汇总"}
+            "label": Msg("数据截至 %(at)s（北京时间）", at=bj(st.refreshed_at))
+            if st and st.refreshed_at else "数据截至：尚未汇总"}
 
 
 def latest_period() -> int | None:

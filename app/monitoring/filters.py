@@ -214,6 +214,7 @@ def energy_label(code: str) -> tuple[str, str | None]:
 
 
 def sector_names() -> dict[str, str]:
+    from app.i18n import Named
     from app.refdata import load_sectors
 
-    return {s.id: s.name for s in load_sectors()}
+    return {s.id: Named(s.name, getattr(s, "name_en", None)) for s in load_sectors()}

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.scope import DataScope, scope_clause
 from app.monitoring import cube
 from app.monitoring.datasets import Column, Dataset, pct, rnd
@@ -43,7 +44,8 @@ def division_dataset(scope: DataScope, f: Filters, limit: int = 30) -> Dataset:
                      _ratio(tce, va.get(code)), ents])
     rows.sort(key=lambda r: -(r[2] or 0))
     ents_label = "企业数" if f.grain != "year" else "企业·月数"
-    return Dataset("divisions", f"分行业大类（GB/T 4754-2017，{_period_label(f)}）",
+    return Dataset("divisions", Msg("分行业大类（GB/T 4754-2017，%(period)s）",
+                                    period=_period_label(f)),
                    [Column("division", "行业代码", kind="text"),
                     Column("name", "行业", kind="text"), Column("co2", "CO2 排放量", "万吨 CO2"),
                     Column("tce", "综合能耗", "万吨标准煤"),
@@ -69,7 +71,7 @@ def sector_dataset(scope: DataScope, f: Filters) -> Dataset:
         _, co2, tce, _, _ = data.get(sid, (None, None, None, None, None))
         rows.append([sid, name, cube.scaled(co2, cube.WAN), cube.scaled(tce, cube.WAN),
                      _ratio(co2, va.get(sid))])
-    return Dataset("key_sectors", f"八大重点行业（{_period_label(f)}）",
+    return Dataset("key_sectors", Msg("八大重点行业（%(period)s）", period=_period_label(f)),
                    [Column("sector", "代码", kind="text"), Column("name", "行业", kind="text"),
                     Column("co2", "CO2 排放量", "万吨 CO2"),
                     Column("tce", "综合能耗", "万吨标准煤"),
@@ -138,7 +140,8 @@ def grade_dataset(scope: DataScope, f: Filters, scheme_id: str = DEFAULT_SCHEME)
             + [Column(f"g{g}", label, "家") for g, label in grades]
             + [Column("ungraded", "未评级", "家"), Column("total", "合计", "家")])
     colours = [t.colour for t in scheme.thresholds] if scheme else []
-    return Dataset("grades", f"碳效码等级分布（{scheme.name if scheme else scheme_id}，{key}）",
+    return Dataset("grades", Msg("碳效码等级分布（%(scheme)s，%(period)s）",
+                       scheme=scheme.name if scheme else scheme_id, period=key),
                    cols, rows, {"type": "stack", "x": "name",
                                 "series": [f"g{g}" for g, _ in grades] + ["ungraded"],
                                 "colors": colours + ["#999999"], "y_name": "企业数（家）",

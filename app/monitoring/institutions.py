@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.accounting import engine
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.scope import DataScope, scope_clause
 from app.monitoring.datasets import Column, Dataset, pct, rnd
 from app.monitoring.models import InstitutionEnergy
@@ -132,22 +133,25 @@ def institution_view(*, scope: DataScope | None, year: int | None, public: bool)
                      rnd(cur[1], 3), rnd(reduction, 3), pct(reduction, base[0]),
                      "已核查" if verified.get((inst.id, year)) else "未核查"])
     table = Dataset(
-        "institutions", f"公共机构排放与减排（{year or '—'} 年对比基准年）",
+        "institutions", Msg("公共机构排放与减排（%(year)s 年对比基准年）", year=year or "—"),
         [Column("code", "机构代码", kind="text"), Column("name", "机构名称", kind="text"),
          Column("region", "所在地区", kind="text"), Column("base_year", "基准年", kind="text"),
-         Column("base_co2", "基准年排放", "吨 CO2"), Column("co2", f"{year or ''}年排放", "吨 CO2"),
-         Column("tce", f"{year or ''}年能耗", "吨标准煤"), Column("reduction", "减排量", "吨 CO2"),
+         Column("base_co2", "基准年排放", "吨 CO2"),
+         Column("co2", Msg("%(year)s年排放", year=year or ""), "吨 CO2"),
+         Column("tce", Msg("%(year)s年能耗", year=year or ""), "吨标准煤"),
+         Column("reduction", "减排量", "吨 CO2"),
          Column("reduction_pct", "减排率", "%"), Column("verified", "核查状态", kind="text")],
         rows, {"type": "bar", "x": "name", "series": ["base_co2", "co2"],
                "y_name": "CO2 排放量（吨 CO2）", "x_name": "机构"},
-        ("本年数据不满 12 个月的机构，基准年取相同月份对比；" if partial else "全年对全年对比；")
-        + "减排量 = 基准年排放 − 当年排放（正值为减排）；核算依据 GB/T 32150-2015，"
-        "清单边界按 ISO 14064-1（范围一：化石燃料燃烧；范围二：外购电力、热力）")
+        Msg("%(compare)s减排量 = 基准年排放 − 当年排放（正值为减排）；核算依据 GB/T 32150-2015，"
+            "清单边界按 ISO 14064-1（范围一：化石燃料燃烧；范围二：外购电力、热力）",
+            compare=Msg("本年数据不满 12 个月的机构，基准年取相同月份对比；") if partial
+            else Msg("全年对全年对比；")))
     monthly = dict(db.session.execute(
         select(InstitutionEnergy.period, func.sum(InstitutionEnergy.co2))
         .where(*rows_filter, InstitutionEnergy.year == year)
         .group_by(InstitutionEnergy.period)).all()) if ids and year else {}
-    trend = Dataset("monthly", f"{year or ''}年逐月排放（合计）",
+    trend = Dataset("monthly", Msg("%(year)s年逐月排放（合计）", year=year or ""),
                     [Column("period", "月份", kind="text"), Column("co2", "CO2 排放量", "吨 CO2")],
                     [[f"{year}-{m:02d}", rnd(monthly.get(year * 100 + m), 3)]
                      for m in range(1, 13)] if year else [],

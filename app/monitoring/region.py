@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from app.i18n import Msg
 from app.identity.scope import DataScope
 from app.monitoring import cube
 from app.monitoring.datasets import Column, Dataset, pct
@@ -13,7 +14,14 @@ from app.monitoring.models import TOTAL
 
 
 def _period_label(f: Filters) -> str:
-    return f"{f.year}年" if f.grain == "year" or not f.month else f"{f.year}年{f.month}月"
+    if f.grain == "year" or not f.month:
+        return Msg("%(year)s年", year=f.year)
+    return Msg("%(year)s年%(month)s月", year=f.year, month=f.month)
+
+
+def axis(label: str, unit: str) -> Msg:
+    """An axis title with its unit, e.g. "CO2 排放量（万吨 CO2）"."""
+    return Msg("%(label)s（%(unit)s）", label=label, unit=unit)
 
 
 def series_dataset(scope: DataScope, f: Filters, title: str = "排放趋势") -> Dataset:
@@ -26,10 +34,11 @@ def series_dataset(scope: DataScope, f: Filters, title: str = "排放趋势") ->
     if f.grain == "year":
         cols = cols[:4]
         rows = [r[:4] for r in rows]
-    return Dataset("series", f"{title}（{'逐年' if f.grain == 'year' else f'{f.year}年逐月'}）",
+    span = Msg("逐年") if f.grain == "year" else Msg("%(year)s年逐月", year=f.year)
+    return Dataset("series", Msg("%(title)s（%(span)s）", title=title, span=span),
                    cols, rows, {"type": "line", "x": "period",
                                 "series": ["value", "last_year"] if f.grain != "year"
-                                else ["value"], "y_name": f"{label}（{unit}）",
+                                else ["value"], "y_name": axis(label, unit),
                                 "x_name": x_name})
 
 
@@ -48,7 +57,7 @@ def energy_dataset(scope: DataScope, f: Filters) -> Dataset:
                      cube.scaled(tce, cube.WAN), cube.scaled(co2, cube.WAN)])
     rows.sort(key=lambda r: -(r[5] or 0))
     key = "co2" if g.measure == "co2" else "tce"
-    return Dataset("energy", f"分能源品种（{_period_label(f)}）",
+    return Dataset("energy", Msg("分能源品种（%(period)s）", period=_period_label(f)),
                    [Column("item", "代码", kind="text"), Column("name", "能源品种", kind="text"),
                     Column("unit", "实物单位", kind="text"), Column("amount", "实物消费量"),
                     Column("tce", "综合能耗", "万吨标准煤"),
@@ -72,12 +81,12 @@ def ranking_dataset(scope: DataScope, f: Filters) -> Dataset:
     for i, r in enumerate(rows, 1):
         r.append(i)
     drill = len(f.prefix) < 4 if f.prefix else True
-    return Dataset("ranking", f"下级地区排名（{_period_label(f)}）",
+    return Dataset("ranking", Msg("下级地区排名（%(period)s）", period=_period_label(f)),
                    [Column("code", "区划代码", kind="text"), Column("name", "地区", kind="text"),
                     Column("value", label, unit), Column("share", "占比", "%"),
                     Column("rank", "名次")],
                    rows, {"type": "bar", "x": "name", "series": ["value"],
-                          "y_name": f"{label}（{unit}）", "x_name": "地区",
+                          "y_name": axis(label, unit), "x_name": "地区",
                           "drill": {"param": "region", "key": "code"} if drill else None})
 
 
@@ -93,11 +102,11 @@ def sector_dataset(scope: DataScope, f: Filters) -> Dataset:
         rows.append([sid, name, cube.scaled(v, div), pct(v, whole)])
     other = sum((v[0] or 0 for k, v in data.items() if k not in names), Decimal(0))
     rows.append(["other", "其他行业", cube.scaled(other, div), pct(other, whole)])
-    return Dataset("sectors", f"八大重点行业占比（{_period_label(f)}）",
+    return Dataset("sectors", Msg("八大重点行业占比（%(period)s）", period=_period_label(f)),
                    [Column("sector", "代码", kind="text"), Column("name", "行业", kind="text"),
                     Column("value", label, unit), Column("share", "占比", "%")],
                    rows, {"type": "pie", "x": "name", "series": ["value"],
-                          "y_name": f"{label}（{unit}）", "x_name": "行业"},
+                          "y_name": axis(label, unit), "x_name": "行业"},
                    "八大行业：电力、石化、化工、建材、钢铁、有色、造纸、民航（全国碳市场覆盖行业，"
                    "对应 GB/T 4754-2017 代码见参考数据 sectors.csv）")
 
@@ -111,12 +120,13 @@ def industry_dataset(scope: DataScope, f: Filters, limit: int = 15) -> Dataset:
     rows = [[code or "—", names.get(code, "未登记行业"), cube.scaled(v[0], div), pct(v[0], whole)]
             for code, v in data.items()]
     rows.sort(key=lambda r: -(r[2] or 0))
-    return Dataset("industries", f"分行业（GB/T 4754 大类，前 {limit} 位，{_period_label(f)}）",
+    return Dataset("industries", Msg("分行业（GB/T 4754 大类，前 %(limit)s 位，%(period)s）",
+                                     limit=limit, period=_period_label(f)),
                    [Column("division", "行业代码", kind="text"),
                     Column("name", "行业", kind="text"), Column("value", label, unit),
                     Column("share", "占比", "%")],
                    rows[:limit], {"type": "bar", "x": "name", "series": ["value"],
-                                  "y_name": f"{label}（{unit}）", "x_name": "行业",
+                                  "y_name": axis(label, unit), "x_name": "行业",
                                   "horizontal": True})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.i18n import Msg
 from app.identity.scope import DataScope
 from app.jobs.outbox import enqueue
 from app.monitoring import countries, facts, filters
@@ -24,7 +25,8 @@ def build(view: str, args: Any, scope: DataScope) -> dict:
         first = _year(args.get("from"), "from")
         last = _year(args.get("to"), "to")
         out = countries.compare(codes=codes, first=first, last=last)
-        out["freshness"] = {"label": f"数据截至 {out.get('to') or '—'} 年（CDIAC-FF 2023 版）"}
+        out["freshness"] = {"label": Msg("数据截至 %(year)s 年（CDIAC-FF 2023 版）",
+                                         year=out.get("to") or "—")}
         out["filters"] = {"countries": ",".join(c["iso3"] for c in out["countries"]),
                           "from": out.get("from"), "to": out.get("to")}
         return out
@@ -35,7 +37,8 @@ def build(view: str, args: Any, scope: DataScope) -> dict:
         out = institution_view(scope=None if view == "public_institution" else scope,
                                year=year, public=view == "public_institution")
         out["filters"] = {"year": out["year"]}
-        out["freshness"] = {"label": "数据截至 " + (f"{out['year']} 年" if out["year"] else "—")}
+        out["freshness"] = {"label": Msg("数据截至 %(year)s 年", year=out["year"])
+                            if out["year"] else Msg("数据截至 —")}
         return out
     facts.ensure_fresh()
     f = filters.with_defaults(filters.parse(args, scope), scope)

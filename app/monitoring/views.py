@@ -19,6 +19,7 @@ from flask_security import current_user
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import Msg, Named, translate, translate_tree
 from app.identity.scope import current_scope, scoped
 from app.monitoring import countries, export, filters, service
 from app.monitoring.datasets import jsonable
@@ -69,7 +70,8 @@ def _render(view: str):
     try:
         out = service.build(view, request.args, scope)
     except filters.FilterError as exc:
-        flash(f"筛选条件有误（{exc.field}）：{exc.message}", "error")
+        flash(translate(Msg("筛选条件有误（%(field)s）：%(message)s", field=exc.field,
+                            message=exc.message)), "error")
         out = service.build(view, {}, scope)
     except KeyError:
         abort(404)
@@ -78,7 +80,7 @@ def _render(view: str):
     args = f.args() if isinstance(f, filters.Filters) else {k: v for k, v in (f or {}).items()
                                                             if v not in (None, "")}
     ctx = {"view": view, "title": TITLES[view], "out": out, "f": f, "args": args,
-           "data_json": json.dumps(data, ensure_ascii=False, default=jsonable)
+           "data_json": json.dumps(translate_tree(data), ensure_ascii=False, default=jsonable)
            .replace("</", "<\\/"),
            "endpoint": ENDPOINTS[view],
            "summary": out.get("summary")}
@@ -87,14 +89,15 @@ def _render(view: str):
         levels = {"province": "", "city": "　", "county": "　　"}
         ctx.update(region_options=[(r.code, levels.get(r.level, "") + r.name)
                                    for r in _regions()],
-                   month_options=[(m, f"{m}月") for m in range(1, 13)],
+                   month_options=[(m, Msg("%(month)s月", month=m)) for m in range(1, 13)],
                    energy_options=[(c, n) for c, n, _ in filters.energy_choices()],
                    sectors=filters.sector_names(), grains=filters.GRAINS,
                    measures=filters.MEASURES)
     else:
-        ctx["year_options"] = [(y, f"{y}年") for y in out.get("years") or []]
+        ctx["year_options"] = [(y, Msg("%(year)s年", year=y)) for y in out.get("years") or []]
     if view == "countries":
-        ctx["all_countries"] = countries.countries()
+        ctx["all_countries"] = [{"iso3": c.iso3, "name_zh": Named(c.name_zh, c.name_en)}
+                                for c in countries.countries()]
     return render_template("monitoring/view.html", **ctx)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import Msg, Seq
 
 REFUSAL_PATTERNS = (
     "%refus%",
@@ -72,7 +73,9 @@ def check_5xx() -> Alert:
         "http_5xx",
         "服务端错误率",
         ratio > limit,
-        f"本节点 5xx 响应 {errors:,.0f} / {total:,.0f} 次 ({ratio:.1%})，阈值 {limit:.0%}",
+        Msg("本节点 5xx 响应 %(errors)s / %(total)s 次 (%(ratio)s)，阈值 %(limit)s",
+            errors=f"{errors:,.0f}", total=f"{total:,.0f}", ratio=f"{ratio:.1%}",
+            limit=f"{limit:.0%}"),
         "critical",
     )
 
@@ -89,13 +92,14 @@ def check_queue() -> tuple[Alert, Alert]:
             "queue_depth",
             "任务积压",
             depth > limit,
-            f"发件箱待处理 {depth:,} 个任务，阈值 {limit:,}",
+            Msg("发件箱待处理 %(depth)s 个任务，阈值 %(limit)s", depth=f"{depth:,}",
+                limit=f"{limit:,}"),
         ),
         Alert(
             "dead_letters",
             "死信",
             dead > 0,
-            f"{dead:,} 个任务重试次数用尽，等待管理员处理（后台任务页面）",
+            Msg("%(dead)s 个任务重试次数用尽，等待管理员处理（后台任务页面）", dead=f"{dead:,}"),
             "critical",
         ),
     )
@@ -118,7 +122,7 @@ def check_heartbeats() -> Alert:
         "stale_heartbeat",
         "节点心跳",
         bool(stale),
-        f"{len(stale)} 个节点超过 2 分钟没有心跳：{'、'.join(stale[:5])}"
+        Msg("%(n)s 个节点超过 2 分钟没有心跳：%(nodes)s", n=len(stale), nodes=", ".join(stale[:5]))
         if stale
         else "所有节点心跳正常",
     )
@@ -135,7 +139,7 @@ def check_audit_chain() -> Alert:
             "audit_chain",
             "审计链校验",
             True,
-            "最近一次校验失败：" + row.last_error.strip().splitlines()[-1][:300],
+            Msg("最近一次校验失败：%(error)s", error=row.last_error.strip().splitlines()[-1][:300]),
             "critical",
         )
     return Alert("audit_chain", "审计链校验", False, "最近一次校验通过")
@@ -160,7 +164,8 @@ def refusals_by_source(window: timedelta = REFUSAL_WINDOW) -> dict[str, int]:
             n = int(json.loads(summary or "{}").get("count", 1))
         except (ValueError, TypeError, AttributeError):
             pass
-        for key in (f"用户 {email}" if email else None, f"IP {ip}" if ip else None):
+        for key in (Msg("用户 %(email)s", email=email) if email else None,
+                    f"IP {ip}" if ip else None):
             if key:
                 out[key] = out.get(key, 0) + n
     return out
@@ -169,14 +174,15 @@ def refusals_by_source(window: timedelta = REFUSAL_WINDOW) -> dict[str, int]:
 def check_refusals() -> Alert:
     limit = int(current_app.config["CECP_ALERT_REFUSALS"])
     many = {k: n for k, n in refusals_by_source().items() if n >= limit}
-    text = "；".join(f"{k} {n:,} 次" for k, n in sorted(many.items(), key=lambda kv: -kv[1])[:5])
+    text = Seq(Msg("%(source)s %(n)s 次", source=k, n=f"{n:,}")
+               for k, n in sorted(many.items(), key=lambda kv: -kv[1])[:5])
     return Alert(
         "refusals",
         "拒绝访问",
         bool(many),
-        f"10 分钟内被拒绝 ≥ {limit:,} 次：{text}"
+        Msg("10 分钟内被拒绝 ≥ %(limit)s 次：%(sources)s", limit=f"{limit:,}", sources=text)
         if many
-        else f"10 分钟内没有来源被拒绝 {limit:,} 次以上",
+        else Msg("10 分钟内没有来源被拒绝 %(limit)s 次以上", limit=f"{limit:,}"),
     )
 
 
@@ -190,7 +196,8 @@ def check_disk() -> Alert:
         "disk",
         "磁盘空间",
         free < limit,
-        f"可用 {usage.free / 2**30:,.1f} GiB ({free:.0%})，阈值 {limit:.0%}",
+        Msg("可用 %(free)s GiB (%(share)s)，阈值 %(limit)s", free=f"{usage.free / 2**30:,.1f}",
+            share=f"{free:.0%}", limit=f"{limit:.0%}"),
         "critical",
     )
 

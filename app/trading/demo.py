@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.extensions import db
+from app.trading.origins import DEMO_SOURCE
 
 DEMO_EXCHANGE_USCC17 = "91330500MA0000002"  # the onboarding demo's exchange (exchange@demo)
 DEMO_EXCHANGE_NAME = "示范环境能源交易所 碳资产账户"
@@ -32,7 +33,7 @@ PROJECTS = (
       "methodology": "grid_renewable", "capacity_mw": "12.5", "location": "浙江省湖州市长兴县",
       "crediting_start": "2025-01-01", "crediting_end": "2031-12-31"},
      {"ef_om": "0.7921", "ef_bm": "0.3046",
-      "source": "示范值（非生态环境部公布的区域电网基准线排放因子）"}),
+      "source": DEMO_SOURCE}),
     ({"code": "HZEE01", "name": "湖州示范水泥余热发电与窑系统节能改造", "type": "efficiency",
       "methodology": "energy_efficiency", "location": "浙江省湖州市长兴县",
       "crediting_start": "2025-01-01", "crediting_end": "2031-12-31"},

@@ -10,6 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from app.i18n import Msg
+from app.trading import origins as texts
+
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 PLACES = Decimal("0.000001")  # tCO2e results: six decimals (gram precision)
 
@@ -116,18 +119,18 @@ def _required(params: dict, name: str, errors: dict, lines: _Lines, *,
     value = _dec(params[name], name, errors, positive=positive)
     if value is None:
         return Decimal(0)
-    lines.param(name, value, "请求给出")
+    lines.param(name, value, texts.REQUESTED)
     return value
 
 
 def _optional(params: dict, name: str, errors: dict, lines: _Lines) -> Decimal:
     if name not in params or params[name] in (None, ""):
-        lines.param(name, Decimal(0), "未给出，按方法学取 0")
+        lines.param(name, Decimal(0), texts.DEFAULT_ZERO)
         return Decimal(0)
     value = _dec(params[name], name, errors)
     if value is None:
         return Decimal(0)
-    lines.param(name, value, "请求给出")
+    lines.param(name, value, texts.REQUESTED)
     return value
 
 
@@ -153,15 +156,15 @@ def _weights(p: dict, errors: dict, lines: _Lines, spec_weights: dict) -> tuple[
         if w_om + w_bm != 1:
             errors["w_bm"] = "w_om + w_bm 必须等于 1"
             return Decimal(0), Decimal(0)
-        lines.param("w_om", w_om, "请求给出")
-        lines.param("w_bm", w_bm, "请求给出")
+        lines.param("w_om", w_om, texts.REQUESTED)
+        lines.param("w_bm", w_bm, texts.REQUESTED)
         return w_om, w_bm
     if tech is None:
         errors["technology"] = "未给出权重时必填（wind、solar 或 other）"
         return Decimal(0), Decimal(0)
     w = spec_weights[tech]
-    origin = f"按技术类型 {tech} 的默认权重（TOOL07 / CM-001-V02）"
-    lines.param("technology", tech, "请求给出")
+    origin = Msg(texts.WEIGHTS, tech=tech)
+    lines.param("technology", tech, texts.REQUESTED)
     lines.param("w_om", Decimal(w["w_om"]), origin)
     lines.param("w_bm", Decimal(w["w_bm"]), origin)
     return Decimal(w["w_om"]), Decimal(w["w_bm"])
@@ -180,7 +183,7 @@ def _grid_renewable(p: dict, errors: dict, lines: _Lines) -> tuple[Decimal, Deci
     baseline = eg * ef_cm
     lines.term("BE", f"BE = EG_net × EF_CM = {eg} × {ef_cm}", baseline)
     lines.term("PE", f"PE = {pe}", pe)
-    lines.term("LE", "LE = 0（方法学规定不计泄漏）", Decimal(0))
+    lines.term("LE", texts.NO_LEAKAGE, Decimal(0))
     return baseline, pe, Decimal(0)
 
 

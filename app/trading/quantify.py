@@ -20,7 +20,9 @@ from sqlalchemy import select
 
 from app.audit import service as audit
 from app.extensions import db
+from app.i18n import Msg
 from app.trading import methodologies, monitoring
+from app.trading import origins as texts
 from app.trading.models import PROJECT_TYPES, MonitoringReport, Project
 
 #: province (first two digits of the region code) -> regional grid, as the MEE's annual
@@ -80,12 +82,12 @@ def _sum(rows: list[dict], param: str, meter: str | None, errors: dict) -> Decim
 def _grid_inputs(project: Project, rows: list[dict], start: date, factors: dict | None,
                  errors: dict) -> tuple[dict, dict]:
     eg = _sum(rows, "ongrid", project.ongrid_meter, errors)
-    span = f"{rows[0]['month']} 至 {rows[-1]['month']}"
-    origins = {"eg_net_mwh": f"计量表 {project.ongrid_meter} 上网电量，{span} 共 "
-                             f"{len(rows)} 个月月度汇总之和"}
+    origins = {"eg_net_mwh": Msg(texts.ONGRID, meter=project.ongrid_meter,
+                                 start=rows[0]["month"], end=rows[-1]["month"], n=len(rows))}
     params: dict[str, Any] = {"eg_net_mwh": str(eg),
                               "technology": TECHNOLOGY.get(project.type, "other")}
-    origins["technology"] = f"项目类型：{PROJECT_TYPES.get(project.type, project.type)}"
+    origins["technology"] = Msg(texts.PROJECT_TYPE,
+                                type=PROJECT_TYPES.get(project.type, project.type))
     if factors:
         src = str(factors.get("source") or "").strip()
         if not src:
@@ -94,7 +96,7 @@ def _grid_inputs(project: Project, rows: list[dict], start: date, factors: dict 
             if factors.get(k) in (None, ""):
                 errors[f"factors.{k}"] = "必填"
             params[k] = factors.get(k)
-            origins[k] = f"申请人给出，来源：{src}"
+            origins[k] = Msg(texts.GIVEN, source=src)
         return params, origins
     found = grid_factor(region_code=project.region_code, year=start.year)
     if found is None:
@@ -106,7 +108,8 @@ def _grid_inputs(project: Project, rows: list[dict], start: date, factors: dict 
             errors[k] = (f"{found['grid_name']} {start.year} 年 {k.upper()} 未经核对"
                          f"（{found.get('status')}），请给出经核对的因子及来源")
         params[k] = found.get(k)
-        origins[k] = f"{found['grid_name']} {start.year} 年，{found['source']}"
+        origins[k] = Msg(texts.GRID, grid=found["grid_name"], year=start.year,
+                         source=found["source"])
     return params, origins
 
 

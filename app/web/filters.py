@@ -118,9 +118,13 @@ def region_name(code: str | None) -> str:
 def industry_name(code: str | None) -> str:
     if not code:
         return ""
+    from app.i18n import Named
     from app.orgs.models import Industry
 
-    return _lookup("cecp_industry_names", select(Industry.code, Industry.name)).get(code, code)
+    if "cecp_industry_names" not in g:
+        g.cecp_industry_names = {c: Named(n, en) for c, n, en in db.session.execute(
+            select(Industry.code, Industry.name, Industry.name_en))}
+    return g.cecp_industry_names.get(code, code)
 
 
 def item_name(code: str | None) -> str:
@@ -317,9 +321,23 @@ def _english() -> bool:
         return False
 
 
+def anomaly_reason(reason: str | None) -> str:
+    """An anomaly's stored reason in the reader's language."""
+    from app.analytics.anomalies import reason_text
+
+    return reason_text(reason) if reason else ""
+
+
+def derivation_text(text: str | None) -> str:
+    """A trading report's stored origin or formula in the reader's language."""
+    from app.trading.origins import derivation_text as translated
+
+    return translated(text) if text else ""
+
+
 def init_app(app: Flask) -> None:
     for fn in (role_label, user_class_label, region_name, industry_name, user_name, item_name,
                bucket_label, factor_kind,
                scope_label, audit_action, object_type_label, num, unum, qty, pct, bjtime, bjdate,
-               summary_fields):
+               summary_fields, anomaly_reason, derivation_text):
         app.add_template_filter(fn)
