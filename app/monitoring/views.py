@@ -75,7 +75,8 @@ def _render(view: str):
         out = service.build(view, {}, scope)
     except KeyError:
         abort(404)
-    data = {"view": view, "datasets": [d.to_dict() for d in out["datasets"]]}
+    data = {"view": view, "datasets": [d.to_dict() for d in out["datasets"]],
+            "labels": {"save": "保存图片", "empty": "暂无数据"}}
     f = out.get("filters")
     args = f.args() if isinstance(f, filters.Filters) else {k: v for k, v in (f or {}).items()
                                                             if v not in (None, "")}

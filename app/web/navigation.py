@@ -1,4 +1,11 @@
-"""Navigation by role: an entry shows when its endpoint exists and the user may use it."""
+"""Navigation by role: an entry shows when its endpoint exists and the user may use it.
+
+Entries are grouped into a few menus (MENUS, below): a domain registers its entry with
+`register(NavItem(...))` and adds the endpoint to the right group of MENUS here, the one place
+that decides where an entry goes (tests/web/test_navigation.py fails for an entry that is in
+no group; until placed, it shows under 更多 / More). A group with one visible entry is shown
+as a plain link; the header draws each larger group as an accessible dropdown
+(static/js/nav.js)."""
 
 from __future__ import annotations
 
@@ -32,6 +39,41 @@ NAV: list[NavItem] = [
     NavItem("monitoring.public_institutions", "公共机构公示", "Public disclosure", "public"),
     NavItem("admin.index", "系统管理", "Administration", "admin.access"),
 ]
+
+
+@dataclass(frozen=True)
+class Menu:
+    key: str
+    label: str
+    label_en: str
+    endpoints: tuple[str, ...]
+
+
+#: the top-level menus, in order, each with its entries in order. A new page: put its
+#: endpoint in the group a user would look in (工作台: one's own work; 监测: data of regions,
+#: industries and institutions, the public disclosures too; 数据与核算: entering and
+#: accounting data; 交易: reduction projects and assets; 分析: analysis across enterprises;
+#: 管理: administration). Eight top-level entries at most: the header is one row at 1280 px.
+MENUS: list[Menu] = [
+    Menu("home", "首页", "Home", ("web.index",)),
+    Menu("work", "工作台", "My work",
+         ("workflow.inbox", "cases.notifications_page", "verification.workspace",
+          "onboarding.workspace", "research.requests_page", "workflow.designer")),
+    Menu("data", "数据与核算", "Data & accounts",
+         ("accounting.account_index", "energy.records", "exchange.batches", "documents.index",
+          "consent.consents")),
+    Menu("monitor", "监测", "Monitoring",
+         ("monitoring.region", "monitoring.industry", "monitoring.enterprises",
+          "monitoring.institutions", "trading.region_monitoring",
+          "monitoring.public_institutions", "monitoring.countries")),
+    Menu("factors", "因子", "Factors", ("factors.index",)),
+    Menu("analysis", "分析", "Analysis",
+         ("analytics.forecast", "analytics.flags", "analytics.potential")),
+    Menu("trading", "交易", "Trading", ("trading.projects", "trading.serial_check")),
+    Menu("admin", "管理", "Administration", ("admin.index", "onboarding.review_list")),
+]
+#: where an entry that is in no group shows (see the module docstring)
+MORE = Menu("more", "更多", "More", ())
 
 
 #: endpoint -> fn(user) -> int: a count shown as a badge beside that entry (0: none)
@@ -75,6 +117,31 @@ def visible_items() -> list[dict]:
     return out
 
 
+def menus() -> list[dict]:
+    """The visible entries grouped as MENUS says: [{"key", "label", "items", "badge",
+    "active"}]; empty groups left out, entries in no group under MORE."""
+    from flask import request
+    from flask_babel import get_locale
+
+    english = str(get_locale()) == "en"
+    items = {i["endpoint"]: i for i in visible_items()}
+    placed = {e for m in MENUS for e in m.endpoints}
+    more = Menu(MORE.key, MORE.label, MORE.label_en,
+                tuple(e for e in items if e not in placed))
+    out = []
+    for menu in [*MENUS, more]:
+        entries = [items[e] for e in menu.endpoints if e in items]
+        if not entries:
+            continue
+        for entry in entries:
+            entry["active"] = request.endpoint == entry["endpoint"] or (
+                entry["endpoint"] == "admin.index" and request.path.startswith("/admin"))
+        out.append({"key": menu.key, "label": menu.label_en if english else menu.label,
+                    "items": entries, "badge": sum(e["badge"] for e in entries),
+                    "active": any(e["active"] for e in entries)})
+    return out
+
+
 def translate(text: str) -> str:
     """Translate data-driven text (labels, units) without %-formatting it."""
     from flask_babel import get_translations
@@ -85,5 +152,5 @@ def translate(text: str) -> str:
 def context() -> dict:
     from flask_babel import get_locale
 
-    return {"nav_items": visible_items, "current_locale": lambda: str(get_locale()),
+    return {"nav_items": visible_items, "nav_menus": menus, "current_locale": lambda: str(get_locale()),
             "t": translate}

@@ -4,6 +4,10 @@
   var raw = document.getElementById("forecast-data");
   if (!el || !raw || !window.echarts) return;
   var d = JSON.parse(raw.textContent || "{}");
+  // series names in the page's language, from the template (data-labels)
+  var L = Object.assign({actual: "实际", forecast: "预测", interval: "95% 区间", lower: "下限"},
+                        JSON.parse(el.dataset.labels || "{}"));
+  var sep = document.documentElement.lang === "en" ? ": " : "：";
   if (!d.history) return;
   function label(p) { return Math.floor(p / 100) + "-" + String(p % 100).padStart(2, "0"); }
   var x = d.history.map(function (h) { return label(h.period); }).concat(d.periods.map(label));
@@ -19,23 +23,23 @@
     animation: false,
     tooltip: {trigger: "axis", formatter: function (ps) {
       var i = ps[0].dataIndex, out = [x[i]];
-      if (i < n) { out.push("实际：" + fmt(hist[i])); }
+      if (i < n) { out.push(L.actual + sep + fmt(hist[i])); }
       else {
         var k = i - n;
-        out.push("预测：" + fmt(d.values[k]));
-        out.push("95% 区间：" + fmt(d.lower[k]) + " ～ " + fmt(d.upper[k]));
+        out.push(L.forecast + sep + fmt(d.values[k]));
+        out.push(L.interval + sep + fmt(d.lower[k]) + " ～ " + fmt(d.upper[k]));
       }
       return out.join("<br>");
     }},
-    legend: {data: ["实际", "预测", "95% 区间"]},
+    legend: {data: [L.actual, L.forecast, L.interval]},
     xAxis: {type: "category", data: x},
-    yAxis: {type: "value", name: d.measure_label + "（" + unit + "）",
+    yAxis: {type: "value", name: d.measure_label + (sep === ": " ? " (" + unit + ")" : "（" + unit + "）"),
             axisLabel: {formatter: function (v) { return Number(v).toLocaleString("zh-CN"); }}},
     series: [
-      {name: "实际", type: "line", data: hist, connectNulls: false},
-      {name: "预测", type: "line", data: fc, lineStyle: {type: "dashed"}},
-      {name: "下限", type: "line", data: lower, stack: "band", lineStyle: {opacity: 0}, symbol: "none", tooltip: {show: false}},
-      {name: "95% 区间", type: "line", data: band, stack: "band", lineStyle: {opacity: 0}, symbol: "none", areaStyle: {opacity: 0.2}}
+      {name: L.actual, type: "line", data: hist, connectNulls: false},
+      {name: L.forecast, type: "line", data: fc, lineStyle: {type: "dashed"}},
+      {name: L.lower, type: "line", data: lower, stack: "band", lineStyle: {opacity: 0}, symbol: "none", tooltip: {show: false}},
+      {name: L.interval, type: "line", data: band, stack: "band", lineStyle: {opacity: 0}, symbol: "none", areaStyle: {opacity: 0.2}}
     ]
   });
 })();

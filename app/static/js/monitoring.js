@@ -6,6 +6,7 @@
   var holder = document.getElementById("monitoring-data");
   if (!holder) { return; }
   var data = JSON.parse(holder.textContent);
+  var LABELS = data.labels || {};  // in the page's language (views: translate_tree)
   var charts = [];
   var PALETTE = ["#2f7d4a", "#3b82c4", "#e39b2d", "#c0504d", "#8064a2", "#4bacc6",
                  "#9bbb59", "#f79646", "#7f7f7f", "#1f497d", "#d16ba5", "#5a9e9e"];
@@ -32,7 +33,7 @@
       tooltip: {trigger: c.type === "pie" ? "item" : "axis", valueFormatter: fmt},
       legend: {top: 0, type: "scroll"},
       grid: {left: 12, right: 24, top: 40, bottom: 34, containLabel: true},
-      toolbox: {feature: {saveAsImage: {title: "保存图片"}}},
+      toolbox: {feature: {saveAsImage: {title: LABELS.save || "保存图片"}}},
       animation: false
     };
     if (c.type === "pie") {
@@ -92,7 +93,10 @@
       var el = document.getElementById("chart-" + ds.id);
       if (!el) { return; }
       if (!ds.rows.length) {
-        el.innerHTML = '<p class="text-muted small">暂无数据</p>';
+        var empty = document.createElement("p");
+        empty.className = "text-muted small";
+        empty.textContent = LABELS.empty || "暂无数据";
+        el.replaceChildren(empty);
         el.style.height = "auto";
         return;
       }
