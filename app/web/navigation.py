@@ -152,5 +152,6 @@ def translate(text: str) -> str:
 def context() -> dict:
     from flask_babel import get_locale
 
-    return {"nav_items": visible_items, "nav_menus": menus, "current_locale": lambda: str(get_locale()),
+    return {"nav_items": visible_items, "nav_menus": menus,
+            "current_locale": lambda: str(get_locale()),
             "t": translate}

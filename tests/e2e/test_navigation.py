@@ -19,7 +19,8 @@ ROW = """() => {
   const nav = document.querySelector('.cecp-nav').getBoundingClientRect();
   const tools = document.querySelector('.cecp-tools').getBoundingClientRect();
   const w = s => Math.round(document.querySelector(s).getBoundingClientRect().width);
-  return {tops, height: Math.round(header.height), widths: [w('.cecp-brand'), w('.cecp-menubar'), w('.cecp-tools')],
+  return {tops, height: Math.round(header.height),
+          widths: [w('.cecp-brand'), w('.cecp-menubar'), w('.cecp-tools')],
           navRight: Math.round(nav.right), toolsLeft: Math.round(tools.left),
           toolsTop: Math.round(tools.top), navTop: Math.round(nav.top),
           overflow: document.documentElement.scrollWidth > window.innerWidth};
