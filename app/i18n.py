@@ -39,6 +39,8 @@ LABEL_MODULES = (
     "app/factors/models.py", "app/onboarding/models.py", "app/documents/models.py",
     "app/trading/models.py", "app/trading/ledger.py", "app/analytics/forecast.py",
     "app/analytics/series.py", "app/factors/estimates.py", "app/trading/origins.py",
+    "app/analytics/planner.py", "app/workflow/models.py", "app/cases/selfcheck.py",
+    "app/energy/kinds.py", "app/analytics/service.py", "app/analytics/__init__.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")
@@ -128,9 +130,25 @@ def english() -> bool:
     return str(get_locale()) == "en"
 
 
+#: msgids of texts that services store in Chinese as written (an anomaly's reason, a
+#: self-check finding, a derivation's origin): a page in English recognises a printed text
+#: written from one of them and shows it translated (translate_known). Modules add theirs
+#: with known(...) at import.
+KNOWN: list[str] = []
+
+
+def known(*msgids: str) -> tuple[str, ...]:
+    """Register msgids whose stored texts pages translate; returns them."""
+    for m in msgids:
+        if m not in KNOWN:
+            KNOWN.append(m)
+    return msgids
+
+
 def translate(value: Any) -> Any:
-    """The reader's language for a Msg or a plain msgid; anything else unchanged (data names
-    match no msgid and stay as entered). Outside a request (CLI, jobs) the Chinese."""
+    """The reader's language for a Msg or a plain msgid, or a stored text written from a
+    KNOWN msgid; anything else unchanged (data names match no msgid and stay as entered).
+    Outside a request (CLI, jobs) the Chinese."""
     if not has_request_context() or not isinstance(value, str):
         return value
     if isinstance(value, Msg):
@@ -145,7 +163,11 @@ def translate(value: Any) -> Any:
         return value
     from flask_babel import get_translations
 
-    return get_translations().gettext(value)
+    text = get_translations().gettext(value)
+    if text == value and KNOWN and english():
+        found = _match(value, KNOWN)
+        return value if found is None else found
+    return text
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdf]|%%")
@@ -163,10 +185,32 @@ def _pattern(msgid: str) -> re.Pattern[str]:
             out.append(f"(?P={name})")
         else:
             seen.add(name)
-            out.append(f"(?P<{name}>.*?)")
+            out.append(f"(?P<{name}>[^、；]*?)")  # a list is matched item by item
         pos = m.end()
     out.append(re.escape(msgid[pos:]))
     return re.compile("".join(out), re.S)
+
+
+def _match(text: str, patterns) -> str | None:
+    """`text` written from one of `patterns`, translated; a list joined by "、" item by item;
+    None when nothing matches."""
+    for msgid in patterns:
+        m = _compiled(msgid).fullmatch(text)
+        if m:
+            params = {k: translate_known(v, patterns) for k, v in m.groupdict().items()}
+            return Msg(msgid, **params).translated()
+    if "、" in text:
+        return ", ".join(str(translate_known(p, patterns)) for p in text.split("、"))
+    return None
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(msgid: str) -> re.Pattern[str]:
+    if msgid not in _COMPILED:
+        _COMPILED[msgid] = _pattern(msgid)
+    return _COMPILED[msgid]
 
 
 def translate_known(text: Any, patterns: tuple[str, ...]) -> Any:
@@ -176,12 +220,15 @@ def translate_known(text: Any, patterns: tuple[str, ...]) -> Any:
     way. Text matching no pattern is translated as a plain msgid or shown as stored."""
     if not isinstance(text, str) or not english() or not _CJK.search(text):
         return text
-    for msgid in patterns:
-        m = _pattern(msgid).fullmatch(text)
-        if m:
-            params = {k: translate_known(v, patterns) for k, v in m.groupdict().items()}
-            return Msg(msgid, **params).translated()
-    return translate(str(text))
+    from flask_babel import get_translations
+
+    plain = get_translations().gettext(str(text))
+    if plain != text:
+        return plain
+    found = _match(str(text), patterns)
+    if found is None and patterns is not KNOWN:
+        found = _match(str(text), KNOWN)
+    return text if found is None else found
 
 
 def translate_tree(value: Any) -> Any:

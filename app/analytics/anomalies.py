@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.i18n import Msg, translate_known
+from app.i18n import Msg, known, translate_known
 
 Z_LIMIT = 3.5
 MAD_K = 0.6745
@@ -84,7 +84,7 @@ RATIO = ("%(period)s燃料燃烧排放与用电量之比为 %(ratio)s tCO2/MWh�
          "%(median)s（稳健 z = %(z)s）")
 PEER = ("%(period)s碳排放强度 %(intensity)s tCO2/万元，同行业（%(industry)s）同月中位数 "
         "%(median)s，共 %(peers)s 家（稳健 z = %(z)s）")
-REASONS = (RESIDUAL, SHIFT, RATIO, PEER, PERIOD)
+REASONS = known(RESIDUAL, SHIFT, RATIO, PEER, PERIOD)
 
 
 def reason_text(reason: str) -> str:

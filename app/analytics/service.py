@@ -34,6 +34,7 @@ from app.analytics.plans import (  # noqa: F401  (part of the face)
 from app.analytics.potential import potential  # noqa: F401
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.scope import DataScope, get_scoped, scoped
 from app.orgs.models import Enterprise
 
@@ -207,7 +208,7 @@ def projection(*, enterprise: Enterprise, year: int) -> dict[str, Any] | None:
     missing = 12 - n
     if missing and (k1 < missing or k2 < missing):
         return {"complete": False, "months": n,
-                "reason": f"已核算 {n} 个月，其余月份暂无预测（预测尚未生成或数据不足）"}
+                "reason": Msg("已核算 %(n)s 个月，其余月份暂无预测（预测尚未生成或数据不足）", n=n)}
     p_co2, p_va = co2 + add_co2, va + add_va
     out = {"complete": True, "year": year, "months": n, "forecast_months": missing,
            "co2": p_co2, "value_added": p_va,
@@ -227,7 +228,8 @@ def projection(*, enterprise: Enterprise, year: int) -> dict[str, Any] | None:
     t = sch.grade(k)
     out.update(grade=t.grade, grade_label=t.label, colour=t.colour,
                benchmark_period=bench.period_key,
-               text=f"按当前趋势，{year} 年预计为碳效{t.label}（K≈{k}）")
+               text=Msg("按当前趋势，%(year)s 年预计为碳效%(grade)s（K≈%(k)s）", year=year,
+                        grade=t.label, k=k))
     return out
 
 

@@ -32,6 +32,7 @@ from app.accounting import codes
 from app.crypto.hashing import hmac_sm3
 from app.crypto.keys import purpose_key
 from app.extensions import db
+from app.i18n import Msg, Seq, known
 from app.orgs.models import Enterprise
 
 #: fn(enterprise, yyyymm) -> MWh from the power system (None = no data for that month)
@@ -77,17 +78,35 @@ def _accounts(enterprise: Enterprise, periods: list[int]) -> dict[int, Any]:
 
 
 def _label(period: int) -> str:
-    return f"{period // 100}年{period % 100}月"
+    return Msg(PERIOD, year=period // 100, month=period % 100)
+
+
+#: findings are stored with the case in Chinese as written; a page in English shows them
+#: translated by matching these msgids (app.i18n.known), so write findings only through them
+PERIOD = "%(year)s年%(month)s月"
+NO_DATA = "报告期内没有任何核算数据，请先填报能耗数据"
+MISSING = "缺少以下月份的数据: %(months)s"
+JUMP = "%(period)s排放量较上月变化 %(change)s%%（超过 ±%(limit)s%%）"
+NO_GRID_SOURCE = "无电力系统数据来源，未核对用电量"
+GRID_DOWN = "电力系统数据暂不可用（%(error)s），未核对用电量"
+GRID_DIFF = ("%(period)s申报用电 %(declared)s MWh 与电力系统数据 %(grid)s MWh 相差 %(diff)s%%"
+             "（超过 ±%(limit)s%%）")
+NO_GRID_DATA = "报告期内没有电力系统数据，未核对用电量"
+NO_VALUE_ADDED = "缺少工业增加值或行业代码，未比较碳排放强度"
+NO_BENCHMARK = "暂无行业基准，未比较碳排放强度"
+FAR = "碳排放强度 %(mine)s tCO2/万元 远离行业基准 %(ref)s（超出 %(factor)s 倍范围）"
+known(PERIOD, NO_DATA, MISSING, JUMP, NO_GRID_SOURCE, GRID_DOWN, GRID_DIFF, NO_GRID_DATA,
+      NO_VALUE_ADDED, NO_BENCHMARK, FAR)
 
 
 def _missing(accounts: dict[int, Any], periods: list[int], out: dict) -> None:
     missing = [p for p in periods if p not in accounts]
     if periods and len(missing) == len(periods):
         out["errors"].append({"code": "no_data",
-                              "message": "报告期内没有任何核算数据，请先填报能耗数据"})
+                              "message": NO_DATA})
     elif missing:
-        out["warnings"].append({"code": "missing_months", "message": "缺少以下月份的数据: "
-                                + "、".join(_label(p) for p in missing)})
+        out["warnings"].append({"code": "missing_months", "message": Msg(
+            MISSING, months=Seq((_label(p) for p in missing), sep="、"))})
 
 
 def _read_periods(periods: list[int]) -> list[int]:
@@ -110,14 +129,14 @@ def _jumps(accounts: dict[int, Any], periods: list[int], out: dict) -> None:
             continue
         change = (after - before) / before * 100
         if abs(change) > limit:
-            out["warnings"].append({"code": "jump", "message": f"{_label(b)}排放量较上月变化 "
-                                    f"{change:+.1f}%（超过 ±{limit}%）"})
+            out["warnings"].append({"code": "jump", "message": Msg(
+                JUMP, period=_label(b), change=f"{change:+.1f}", limit=limit)})
 
 
 def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) -> None:
     if not ELECTRICITY_PROVIDERS:
         if not any(c.covers == "electricity" for c in CHECKS):
-            out["notes"].append("无电力系统数据来源，未核对用电量")
+            out["notes"].append(NO_GRID_SOURCE)
         return
     limit = _cfg("CECP_SELF_CHECK_ELECTRICITY_PCT", 10)
     compared = 0
@@ -126,7 +145,7 @@ def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) ->
             grid = next((v for fn in ELECTRICITY_PROVIDERS
                          if (v := fn(enterprise, period)) is not None), None)
         except Exception as exc:  # noqa: BLE001 - an outside system: its failure is a note
-            out["notes"].append(f"电力系统数据暂不可用（{type(exc).__name__}），未核对用电量")
+            out["notes"].append(Msg(GRID_DOWN, error=type(exc).__name__))
             return
         if grid is None or grid <= 0:
             continue
@@ -134,11 +153,11 @@ def _electricity(accounts: dict[int, Any], enterprise: Enterprise, out: dict) ->
         declared = Decimal(acc.electricity_mwh)
         diff = (declared - grid) / grid * 100
         if abs(diff) > limit:
-            out["warnings"].append({"code": "electricity", "message":
-                                    f"{_label(period)}申报用电 {declared:.1f} MWh 与电力系统数据 "
-                                    f"{grid:.1f} MWh 相差 {diff:+.1f}%（超过 ±{limit}%）"})
+            out["warnings"].append({"code": "electricity", "message": Msg(
+                GRID_DIFF, period=_label(period), declared=f"{declared:.1f}",
+                grid=f"{grid:.1f}", diff=f"{diff:+.1f}", limit=limit)})
     if not compared:
-        out["notes"].append("报告期内没有电力系统数据，未核对用电量")
+        out["notes"].append(NO_GRID_DATA)
 
 
 def _intensity(accounts: dict[int, Any], enterprise: Enterprise, key: str,
@@ -148,19 +167,18 @@ def _intensity(accounts: dict[int, Any], enterprise: Enterprise, key: str,
     co2 = sum((Decimal(a.co2_total) for a in accounts.values()), Decimal(0))
     va = sum((Decimal(a.value_added or 0) for a in accounts.values()), Decimal(0))
     if va <= 0 or not enterprise.industry_code:
-        out["notes"].append("缺少工业增加值或行业代码，未比较碳排放强度")
+        out["notes"].append(NO_VALUE_ADDED)
         return {"needed": False}
     # the benchmark the carbon efficiency code grades against (same area, industry level)
     bench = codes.benchmark_for(enterprise=enterprise, period_key=key)
     if bench is None or not bench.intensity:
-        out["notes"].append("暂无行业基准，未比较碳排放强度")
+        out["notes"].append(NO_BENCHMARK)
         return {"needed": True, "id": None}
     mine, ref = co2 / va, Decimal(bench.intensity)
     factor = _cfg("CECP_SELF_CHECK_INTENSITY_FACTOR", 3)
     if ref > 0 and (mine > ref * factor or mine < ref / factor):
-        out["warnings"].append({"code": "intensity", "message":
-                                f"碳排放强度 {mine:.3f} tCO2/万元 远离行业基准 {ref:.3f}"
-                                f"（超出 {factor} 倍范围）"})
+        out["warnings"].append({"code": "intensity", "message": Msg(
+            FAR, mine=f"{mine:.3f}", ref=f"{ref:.3f}", factor=factor)})
     return {"needed": True, "id": bench.id}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.i18n import translate_known
+from app.i18n import known, translate_known
 
 ONGRID = "计量表 %(meter)s 上网电量，%(start)s 至 %(end)s 共 %(n)s 个月月度汇总之和"
 PROJECT_TYPE = "项目类型：%(type)s"
@@ -21,7 +21,7 @@ NO_LEAKAGE = "LE = 0（方法学规定不计泄漏）"
 #: the demo's grid factors are labelled as what they are (app.trading.demo)
 DEMO_SOURCE = "示范值（非生态环境部公布的区域电网基准线排放因子）"
 
-PATTERNS = (ONGRID, PROJECT_TYPE, GIVEN, WEIGHTS, DEFAULT_ZERO, REQUESTED, NO_LEAKAGE,
+PATTERNS = known(ONGRID, PROJECT_TYPE, GIVEN, WEIGHTS, DEFAULT_ZERO, REQUESTED, NO_LEAKAGE,
             DEMO_SOURCE, GRID)
 
 

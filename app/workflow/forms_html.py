@@ -136,7 +136,8 @@ def fields(form: dict[str, Any], values: dict[str, Any] | None = None,
                                               for v in prop["items"]["enum"]]
         columns = _columns(prop, spec, errors, name, english) if widget == "rows" else []
         out.append({
-            "name": name, "label": label, "widget": widget, "help": spec.get("help"),
+            "name": name, "label": label, "widget": widget,
+            "help": (spec.get("help_en") if english else None) or spec.get("help"),
             "options": [{"value": o["value"], "label": (o.get("label_en") if english else None)
                          or o.get("label") or o["value"]} for o in options],
             "required": name in required, "conditional": name in conditional,

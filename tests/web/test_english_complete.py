@@ -35,6 +35,18 @@ PAGES = {
     "designer": ["/", "/designer"],
 }
 
+#: pages of the demo's onboarded institutions, signed in as the demo account itself
+INSTITUTION_PAGES = {
+    "research@demo.cecp": ["/", "/research/", "/onboarding/workspace", "/notifications"],
+    "bank@demo.cecp": ["/", "/onboarding/bank", "/onboarding/workspace"],
+    "exchange@demo.cecp": ["/", "/onboarding/workspace"],
+}
+#: pages anyone may open before signing in
+PUBLIC_PAGES = ["/auth/login", "/onboarding/apply", "/countries", "/public-institutions",
+                "/assets/serials"]
+#: the security pages of a signed-in user
+AUTH_PAGES = ["/auth/change", "/auth/tf-setup", "/auth/mf-recovery-codes", "/profile"]
+
 #: the standard cited in the footer is named by its Chinese title (a citation, not prose)
 CITATIONS = ["工业碳效码平台建设应用规范"]
 #: a label the demo loader stores inside an audit record's summary (data, shown as recorded)
@@ -123,6 +135,7 @@ def test_pages_have_no_chinese_in_english(app, client, demo, make_user, role):
         left = _leftovers(_visible(r.get_data(as_text=True)), allowed)
         if left:
             found[url] = sorted(set(left))
+    print("FOUND", found)
     assert found == {}
 
 
@@ -151,3 +164,74 @@ def test_catalogue_complete():
     assert len(catalog) > 900
     cjk_in_english = [m.id for m in catalog if m.id and CJK.search(m.string or "")]
     assert cjk_in_english == []
+
+
+def _check(client, urls, allowed) -> dict:
+    found = {}
+    for url in urls:
+        r = client.get(url + ("&" if "?" in url else "?") + "lang=en")
+        assert r.status_code < 500, url
+        if r.status_code != 200:
+            continue
+        left = _leftovers(_visible(r.get_data(as_text=True)), allowed)
+        if left:
+            found[url] = sorted(set(left))
+    return found
+
+
+def _case_pages(db, role: str) -> list[str]:
+    """The pages of one piece of work: a task and its case, a signed document, a plan."""
+    from app.demo import demo_enterprise_uscc
+    from app.documents.models import Document
+    from app.workflow.models import ProcessInstance, WorkTask
+
+    urls = []
+    task = db.session.scalars(select(WorkTask).order_by(WorkTask.id)).first()
+    if task is not None:
+        urls.append(f"/workflow/tasks/{task.id}")
+    for inst in db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)
+                                   .limit(3)):
+        urls.append(f"/workflow/instances/{inst.id}")
+    doc = db.session.scalars(select(Document)).first()
+    if doc is not None:
+        urls.append(f"/documents/{doc.id}")
+    if role in ("enterprise", "reviewer"):
+        urls.append(f"/analytics/plan/{demo_enterprise_uscc()}")
+        urls.append(f"/accounts/{demo_enterprise_uscc()}")
+    if role == "enterprise":
+        urls += ["/energy/records/new", "/workflow/start"]
+    return urls
+
+
+@pytest.mark.parametrize("role", ["enterprise", "reviewer", "verifier"])
+def test_work_pages_in_english(app, client, demo, make_user, role):
+    """Task, case, document, plan and entry pages as the role that works on them, and the
+    signed-in security pages; a page the role may not open (403/404) is skipped."""
+    user = _user(make_user, role)
+    client.get("/?lang=en")
+    login(client, user)
+    allowed = _data_names(demo)
+    found = _check(client, _case_pages(demo, role) + AUTH_PAGES, allowed)
+    print("FOUND", role, found)
+    assert found == {}
+
+
+def test_institution_and_public_pages_in_english(app, client, demo):
+    from app.identity import service as accounts
+
+    allowed = _data_names(demo)
+    client.get("/?lang=en")
+    found = _check(client, PUBLIC_PAGES, allowed)
+    for email, urls in INSTITUTION_PAGES.items():
+        user = accounts.get_by_email(email=email)
+        if user is None:
+            continue
+        if user.requires_two_factor():
+            enrol_totp(user)
+        member = app.test_client()
+        member.get("/?lang=en")
+        login(member, user, password=app.config["CECP_DEMO_PASSWORD"])
+        assert member.get("/profile").status_code == 200, email
+        found.update({f"{email} {u}": v for u, v in _check(member, urls, allowed).items()})
+    print("FOUND", found)
+    assert found == {}

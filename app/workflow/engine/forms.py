@@ -1,7 +1,7 @@
 """Task forms: JSON Schema (Draft 2020-12) for the data plus a small UI schema for the page.
 
 A form file ``forms/<name>.json`` is ``{"schema": {...}, "ui": {"order": [...], "fields":
-{name: {"label": "中文", "label_en": "...", "widget": "textarea", "help": "...",
+{name: {"label": "中文", "label_en": "...", "widget": "textarea", "help": "...", "help_en": "...",
 "options": [{"value": "approve", "label": "通过"}]}}}}``.
 
 Why JSON Schema: the same document validates on the server (here, with Chinese messages per
@@ -170,7 +170,8 @@ def generic_review_form() -> dict[str, Any]:
                                          {"value": "return", "label": "退回修改",
                                           "label_en": "Return for correction"}]},
                 "comment": {"label": "审核意见", "label_en": "Comment", "widget": "textarea",
-                            "help": "退回时必须填写意见"},
+                            "help": "退回时必须填写意见",
+                            "help_en": "A comment is required when returning"},
             },
         },
     }
