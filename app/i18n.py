@@ -41,6 +41,11 @@ LABEL_MODULES = (
     "app/analytics/series.py", "app/factors/estimates.py", "app/trading/origins.py",
     "app/analytics/planner.py", "app/workflow/models.py", "app/cases/selfcheck.py",
     "app/energy/kinds.py", "app/analytics/service.py", "app/analytics/__init__.py",
+    # refusals and errors of the services, shown on pages and in API errors (message_en)
+    "app/energy/records.py", "app/energy/schemas.py", "app/energy/api.py",
+    "app/verification/service.py", "app/verification/rules.py", "app/onboarding/service.py",
+    "app/onboarding/lifecycle.py", "app/onboarding/research.py", "app/exchange/service.py",
+    "app/exchange/api.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")

@@ -59,7 +59,7 @@ def main() -> None:
 
     from app.i18n import LABEL_DATA, LABEL_MODULES
 
-    pybabel = os.path.join(ROOT, ".venv", "bin", "pybabel")
+    pybabel = os.path.join(os.path.dirname(sys.executable), "pybabel")
     with tempfile.TemporaryDirectory() as tmp:
         pot = os.path.join(tmp, "messages.pot")
         subprocess.run([pybabel, "-q", "extract", "-F", "babel.cfg", "-k", "lazy_gettext",

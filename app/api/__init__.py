@@ -18,11 +18,35 @@ MESSAGES = {
 
 def error_body(status: int, message: str | None = None, code: str | None = None,
                fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code or str(status),
-                            "message": message or MESSAGES.get(status, "错误")}
+    """The Chinese message (and per-field messages) as the platform states them, plus
+    `message_en` / `fields_en` where the English catalogue has the text: a client shows the
+    one its user reads, keyed by the stable `code`."""
+    message = message or MESSAGES.get(status, "错误")
+    body: dict[str, Any] = {"code": code or str(status), "message": str(message)}
+    english = _english(message)
+    if english:
+        body["message_en"] = english
     if fields:
         body["fields"] = fields
+        fields_en = {k: _english(v) for k, v in fields.items() if isinstance(v, str)}
+        if any(fields_en.values()):
+            body["fields_en"] = {k: v or fields[k] for k, v in fields_en.items()}
     return {"error": body}
+
+
+def _english(text: Any) -> str | None:
+    """`text` in English when the catalogue knows it (a msgid, a Msg, a KNOWN pattern)."""
+    from flask import has_request_context
+
+    if not isinstance(text, str) or not has_request_context():
+        return None
+    from flask_babel import force_locale
+
+    from app.i18n import translate
+
+    with force_locale("en"):
+        out = translate(text)
+    return str(out) if out != text and str(out) != str(text) else None
 
 
 def flatten_messages(messages: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from app.energy.factors import GENERIC_PROCESS
 from app.energy.kinds import FLOWS, FUEL_CATEGORIES
 from app.energy.models import EmissionFactor, EnergyLine, EnergyRecord, EnergyType
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.scope import DataScope, get_scoped
 from app.orgs.models import Enterprise
 
@@ -69,24 +70,24 @@ def _dec(raw: Any, path: str, errors: dict, label: str, *, required: bool = Fals
          positive: bool = False) -> Decimal | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            errors[path] = f"请填写{label}"
+            errors[path] = Msg("请填写%(label)s", label=label)
         return None
     if isinstance(raw, bool) or isinstance(raw, float) and raw != raw:
-        errors[path] = f"{label}必须是数字"
+        errors[path] = Msg("%(label)s必须是数字", label=label)
         return None
     try:
         value = Decimal(str(raw).strip().replace(",", ""))
     except (InvalidOperation, ValueError):
-        errors[path] = f"{label}必须是数字"
+        errors[path] = Msg("%(label)s必须是数字", label=label)
         return None
     if not value.is_finite():
-        errors[path] = f"{label}必须是数字"
+        errors[path] = Msg("%(label)s必须是数字", label=label)
     elif value < 0:
-        errors[path] = f"{label}不能为负数"
+        errors[path] = Msg("%(label)s不能为负数", label=label)
     elif positive and value == 0:
-        errors[path] = f"{label}必须大于 0"
+        errors[path] = Msg("%(label)s必须大于 0", label=label)
     elif value > MAX_AMOUNT:
-        errors[path] = f"{label}数值过大，请检查单位"
+        errors[path] = Msg("%(label)s数值过大，请检查单位", label=label)
     else:
         return value
     return None
@@ -101,10 +102,10 @@ def _int(raw: Any, path: str, errors: dict, label: str, lo: int, hi: int) -> int
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
-        errors[path] = f"请填写正确的{label}"
+        errors[path] = Msg("请填写正确的%(label)s", label=label)
         return None
     if not lo <= value <= hi:
-        errors[path] = f"{label}应在 {lo} 至 {hi} 之间"
+        errors[path] = Msg("%(label)s应在 %(lo)s 至 %(hi)s 之间", label=label, lo=lo, hi=hi)
         return None
     return value
 
@@ -151,26 +152,32 @@ def _line(raw: dict, path: str, errors: dict, types: dict, procs: dict,
             if not unit:
                 errors[f"{path}.unit"] = "请填写活动数据单位"
         elif item not in procs:
-            errors[f"{path}.item"] = f"未知的工业过程类型“{item}”"
+            errors[f"{path}.item"] = Msg("未知的工业过程类型“%(item)s”", item=item)
         elif unit not in UNIT_ALIASES["t"]:
-            errors[f"{path}.unit"] = f"单位不匹配：工业过程活动数据单位应为 t（当前“{unit}”）"
+            errors[f"{path}.unit"] = Msg("单位不匹配：工业过程活动数据单位应为 t（当前“%(unit)s”）",
+                                         unit=unit)
         elif amount is not None:
             out["amount"], out["unit"] = amount * UNIT_ALIASES["t"][unit], "t"
         return _to_scale(out, path, errors) if len(errors) == n else None
     et = types.get(item)
     if et is None:
-        errors[f"{path}.item"] = f"未知的能源品种“{item}”" if item else "请选择能源品种"
+        errors[f"{path}.item"] = (Msg("未知的能源品种“%(item)s”", item=item) if item
+                                  else "请选择能源品种")
         return None
     if flow in FLOWS and not _flow_fits(flow, et.category):
-        errors[f"{path}.flow"] = f"“{et.name}”不能填报为“{FLOWS[flow]}”"
+        errors[f"{path}.flow"] = Msg("“%(item)s”不能填报为“%(flow)s”", item=et.name,
+                                     flow=FLOWS[flow])
     elif flow == "consumed" and any(out[k] is None for k in incomplete.get(item, ())):
         missing = [k for k in ("ncv", "carbon_content", "oxidation_rate")
                    if k in incomplete[item] and out[k] is None]
-        errors[f"{path}.{missing[0]}"] = (f"因子库中“{et.name}”的排放参数不完整，请填写实测的"
-                                          "低位发热量、单位热值含碳量和碳氧化率")
+        errors[f"{path}.{missing[0]}"] = Msg(
+            "因子库中“%(item)s”的排放参数不完整，请填写实测的低位发热量、单位热值含碳量和碳氧化率",
+            item=et.name)
     conv = UNIT_ALIASES.get(et.unit, {et.unit: Decimal(1)})
     if unit not in conv:
-        errors[f"{path}.unit"] = f"单位不匹配：“{et.name}”的计量单位应为 {et.unit}（当前“{unit}”）"
+        errors[f"{path}.unit"] = Msg(
+            "单位不匹配：“%(item)s”的计量单位应为 %(expected)s（当前“%(unit)s”）", item=et.name,
+            expected=et.unit, unit=unit)
     elif amount is not None and conv[unit] != 1:
         out["note"] = out["note"] or f"原始填报 {amount} {unit}"
         out["amount"], out["unit"] = amount * conv[unit], et.unit
@@ -189,7 +196,7 @@ def _to_scale(out: dict, path: str, errors: dict) -> dict | None:
             continue
         out[key] = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if key != "amount" and out[key] == 0:
-            errors[f"{path}.{key}"] = f"数值过小（最多保留 {places} 位小数）"
+            errors[f"{path}.{key}"] = Msg("数值过小（最多保留 %(places)s 位小数）", places=places)
             return None
     return out
 
@@ -224,7 +231,7 @@ def validate(data: dict, *, scope: DataScope, today: date | None = None,
     month = _int(data.get("month"), p + "month", errors, "月份", 1, 12)
     today = today or date.today()
     if year and month and year * 100 + month > today.year * 100 + today.month:
-        errors[p + "month"] = f"不能填报未来月份（{year}-{month:02d}）"
+        errors[p + "month"] = Msg("不能填报未来月份（%(period)s）", period=f"{year}-{month:02d}")
     gross = _money(_dec(data.get("gross_output"), p + "gross_output", errors, "工业总产值"))
     va = _money(_dec(data.get("value_added"), p + "value_added", errors, "工业增加值"))
     raw_lines = data.get("lines") or []
@@ -239,8 +246,8 @@ def validate(data: dict, *, scope: DataScope, today: date | None = None,
             continue
         key = (ln["flow"], ln["item"])
         if key in seen and ln["item"] != GENERIC_PROCESS:
-            errors[f"{p}lines.{i}.item"] = (f"与第 {seen[key] + 1} 行重复"
-                                            "（同一品种与流向请合并填写）")
+            errors[f"{p}lines.{i}.item"] = Msg(
+                "与第 %(row)s 行重复（同一品种与流向请合并填写）", row=seen[key] + 1)
         seen.setdefault(key, i)
     if errors:
         return None, errors
@@ -272,10 +279,10 @@ def validate_many(items: list[dict], *, scope: DataScope, today: date | None = N
             continue
         key = (clean.enterprise.id, clean.period)
         if key in seen:
-            errors[prefix + "month"] = f"与第 {seen[key] + 1} 条记录月份重复"
+            errors[prefix + "month"] = Msg("与第 %(n)s 条记录月份重复", n=seen[key] + 1)
         elif not allow_existing and _existing(*key) is not None:
-            errors[prefix + "month"] = (f"{clean.year}-{clean.month:02d} 的数据已存在，"
-                                        "请修改已有记录")
+            errors[prefix + "month"] = Msg(
+                "%(period)s 的数据已存在，请修改已有记录", period=f"{clean.year}-{clean.month:02d}")
         seen.setdefault(key, i)
         cleaned.append(clean)
     return cleaned, errors

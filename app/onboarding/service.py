@@ -16,6 +16,7 @@ from app.audit import service as audit
 from app.crypto.fields import blind_index
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.datascope import DataScope
 from app.identity.scope import scoped
 from app.onboarding.models import KINDS, Application
@@ -43,16 +44,16 @@ def _text(data: dict[str, Any], key: str, label: str, errors: dict[str, str], *,
           minimum: int = 1) -> str:
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
-        errors[key] = f"请填写{label}"
+        errors[key] = Msg("请填写%(label)s", label=label)
         return ""
     if not isinstance(value, str):
-        errors[key] = f"{label}必须是文本"
+        errors[key] = Msg("%(label)s必须是文本", label=label)
         return ""
     value = value.strip()
     if len(value) > LIMITS[key]:
-        errors[key] = f"{label}不能超过 {LIMITS[key]} 个字"
+        errors[key] = Msg("%(label)s不能超过 %(n)s 个字", label=label, n=LIMITS[key])
     elif len(value) < minimum:
-        errors[key] = f"{label}至少 {minimum} 个字"
+        errors[key] = Msg("%(label)s至少 %(n)s 个字", label=label, n=minimum)
     return value
 
 

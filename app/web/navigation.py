@@ -143,10 +143,11 @@ def menus() -> list[dict]:
 
 
 def translate(text: str) -> str:
-    """Translate data-driven text (labels, units) without %-formatting it."""
-    from flask_babel import get_translations
+    """Data-driven text (labels, units, names with an English form) in the page's language,
+    without %-formatting it (app.i18n.translate)."""
+    from app.i18n import translate as _translate
 
-    return get_translations().gettext(text) if text else text
+    return _translate(text) if text else text
 
 
 def context() -> dict:
