@@ -45,7 +45,8 @@ LABEL_MODULES = (
     "app/energy/records.py", "app/energy/schemas.py", "app/energy/api.py",
     "app/verification/service.py", "app/verification/rules.py", "app/onboarding/service.py",
     "app/onboarding/lifecycle.py", "app/onboarding/research.py", "app/exchange/service.py",
-    "app/exchange/api.py",
+    "app/exchange/api.py", "app/exchange/powercheck.py", "app/cases/report_review.py",
+    "app/accounting/engine.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")
@@ -204,8 +205,11 @@ def _match(text: str, patterns) -> str | None:
         if m:
             params = {k: translate_known(v, patterns) for k, v in m.groupdict().items()}
             return Msg(msgid, **params).translated()
-    if "、" in text:
-        return ", ".join(str(translate_known(p, patterns)) for p in text.split("、"))
+    if "、" in text:  # a list, when some item is a known text (data lists stay as entered)
+        parts = text.split("、")
+        done = [str(translate_known(p, patterns)) for p in parts]
+        if done != parts:
+            return ", ".join(done)
     return None
 
 

@@ -26,6 +26,7 @@ from app.energy.models import EnergyType
 from app.exchange.meters import unit_factor
 from app.exchange.models import ExchangeBatch, Meter, MeterReading
 from app.extensions import db
+from app.i18n import Msg, known
 from app.orgs.models import Enterprise
 
 BEIJING = timedelta(hours=8)
@@ -43,7 +44,15 @@ def _clients() -> list[str]:
 
 
 def _label(period: int) -> str:
-    return f"{period // 100}年{period % 100}月"
+    return Msg("%(year)s年%(month)s月", year=period // 100, month=period % 100)
+
+
+#: the findings are stored with the self-check in Chinese; pages in English recognise them
+NO_GRID = "报告期内没有电力系统同步的用电数据，未核对用电量"
+PARTIAL = "%(period)s电力系统数据不完整（%(first)s 至 %(last)s，北京时间），未核对用电量"
+DIFF = ("%(period)s申报用电 %(mine)s MWh 与电力系统同步数据 %(grid)s MWh 相差 %(diff)s%%"
+        "（超过 ±%(limit)s%%；阈值为平台配置，非标准规定）")
+known(NO_GRID, PARTIAL, DIFF)
 
 
 def _bounds(period: int) -> tuple[datetime, datetime]:
@@ -109,7 +118,7 @@ def _assess(enterprise: Enterprise, periods: list[int]) -> tuple[list[dict], lis
         for p, v, a, b in grid_figures(enterprise.id, periods)
     }
     if not grid:
-        return [], ["报告期内没有电力系统同步的用电数据，未核对用电量"]
+        return [], [NO_GRID]
     declared = {
         r.period: r for r in current_figures(enterprise_id=enterprise.id, periods=sorted(grid))
     }
@@ -120,8 +129,8 @@ def _assess(enterprise: Enterprise, periods: list[int]) -> tuple[list[dict], lis
         start, end = _bounds(period)
         if first > start + COVER_SLACK or last < end - COVER_SLACK:
             notes.append(
-                f"{_label(period)}电力系统数据不完整（{first + BEIJING:%m-%d %H:%M} 至 "
-                f"{last + BEIJING:%m-%d %H:%M}，北京时间），未核对用电量"
+                Msg(PARTIAL, period=_label(period), first=f"{first + BEIJING:%m-%d %H:%M}",
+                    last=f"{last + BEIJING:%m-%d %H:%M}")
             )
             continue
         acc = declared.get(period)
@@ -133,10 +142,9 @@ def _assess(enterprise: Enterprise, periods: list[int]) -> tuple[list[dict], lis
             warnings.append(
                 {
                     "code": NAME,
-                    "message": (
-                        f"{_label(period)}申报用电 {mine:,.1f} MWh "
-                        f"与电力系统同步数据 {mwh:,.1f} MWh "
-                        f"相差 {diff:+.1f}%（超过 ±{limit}%；阈值为平台配置，非标准规定）"
+                    "message": Msg(
+                        DIFF, period=_label(period), mine=f"{mine:,.1f}", grid=f"{mwh:,.1f}",
+                        diff=f"{diff:+.1f}", limit=limit
                     ),
                 }
             )
