@@ -20,6 +20,9 @@ blp = Blueprint("exchange_workspace_api", __name__, url_prefix="/api/v1/onboardi
 
 
 def _error(exc: ApplicationError):
+    """Refusals are audited too (kept when the request rolls back)."""
+    refused("exchange.refused", object_type="exchange_workspace", user=current_user,
+            summary={"path": request.path, "status": exc.status, "fields": exc.fields})
     return api_error(exc.status, exc.message, code="invalid" if exc.status == 422 else None,
                      fields=exc.fields)
 

@@ -11,6 +11,7 @@ from app.identity.scope import current_scope
 from app.onboarding import consent, exchange_keys, webhooks
 from app.onboarding.exchange_models import EVENTS
 from app.onboarding.service import ApplicationError
+from app.uow import refused
 
 bp = Blueprint("exchange_ws", __name__, url_prefix="/onboarding")
 
@@ -63,6 +64,9 @@ def exchange():
             else:
                 abort(400)
         except ApplicationError as exc:
+            refused("exchange.refused", object_type="exchange_workspace", user=current_user,
+                    summary={"path": request.path, "action": form.get("action"),
+                             "status": exc.status, "fields": exc.fields})
             if exc.status == 404:
                 abort(404)
             errors, status = exc.fields, exc.status

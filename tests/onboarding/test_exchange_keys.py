@@ -38,11 +38,17 @@ def test_keys_reads_confirmation_and_isolation(client, reference, onboard, make_
     r = client.post(f"{BASE}/clients", headers=h_a, json={"name": "bad name!",
                                                            "scopes": ["admin.access"]})
     assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"label", "scopes"}
-    for h in (h_bank, h_res, h_ent):
+    h_pub = org_admin(client, reference, onboard, "public")[2]
+    for h in (h_bank, h_res, h_ent, h_pub):
         assert client.post(f"{BASE}/clients", headers=h, json={
             "name": "k", "scopes": ["lots.read"]}).status_code == 403
-        assert client.get(f"{BASE}/clients", headers=h).status_code == 403
-        assert client.get(f"{BASE}/lots", headers=h).status_code == 403
+        assert client.post(f"{BASE}/webhooks", headers=h, json={
+            "url": "https://x.example.cn/h"}).status_code == 403
+        for path in ("/clients", "/webhooks", "/deliveries", "/lots", "/holdings",
+                     "/enterprises", f"/enterprises/{ent.uscc}/grade"):
+            assert client.get(BASE + path, headers=h).status_code == 403, path
+        for path in ("/clients/1/revoke", "/webhooks/x/disable", "/deliveries/x/redeliver"):
+            assert client.post(BASE + path, headers=h).status_code == 403, path
 
     r = client.post(f"{BASE}/clients", headers=h_a, json={"name": "feed-1",
                                                            "scopes": ALL_SCOPES})
