@@ -49,11 +49,35 @@ def setting(name: str) -> float:
     return float(value)
 
 
-def _allow_local_http() -> bool:
-    value = current_app.config.get("CECP_WEBHOOK_ALLOW_HTTP_LOCAL")
+def _flag(name: str) -> bool:
+    value = current_app.config.get(name)
     if value is None:
-        value = os.environ.get("CECP_WEBHOOK_ALLOW_HTTP_LOCAL", "")
+        value = os.environ.get(name, "")
     return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _allow_local_http() -> bool:
+    return _flag("CECP_WEBHOOK_ALLOW_HTTP_LOCAL")
+
+
+def _internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved \
+        or ip.is_multicast or ip.is_unspecified
+
+
+def _resolves_inside(host: str) -> bool:
+    """Whether a host name resolves to an internal address (checked at each attempt, so a
+    name that later points inside is refused too). `CECP_WEBHOOK_ALLOW_PRIVATE` allows it,
+    for an intranet where exchanges' receivers have private addresses."""
+    import socket
+
+    if _flag("CECP_WEBHOOK_ALLOW_PRIVATE"):
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False  # the request itself will fail and be recorded
+    return any(_internal(ipaddress.ip_address(i[4][0].split("%")[0])) for i in infos)
 
 
 def validate_url(url: Any) -> str:
@@ -80,7 +104,7 @@ def validate_url(url: Any) -> str:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return url
-    if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+    if _internal(ip) and not _flag("CECP_WEBHOOK_ALLOW_PRIVATE"):
         raise ApplicationError({"url": "回调地址不能是内网或本机地址"})
     return url
 
@@ -238,9 +262,14 @@ def _post(ep: WebhookEndpoint, d: WebhookDelivery) -> tuple[int | None, str | No
     headers = {"Content-Type": "application/json; charset=utf-8",
                "User-Agent": "cecp-webhook/1", "X-CECP-Event": d.event,
                "X-CECP-Delivery": d.uid, SIGNATURE_HEADER: f"t={t},v1={sign(ep.secret, t, body)}"}
+    parts = urlsplit(ep.url)
+    host = parts.hostname or ""
+    local_test = parts.scheme == "http" and host in LOCAL_HOSTS and _allow_local_http()
+    if not local_test and _resolves_inside(host):
+        return None, "回调地址解析为内网或本机地址，已拒绝发送"
     http = requests.Session()
     # this machine is never reached through a proxy the environment names
-    http.trust_env = (urlsplit(ep.url).hostname or "") not in LOCAL_HOSTS
+    http.trust_env = host not in LOCAL_HOSTS
     try:
         r = http.post(ep.url, data=body, headers=headers, allow_redirects=False,
                       timeout=setting("CECP_WEBHOOK_TIMEOUT_SECONDS"))

@@ -243,3 +243,26 @@ def test_exchange_page_shows_key_once_and_manages_webhooks(client, reference, on
     _bank, bank_admin, _ = org_admin(client, reference, onboard, "bank")
     login(client, bank_admin, password=PW)
     assert client.get("/onboarding/exchange").status_code == 403
+
+
+def test_a_name_resolving_inside_is_refused_at_delivery(client, reference, onboard, fast,
+                                                        receiver):
+    """An https name that resolves to this machine (or any internal address) is never
+    contacted: each attempt is recorded as refused and the delivery ends dead."""
+    from app.trading import ledger
+    from app.uow import commit
+
+    org_a, _, h_a = org_admin(client, reference, onboard, "exchange")
+    _ent, project, _holding, _lot = enterprise_with_lot(reference)
+    x_a = exchange_account(reference, org_a)
+    port = receiver.url.rsplit(":", 1)[1]
+    r = client.post(f"{BASE}/webhooks", headers=h_a,
+                    json={"url": f"https://localhost:{port}/hook"})
+    assert r.status_code == 201  # a host name is accepted when registered ...
+    ledger.issue(project=project, vintage=2026, quantity=3, to_account=x_a)
+    commit()
+    _settle(reference, until=lambda: reference.session.scalar(
+        select(WebhookDelivery.status)) == "dead")
+    d = client.get(f"{BASE}/deliveries", headers=h_a).get_json()["items"][0]
+    assert d["attempts"] == 4 and d["last_status_code"] is None and "内网" in d["last_error"]
+    assert receiver.calls == []  # ... but never contacted
