@@ -206,3 +206,21 @@ def test_suspension_revokes_every_key_and_webhook(client, reference, onboard, ad
     assert hooks[0]["active"] is False and hooks[0]["disabled_reason"] == "机构暂停"
     k3 = new_key(client, h_a, "three", ["lots.read"])
     assert client.get(f"{BASE}/lots", headers=k3).status_code == 200
+
+
+def test_enterprise_page_grants_an_exchange_grade_only(client, reference, onboard, make_user):
+    from tests.conftest import login
+
+    org_x, _, _ = org_admin(client, reference, onboard, "exchange")
+    ent, *_ = enterprise_with_lot(reference)
+    user = make_user("enterprise", enterprise=ent.uscc)
+    login(client, user)
+    page = client.get("/onboarding/consents").get_data(as_text=True)
+    assert f'value="{org_x["uscc"]}"' in page and "交易所（仅碳效等级）" in page
+    r = client.post("/onboarding/consents", data={"uscc": ent.uscc, "bank": org_x["uscc"],
+                                                  "days": "30", "items": ["summary"]})
+    assert r.status_code == 422 and 'data-field="items"' in r.get_data(as_text=True)
+    r = client.post("/onboarding/consents", data={"uscc": ent.uscc, "bank": org_x["uscc"],
+                                                  "days": "30", "items": ["grade"]})
+    assert r.status_code in (302, 303)
+    assert org_x["name"] in client.get("/onboarding/consents").get_data(as_text=True)
