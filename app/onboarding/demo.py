@@ -1,5 +1,8 @@
 """Demo organisations that went through onboarding, one of each type, with their accounts
-(`research@`, `exchange@`, `institution@`, `bank@demo.cecp`; the demo password)."""
+(`research@`, `exchange@`, `institution@`, `bank@demo.cecp`; the demo password). The demo
+exchange has one API key (never printed: its administrator issues its own to use one) and
+one webhook endpoint, registered but disabled (it points nowhere); the demo enterprise lets
+it read its grade."""
 
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ def load_demo(enterprises: int, months: int) -> None:
     db.session.flush()
     _demo_consent()
     _demo_research()
+    _demo_exchange()
 
 
 def _demo_consent() -> None:
@@ -93,3 +97,30 @@ def _demo_research() -> None:
     db.session.add(req)
     db.session.flush()
     research.build_export(request_id=req.id)
+
+
+DEMO_WEBHOOK_URL = "https://exchange.demo.cecp.invalid/cecp/webhook"
+
+
+def _demo_exchange() -> None:
+    from app.demo import demo_enterprise_uscc
+    from app.onboarding import exchange_keys, webhooks
+
+    code = make_uscc(DEMO_ORGS[1][3])
+    org = db.session.scalar(select(Application).where(Application.uscc == code,
+                                                      Application.status == "active"))
+    if org is None:
+        return
+    if not exchange_keys.list_for(org):
+        exchange_keys.create(org, label="demo-feed", scopes=list(exchange_keys.SCOPES),
+                             by="demo")  # the key itself is discarded
+    if not webhooks.list_for(org):
+        ep, _secret = webhooks.register(org, url=DEMO_WEBHOOK_URL, events=None, by="demo")
+        ep.active, ep.disabled_reason = False, "演示端点：地址不存在，未启用"
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == demo_enterprise_uscc()))
+    if ent is not None and db.session.scalar(select(Consent).where(
+            Consent.enterprise_id == ent.id, Consent.bank_code == code)) is None:
+        now = utcnow()
+        db.session.add(Consent(enterprise_id=ent.id, bank_code=code, granted_at=now,
+                               items="grade", expires_at=now + timedelta(days=365)))
+    db.session.flush()

@@ -149,10 +149,12 @@ def _institution(app_: Application) -> Institution:
 
 
 def members(app_: Application) -> list[User]:
-    """Every account of the organisation: those whose data scope names its code."""
+    """Every personal account of the organisation: those whose data scope names its code
+    (its machine clients' accounts are keys: `exchange_keys.list_for`)."""
     return list(db.session.scalars(
         select(User).join(UserScope, UserScope.user_id == User.id)
-        .where(UserScope.kind == "institution", UserScope.code == app_.uscc)
+        .where(UserScope.kind == "institution", UserScope.code == app_.uscc,
+               User.user_class != "machine")
         .order_by(User.id)))
 
 
@@ -168,9 +170,12 @@ def suspend(app_: Application, *, reason: str) -> int:
     for user in users:
         accounts.disable(user, reason=f"机构暂停：{reason[:200]}")
         user.fs_uniquifier = uuid.uuid4().hex
+    from app.onboarding.exchange_keys import revoke_all  # API keys and webhooks too
+
+    keys = revoke_all(app_, reason=reason)
     app_.status, app_.suspended_at, app_.suspend_reason = "suspended", utcnow(), reason
     audit.record("onboarding.suspend", object_type="onboarding_application",
-                 object_id=app_.id, summary={"reason": reason,
+                 object_id=app_.id, summary={"reason": reason, "api_keys": keys,
                                              "users": [u.id for u in users]})
     return len(users)
 

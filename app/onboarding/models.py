@@ -97,7 +97,8 @@ class Invitation(db.Model):
 
 
 class Consent(db.Model, UidMixin):
-    """An enterprise lets one bank read its grade until it expires or is revoked."""
+    """An enterprise lets one bank (or exchange) read its grade until it expires or is
+    revoked. `bank_code` is the receiving organisation's code, a bank's or an exchange's."""
 
     __tablename__ = "onboarding_consent"
     __scope__ = ScopeRule(via=("enterprise_id", Enterprise))
