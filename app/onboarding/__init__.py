@@ -14,8 +14,10 @@ def register(app: Flask) -> None:
         certificate_api,
         consent_api,
         consent_views,
+        flow,
         jobs,
         research_api,
+        research_flow,
         research_views,
         views,
     )

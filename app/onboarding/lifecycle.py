@@ -65,7 +65,12 @@ def decide(app_: Application, *, decision: str, reason: str | None) -> str | Non
     app_.reviewed_by_id = _actor_id()
     audit.record(f"onboarding.{decision}", object_type="onboarding_application",
                  object_id=app_.id, summary={"uscc": app_.uscc, "reason": reason or None})
-    return _invite(app_) if decision == "approve" else None
+    return None  # the invitation is the process's next step (`flow`, service `invite`)
+
+
+def invite(app_: Application) -> str:
+    """The invitation step of `institution_onboarding` (after an approval)."""
+    return _invite(app_)
 
 
 def reissue(app_: Application) -> str:
@@ -127,14 +132,23 @@ def accept(*, token: str, password: str, accepted: bool, version: str | None) ->
     app_.agreement_version, app_.agreement_text = agreement.VERSION, agreement.TEXT
     app_.agreement_accepted_at = now
     app_.admin_user_id = user.id
-    app_.institution_id = _institution(app_).id
-    app_.status = "active"
     audit.record("onboarding.agreement_accept", object_type="onboarding_application",
                  object_id=app_.id, user=user,
                  summary={"version": agreement.VERSION, "user_id": user.id})
+    from app.onboarding import flow  # the process's waiting step goes on: `activate`
+
+    flow.accepted(app_, user=user)
+    return user
+
+
+def activate(app_: Application, *, user: Any) -> None:
+    """The workspace switched on (the process's last step after the acceptance)."""
+    if app_.status == "active":
+        return
+    app_.institution_id = _institution(app_).id
+    app_.status = "active"
     audit.record("onboarding.activate", object_type="onboarding_application",
                  object_id=app_.id, user=user, summary={"uscc": app_.uscc})
-    return user
 
 
 def _institution(app_: Application) -> Institution:
@@ -197,6 +211,7 @@ def summary(app_: Application, *, detail: bool = False) -> dict[str, Any]:
         "id": app_.uid, "kind": app_.kind, "kind_label": app_.kind_label, "name": app_.name,
         "uscc": app_.uscc, "region_code": app_.region_code, "status": app_.status,
         "status_label": app_.status_label, "review_note": app_.review_note,
+        "case_id": app_.case_id,
         "created_at": app_.created_at.isoformat() + "Z" if app_.created_at else None,
         "agreement_version": app_.agreement_version,
         "agreement_accepted_at": (app_.agreement_accepted_at.isoformat() + "Z"
