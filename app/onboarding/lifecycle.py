@@ -102,9 +102,11 @@ def invitation_for(token: str) -> Invitation | None:
     return inv
 
 
-def accept(*, token: str, password: str, accepted: bool, version: str | None) -> User:
+def accept(*, token: str, password: str, accepted: bool, version: str | None,
+           extra_scopes: tuple = (), check_policy: bool = True) -> User:
     """Accept the data-use agreement and set the administrator's password: the account is
-    created, the exact text and time kept, and the organisation becomes active."""
+    created, the exact text and time kept, and the organisation becomes active.
+    (`extra_scopes`, `check_policy`: the demo's accounts only.)"""
     inv = invitation_for(token)
     if inv is None:
         raise ApplicationError({"token": "邀请链接无效、已使用或已过期"}, status=404)
@@ -123,8 +125,9 @@ def accept(*, token: str, password: str, accepted: bool, version: str | None) ->
         user = accounts.create(
             email=email, password=password[:200],
             roles=[KINDS[app_.kind][1], ORG_ADMIN_ROLE],
-            scopes=[("institution", app_.uscc)], display_name=app_.contact_name,
-            user_class="institution", phone=app_.contact_phone)
+            scopes=[("institution", app_.uscc), *extra_scopes],
+            display_name=app_.contact_name, user_class="institution",
+            phone=app_.contact_phone, check_policy=check_policy)
     except accounts.AccountError as exc:
         raise ApplicationError({exc.field: exc.message}) from exc
     now = utcnow()
