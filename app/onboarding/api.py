@@ -91,13 +91,7 @@ def decide(uid: str):
                              reason=data.get("reason"), user=current_user)
     except ApplicationError as exc:
         return _error(exc)
-    out = lifecycle.summary(app_)
-    if issued.get("invite"):
-        out["invitation_url"] = _invite_url(issued["invite"])
-    if issued.get("resubmit"):
-        out["resubmit_url"] = (request.host_url.rstrip("/")
-                               + f"/onboarding/resubmit/{issued['resubmit']}")
-    return out
+    return {**lifecycle.summary(app_), **_links(issued)}
 
 
 @blp.route("/applications/<string:uid>/<any(suspend,reactivate):action>", methods=["POST"])
@@ -119,6 +113,34 @@ def suspend_or_reactivate(uid: str, action: str):
     except ApplicationError as exc:
         return _error(exc)
     return {**lifecycle.summary(app_), "accounts": n}
+
+
+def _links(issued: dict) -> dict:
+    base = request.host_url.rstrip("/")
+    out = {}
+    if issued.get("invite"):
+        out["invitation_url"] = _invite_url(issued["invite"])
+    if issued.get("resubmit"):
+        out["resubmit_url"] = f"{base}/onboarding/resubmit/{issued['resubmit']}"
+    return out
+
+
+@blp.route("/applications/<string:uid>/links", methods=["POST"])
+@auth_required("token", "session")
+def reissue_link(uid: str):
+    """A fresh single-use link for the applicant (earlier ones stop working): the
+    invitation of an approved application, the resubmission link of a returned one."""
+    refused = _admin_only()
+    if refused:
+        return refused
+    app_ = service.get(uid=uid, scope=current_scope())
+    if app_ is None:
+        return api_error(404, "申请不存在", code="not_found")
+    try:
+        issued = flow.reissue(app_)
+    except ApplicationError as exc:
+        return _error(exc)
+    return {**lifecycle.summary(app_), **_links(issued)}
 
 
 @blp.route("/applications/<string:uid>/reactivation-request", methods=["POST"])

@@ -221,6 +221,18 @@ def _resubmit_link(app_: Application) -> str:
     return token
 
 
+def reissue(app_: Application) -> dict[str, str]:
+    """A fresh link for the applicant (earlier ones stop working): the invitation of an
+    approved application, the resubmission link of a returned one - e.g. after a decision
+    taken in the inbox, whose page does not show links."""
+    if app_.status == "returned":
+        token = _resubmit_link(app_)
+        audit.record("onboarding.resubmit_link", object_type="onboarding_application",
+                     object_id=app_.id, summary={"uscc": app_.uscc})
+        return {"resubmit": token}
+    return {"invite": lifecycle.reissue(app_)}
+
+
 def returned_for(token: str) -> Application | None:
     """The returned application behind a resubmission link (unused, unexpired)."""
     if not token or len(token) > 100:

@@ -75,7 +75,7 @@ def invite(app_: Application) -> str:
 
 def reissue(app_: Application) -> str:
     if app_.status != "approved":
-        raise ApplicationError({"status": "只有已批准、尚未开通的申请可以重新发送邀请"},
+        raise ApplicationError({"status": "只有已批准（尚未开通）或已退回的申请可以重新生成链接"},
                                status=409)
     return _invite(app_)
 

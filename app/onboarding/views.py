@@ -93,8 +93,9 @@ def review(uid: str):
             if action in lifecycle.DECISIONS:  # completes the case's review task
                 issued = flow.decide(app_, decision=action, reason=reason, user=current_user)
                 token, resubmit = issued.get("invite"), issued.get("resubmit")
-            elif action == "reissue":
-                token = lifecycle.reissue(app_)
+            elif action == "reissue":  # invitation, or a returned one's resubmission link
+                issued = flow.reissue(app_)
+                token, resubmit = issued.get("invite"), issued.get("resubmit")
             elif action == "suspend":
                 lifecycle.suspend(app_, reason=reason)
             elif action == "reactivate":
