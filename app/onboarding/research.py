@@ -303,7 +303,8 @@ def export_csv(*, req: DataRequest, export: ResearchExport) -> bytes:
 
 
 def as_json(req: DataRequest, export: ResearchExport | None = None) -> dict[str, Any]:
-    out = {"id": req.uid, "institution": req.institution_code, "purpose": req.purpose,
+    out = {"id": req.uid, "institution": req.institution_code, "case_id": req.case_id,
+           "purpose": req.purpose,
            "indicators": req.indicators.split(","), "regions": req.regions.split(","),
            "industries": [i for i in req.industries.split(",") if i],
            "region_level": req.region_level,
