@@ -24,8 +24,9 @@ def _model(client, h, **over) -> str:
     return uid
 
 
-def test_model_run_attached_to_factor_check(  # noqa: F811  (the imported fixtures)
-        app, client, reference, onboard, make_ent, history, make_user, auth, monkeypatch):
+def test_model_run_attached_to_factor_check(
+        app, client, reference, onboard, make_ent, history,  # noqa: F811  (imported fixtures)
+        make_user, auth, monkeypatch):
     import json
     from datetime import date
 
