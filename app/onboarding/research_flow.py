@@ -152,3 +152,14 @@ def resubmit(*, req: DataRequest, data: dict[str, Any], user: Any) -> None:
     if req.status != "returned":
         raise ApplicationError({"status": "只有被退回的申请可以修改后重新提交"}, status=409)
     _run(req, "amend", _amend_data(data), user)
+
+
+@hooks.context(PROCESS)
+def _context(inst: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Beside the review and amend tasks: the request as it stands and the last reason."""
+    req = db.session.get(DataRequest, int(data.get("request_id") or 0))
+    if req is None:
+        return None
+    k, share = research.settings()
+    return {"template": "onboarding/_research_context.html", "req": req,
+            "json": research.as_json(req), "k": k, "share": share}

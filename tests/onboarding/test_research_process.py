@@ -26,12 +26,14 @@ def _task(client, headers, case_id: int, name: str) -> dict | None:
                  if t["instance_id"] == case_id and t["name"] == name), None)
 
 
-def test_request_return_amend_approve_in_one_case(client, reference, onboard, make_user, auth):
+def test_request_return_amend_approve_in_one_case(app, client, reference, onboard, make_user,
+                                                  auth):
     _accounts(reference, region="330502", industry="3011", co2=[100] * 6, seq=11)   # published
     _accounts(reference, region="330502", industry="2611", co2=[100, 120], seq=12)  # < k
     _accounts(reference, region="330502", industry="3120", co2=[900, 10, 10, 10, 10, 10],
               seq=13)                                                                # dominated
-    _, _, h_a = _member(client, reference, onboard)
+    org_a, _, h_a = _member(client, reference, onboard)
+    email_a, pw_a = org_a["contact_email"], "Org#Admin-Pass-2026x"
     _, _, h_b = _member(client, reference, onboard)
     _, _, h_bank = _member(client, reference, onboard, kind="bank")
     admin = auth(make_user("admin"))
@@ -56,6 +58,18 @@ def test_request_return_amend_approve_in_one_case(client, reference, onboard, ma
     assert amend is not None and amend["lane"] == "research"
     assert _task(client, h_b, case_id, "amend") is None
     assert _task(client, admin, case_id, "amend") is None
+    # its page shows the request and the reason beside the form
+    from app.identity.models import User
+    from tests.conftest import enrol_totp, login
+
+    member = reference.session.scalar(select(User).where(User.email == email_a))
+    enrol_totp(member)
+    browser = app.test_client()  # a session of its own: the API calls below use tokens
+    login(browser, member, password=pw_a)
+    page = browser.get(f"/workflow/tasks/{amend['id']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="research-context"' in text
+    assert "请将期间限定在 2025 年" in text and 'name="purpose"' in text
     r = client.post(f"/api/v1/tasks/{amend['id']}/complete", headers=h_b,
                     json={"data": {**BODY}})
     assert r.status_code == 404
