@@ -258,3 +258,40 @@ def test_cases_and_new_endpoints_are_isolated(client, reference, onboard, admin_
                  f"/api/v1/onboarding/applications/{uid}/reactivation-request"):
         assert client.post(path, json={"reason": "x"}, headers=h_a).status_code == 403
         assert client.post(path, json={"reason": "x"}).status_code == 401
+
+
+def test_concurrent_decisions_one_wins(app, client, reference, make_user, auth):
+    """Two administrators deciding the same application at the same moment: one decision,
+    the other a 409; one audit record, one invitation at most."""
+    import threading
+
+    from app.onboarding.models import Invitation
+
+    if reference.engine.dialect.name != "postgresql":
+        import pytest
+
+        pytest.skip("row locks: PostgreSQL")
+    heads = [auth(make_user("admin")), auth(make_user("admin"))]
+    uid, _ = _apply(client)
+    url = f"/api/v1/onboarding/applications/{uid}/decision"
+    barrier, codes = threading.Barrier(2), []
+    bodies = [{"decision": "approve"}, {"decision": "reject", "reason": "资质不符"}]
+
+    def worker(i: int) -> None:
+        c = app.test_client()
+        barrier.wait()
+        codes.append(c.post(url, json=bodies[i], headers=heads[i]).status_code)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(codes) == [200, 409], codes
+    a = _app(reference, uid)
+    decided = [x for x in _actions(reference, a.id)
+               if x in ("onboarding.approve", "onboarding.reject")]
+    assert len(decided) == 1
+    invitations = reference.session.scalars(select(Invitation).where(
+        Invitation.application_id == a.id)).all()
+    assert len(invitations) == (1 if a.status == "approved" else 0)
