@@ -16,8 +16,10 @@ def register(app: Flask) -> None:
         consent_views,
         exchange_api,
         exchange_views,
+        flow,
         jobs,
         research_api,
+        research_flow,
         research_views,
         views,
     )

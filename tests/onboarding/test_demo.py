@@ -24,6 +24,13 @@ def test_demo_organisations_accounts_and_consent(app, db, client):
     assert db.session.scalar(select(func.count()).select_from(Consent)) == 2
     assert {a.kind for a in db.session.scalars(select(Application))} == {
         "research", "exchange", "public", "bank"}
+    # each went through its institution_onboarding case, which ended with the activation
+    from app.workflow.models import ProcessInstance
+
+    for a in db.session.scalars(select(Application)):
+        inst = db.session.get(ProcessInstance, a.case_id)
+        assert a.status == "active" and inst.process_key == "institution_onboarding"
+        assert inst.status == "completed", inst.status
     password = app.config["CECP_DEMO_PASSWORD"]
     # each demo organisation's account is its administrator: TOTP is required, as for
     # every administrator (api_token enrols it as the web page would)
