@@ -237,7 +237,8 @@ def _admin_panels(user: Any, scope: DataScope) -> list[dict]:
         .order_by(AuditRecord.seq.desc())
         .limit(6)
     ).all()
-    names = {"database": "数据库", "redis": "Redis", "worker": "后台任务进程", "node": "本节点"}
+    names = {"database": "数据库", "redis": "Redis", "worker": "后台任务进程", "node": "本节点",
+             "registry": "节点注册"}
     return [
         {
             "id": "panel-health",
