@@ -5,6 +5,9 @@
   var box = document.getElementById('case-diagram');
   if (!box || !window.BpmnJS) { return; }
   var viewer = new window.BpmnJS({ container: box });
+  // captions in the page's language, from the template (data-labels; @ = the value)
+  var L = Object.assign({current: '当前步骤：@', sep: '、', completed: '流程已结束', failed: '无法显示流程图：@'},
+                        JSON.parse(box.dataset.labels || '{}'));
   fetch(box.dataset.url, { credentials: 'same-origin' }).then(function (r) {
     if (!r.ok) { throw new Error('HTTP ' + r.status); }
     return r.json();
@@ -31,8 +34,8 @@
       return el ? (el.businessObject.name || id) : id;
     });
     document.getElementById('case-diagram-caption').textContent =
-      names.length ? '当前步骤：' + names.join('、') : (data.status === 'completed' ? '流程已结束' : '');
+      names.length ? L.current.replace('@', names.join(L.sep)) : (data.status === 'completed' ? L.completed : '');
   }).catch(function (err) {
-    box.textContent = '无法显示流程图：' + err.message;
+    box.textContent = L.failed.replace('@', err.message);
   });
 }());
