@@ -32,7 +32,9 @@
     'Delete': '删除', 'Add lane above': '上方加泳道', 'Add lane below': '下方加泳道',
     'Divide into two lanes': '分为两条泳道', 'Divide into three lanes': '分为三条泳道'
   };
-  var modeler = window.CecpDesigner.create({ container: '#canvas', panel: '#properties', translations: ZH });
+  // bpmn-js speaks English by itself: the Chinese dictionary only on a Chinese page
+  var modeler = window.CecpDesigner.create({ container: '#canvas', panel: '#properties',
+    translations: document.documentElement.lang === 'en' ? {} : ZH });
   var current = { name: 'process.bpmn', key: null, extras: {}, laneRoles: {} };
   var marked = [];
   var BLANK = '<?xml version="1.0" encoding="UTF-8"?>\n' +
