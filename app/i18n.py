@@ -46,7 +46,7 @@ LABEL_MODULES = (
     "app/verification/service.py", "app/verification/rules.py", "app/onboarding/service.py",
     "app/onboarding/lifecycle.py", "app/onboarding/research.py", "app/exchange/service.py",
     "app/exchange/api.py", "app/exchange/powercheck.py", "app/cases/report_review.py",
-    "app/accounting/engine.py",
+    "app/accounting/engine.py", "app/cases/filing.py", "app/cases/jobs.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")

@@ -18,6 +18,7 @@ from app.cases.models import Notification
 from app.cases.notifications import notify
 from app.energy.models import EnergyRecord
 from app.extensions import db
+from app.i18n import Msg, known
 from app.identity.models import User, UserScope
 from app.orgs.models import Enterprise
 
@@ -30,11 +31,15 @@ def deadline_of(year: int, month: int) -> date:
     return nxt.replace(day=FILING_DAY)
 
 
+#: stored as written; pages in English recognise them (app.i18n.known)
+DUE = "%(year)s年%(month)s月能耗数据的填报截止日为 %(deadline)s，尚未填报，请及时填报。"
+LATE = "%(year)s年%(month)s月能耗数据已超过填报截止日（%(deadline)s），尚未填报，请尽快补报。"
+known(DUE, LATE)
+
+
 def _message(kind: str, month: date, deadline: date) -> str:
-    label = f"{month.year}年{month.month}月能耗数据"
-    if kind == "reminder":
-        return f"{label}的填报截止日为 {deadline:%Y-%m-%d}，尚未填报，请及时填报。"
-    return f"{label}已超过填报截止日（{deadline:%Y-%m-%d}），尚未填报，请尽快补报。"
+    text = DUE if kind == "reminder" else LATE
+    return str(Msg(text, year=month.year, month=month.month, deadline=f"{deadline:%Y-%m-%d}"))
 
 
 def remind(*, today: date) -> int:

@@ -6,9 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.cases.notifications import notify
+from app.cases.notifications import (
+    APPROVED,
+    ASSIGNED,
+    COMPLETED,
+    ESCALATED,
+    PUBLISHED,
+    RETURNED,
+    notify,
+)
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import Msg
 from app.identity.models import User
 from app.jobs.registry import job
 from app.workflow.assignment import candidates
@@ -69,16 +78,16 @@ def notify_case(instance_id: int, status: str, tasks: list[dict[str, Any]]) -> i
         if t["lane"] in _ENTERPRISE_LANES:
             if data.get("decision") != "return":
                 continue  # the enterprise's own first step: it just started the case
-            message = f"「{title}」被退回，请修改后重新送审。审核意见：{comment or '（无）'}"
+            message = Msg(RETURNED, title=title, comment=comment or "（无）")
             for user in candidates(task) or _initiator(inst):
                 sent += notify(user=user, kind="returned", message=message, instance_id=inst.id)
             continue
         escalated = data.get("escalated_from") and t["name"] != data.get("escalated_from")
         kind = "overdue" if escalated else "assigned"
         message = (
-            f"「{title}」上一环节已超期，现转由您{t['label']}。"
+            Msg(ESCALATED, title=title, task=t["label"])
             if escalated
-            else f"「{title}」待您{t['label']}。"
+            else Msg(ASSIGNED, title=title, task=t["label"])
         )
         for user in candidates(task):
             sent += notify(user=user, kind=kind, message=message, instance_id=inst.id)
@@ -87,15 +96,15 @@ def notify_case(instance_id: int, status: str, tasks: list[dict[str, Any]]) -> i
                 sent += notify(
                     user=user,
                     kind="approved",
-                    message=f"「{title}」已审核通过，进入{t['label']}。",
+                    message=Msg(APPROVED, title=title, task=t["label"]),
                     instance_id=inst.id,
                 )
     if status == "completed":
         published = data.get("published") or {}
         message = (
-            f"「{title}」已终审通过并发布（{published.get('period', '')}）。"
+            Msg(PUBLISHED, title=title, period=published.get("period", ""))
             if published
-            else f"「{title}」已办结。"
+            else Msg(COMPLETED, title=title)
         )
         for user in _initiator(inst):
             sent += notify(user=user, kind="published", message=message, instance_id=inst.id)

@@ -13,6 +13,7 @@ from app.cases import mailer
 from app.cases.models import Notification, NotificationPreference
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import known
 
 #: kind -> label (the preferences page lists them in this order)
 KINDS = {
@@ -24,6 +25,18 @@ KINDS = {
     "overdue": "已超期",
     "escalation": "超期升级",
 }
+
+
+#: the messages are stored in Chinese as written; a page in English recognises them by these
+#: msgids (app.i18n.known) and shows them translated, so write messages only through them
+RETURNED = "「%(title)s」被退回，请修改后重新送审。审核意见：%(comment)s"
+ESCALATED = "「%(title)s」上一环节已超期，现转由您%(task)s。"
+ASSIGNED = "「%(title)s」待您%(task)s。"
+APPROVED = "「%(title)s」已审核通过，进入%(task)s。"
+PUBLISHED = "「%(title)s」已终审通过并发布（%(period)s）。"
+COMPLETED = "「%(title)s」已办结。"
+DUE_SOON = "「%(title)s」的%(task)s即将到期，请及时办理。"
+known(RETURNED, ESCALATED, ASSIGNED, APPROVED, PUBLISHED, COMPLETED, DUE_SOON)
 
 
 def unread_count(user: Any) -> int:

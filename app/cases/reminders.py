@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.cases.notifications import notify
+from app.cases.notifications import DUE_SOON, notify
 from app.extensions import db
+from app.i18n import Msg
 from app.workflow import context
 from app.workflow.assignment import candidates
 from app.workflow.engine import register_service
@@ -38,7 +39,7 @@ def case_remind(data: dict[str, Any], stage: str = "") -> dict[str, Any]:
                     user=user,
                     kind="reminder",
                     instance_id=instance_id,
-                    message=f"「{task.title}」的{task.label}即将到期，请及时办理。",
+                    message=Msg(DUE_SOON, title=task.title, task=task.label),
                 )
         context.audit(
             "case.remind",
