@@ -47,6 +47,7 @@ LABEL_MODULES = (
     "app/onboarding/lifecycle.py", "app/onboarding/research.py", "app/exchange/service.py",
     "app/exchange/api.py", "app/exchange/powercheck.py", "app/cases/report_review.py",
     "app/accounting/engine.py", "app/cases/filing.py", "app/cases/jobs.py",
+    "app/api/__init__.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")
