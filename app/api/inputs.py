@@ -29,6 +29,8 @@ class ErrorBodySchema(Schema):
     code = fields.String(required=True, metadata={"description": "错误代码"})
     message = fields.String(required=True, metadata={"description": "中文说明"})
     fields_ = fields.Dict(data_key="fields", metadata={"description": "字段 -> 说明"})
+    message_en = fields.String(metadata={"description": "English message, where one exists"})
+    fields_en = fields.Dict(metadata={"description": "field -> English message"})
 
 
 class ApiErrorSchema(Schema):
