@@ -206,7 +206,9 @@ def energy_choices() -> list[tuple[str, str, str]]:
 
     cached = g.get("cecp_energy_choices")
     if cached is None:
-        rows = [(t.code, t.name, t.unit) for t in db.session.scalars(
+        from app.i18n import Named
+
+        rows = [(t.code, Named(t.name, t.name_en), t.unit) for t in db.session.scalars(
             select(EnergyType).where(EnergyType.active.is_(True))
             .order_by(EnergyType.sort_order))]
         cached = g.cecp_energy_choices = rows + [("process", "工业生产过程", "")]

@@ -132,8 +132,12 @@ def item_name(code: str | None) -> str:
     if not code:
         return ""
     from app.energy.models import EmissionFactor, EnergyType
+    from app.i18n import Named
 
-    types = _lookup("cecp_energy_names", select(EnergyType.code, EnergyType.name))
+    if "cecp_energy_names" not in g:
+        g.cecp_energy_names = {c: Named(n, en) for c, n, en in db.session.execute(
+            select(EnergyType.code, EnergyType.name, EnergyType.name_en))}
+    types = g.cecp_energy_names
     if code in types:
         return types[code]
     factors = _lookup("cecp_factor_names", select(EmissionFactor.code, EmissionFactor.name)
