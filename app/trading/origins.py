@@ -21,8 +21,10 @@ NO_LEAKAGE = "LE = 0（方法学规定不计泄漏）"
 #: the demo's grid factors are labelled as what they are (app.trading.demo)
 DEMO_SOURCE = "示范值（非生态环境部公布的区域电网基准线排放因子）"
 
+#: GRID is too general to be recognised on every page (a factor source could read like it):
+#: only the derivation's own cells use it (derivation_text)
 PATTERNS = known(ONGRID, PROJECT_TYPE, GIVEN, WEIGHTS, DEFAULT_ZERO, REQUESTED, NO_LEAKAGE,
-            DEMO_SOURCE, GRID)
+                 DEMO_SOURCE) + (GRID,)
 
 
 def derivation_text(text: Any) -> Any:
