@@ -100,7 +100,13 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                                              if k in form["schema"].get("properties", {})})
         if errors:
             raise Invalid("发起表单校验未通过：" + "、".join(sorted(errors)), fields=errors)
-    region, uscc, ent = _case_attributes(data, user)
+    inst_hook = hooks.CASE_INSTITUTION.get(row.key)
+    institution_code = None
+    if inst_hook is not None:  # the case's party is an institution, not an enterprise
+        region, institution_code = inst_hook(data, user)
+        uscc, ent = None, None
+    else:
+        region, uscc, ent = _case_attributes(data, user)
     start_hook = hooks.START.get(row.key)
     if start_hook is not None:
         data = start_hook(data, ent)
@@ -113,6 +119,7 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                            content_hash=version.content_hash,
                            title=title[:300], region_code=region, enterprise_uscc=uscc,
                            verification_body_code=body_hook(data) if body_hook else None,
+                           institution_code=institution_code,
                            initiator_id=getattr(user, "id", None), blob="")
     ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user,
                       enterprise=ent)

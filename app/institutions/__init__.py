@@ -1,0 +1,1 @@
+"""Public institutions (6.5.3)."""
