@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.accounting import engine
 from app.extensions import db
 from app.identity.scope import DataScope, scope_clause
 from app.monitoring.datasets import Column, Dataset, pct, rnd
@@ -29,39 +28,33 @@ class InstitutionDataError(ValueError):
 
 def record_month(*, institution: Institution, year: int, month: int, lines: list[dict],
                  verified: bool = False, verified_by: str | None = None) -> list[InstitutionEnergy]:
-    """Store (replace) one institution-month: lines of {"item": energy code, "amount": n}."""
+    """Store (replace) one institution-month: lines of {"item": energy code, "amount": n}
+    (fuels consumed, electricity and heat purchased), priced and stored with their
+    derivation by `app.institutions.service` (the demo and tests use this short form)."""
     from app.energy import service as energy
-    from app.energy.models import EnergyType
+    from app.institutions import service as institutions
 
     if not 1 <= month <= 12:
         raise InstitutionDataError("month", "月份应在 1–12 之间")
-    types = {t.code: t for t in db.session.scalars(select(EnergyType))}
-    resolved = energy.resolve(year=year, region_code=institution.region_code)
-    period = year * 100 + month
-    db.session.execute(InstitutionEnergy.__table__.delete().where(
-        InstitutionEnergy.institution_id == institution.id, InstitutionEnergy.period == period))
-    out = []
+    types = energy.catalogue()[0]
+    clean = []
     for i, ln in enumerate(lines):
         et = types.get(ln.get("item"))
         if et is None:
             raise InstitutionDataError(f"lines.{i}.item", f"未知能源品种 {ln.get('item')!r}")
         flow = "purchased" if et.category in ("electricity", "heat") else "consumed"
-        try:
-            res = engine.compute_line(engine.Line(
-                flow=flow, item=et.code, category=et.category, amount=Decimal(str(ln["amount"])),
-                unit=et.unit, factor=resolved.factors.get(et.code), tce_factor=et.tce_factor,
-                name=et.name))
-        except engine.EngineError as exc:
-            raise InstitutionDataError(f"lines.{i}.{exc.field}", exc.message) from None
-        row = InstitutionEnergy(
-            institution_id=institution.id, period=period, year=year, month=month, item=et.code,
-            unit=et.unit, amount=res.amount, tce=res.tce,
-            co2=Decimal(0) if res.bucket == "biomass" else res.co2, factor_id=res.factor_id,
-            verified=verified, verified_by=verified_by)
-        db.session.add(row)
-        out.append(row)
-    db.session.flush()
-    return out
+        clean.append({"item": et.code, "flow": flow, "amount": Decimal(str(ln["amount"]))})
+    try:
+        rows = institutions.compute_lines(institution=institution, year=year, month=month,
+                                          lines=clean, types=types)
+    except institutions.EntryError as exc:
+        field, message = next(iter(exc.fields.items()))
+        raise InstitutionDataError(field, message) from None
+    institutions.write_month(institution=institution, year=year, month=month, rows=rows,
+                             source="demo", verified=verified, verified_by=verified_by)
+    return list(db.session.scalars(select(InstitutionEnergy).where(
+        InstitutionEnergy.institution_id == institution.id,
+        InstitutionEnergy.period == year * 100 + month)))
 
 
 def _institutions(scope: DataScope | None, public: bool):
