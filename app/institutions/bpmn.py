@@ -109,4 +109,4 @@ def disclosure_publish(data: dict[str, Any]) -> dict[str, Any]:
     context.after_save(lambda _id: disclosure.decide(
         institution=_institution(code), year=year, decision="approve", comment=comment,
         user=actor))
-    return {"published": True}
+    return {"disclosed": True}
