@@ -1,0 +1,40 @@
+"""`cecp demo`: the demo school (institution@demo.cecp) has its base year and the current
+years month by month, a target, and last year's disclosure published through the process;
+the demo city's three public institutions fill the government dashboard."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.institutions.models import InstitutionDisclosure, InstitutionTarget
+from app.monitoring.models import InstitutionEnergy
+from app.orgs.models import Institution
+
+
+def test_demo_public_institutions(app, db, client):
+    from app.cli import cli
+    from app.identity.datascope import DataScope
+    from app.institutions import dashboard
+
+    runner = app.test_cli_runner()
+    for _ in range(2):  # idempotent
+        r = runner.invoke(cli, ["demo", "--enterprises", "3", "--months", "2"])
+        assert r.exit_code == 0, r.output
+    school = db.session.scalar(select(Institution).where(Institution.code == "PI-330500-001"))
+    last = date.today().year - 1
+    months = dict(db.session.execute(
+        select(InstitutionEnergy.year, func.count(func.distinct(InstitutionEnergy.month)))
+        .where(InstitutionEnergy.institution_id == school.id)
+        .group_by(InstitutionEnergy.year)).all())
+    assert months[school.base_year] == 12 and months[last] == 12
+    assert db.session.scalar(select(func.count()).select_from(InstitutionTarget)) == 3
+    published = db.session.scalars(select(InstitutionDisclosure)).all()
+    assert [(d.institution_id, d.year, d.status) for d in published] == [
+        (school.id, last, "published")]
+    page = client.get("/disclosure/institutions/PI-330500-001")
+    assert page.status_code == 200 and "湖州市示范中学" in page.get_data(as_text=True)
+    rows = dashboard.build(scope=DataScope(region=("330500",)))["rows"]
+    assert len(rows) == 3 and {r["status"] for r in rows} >= {"at_risk"}
+    assert [r["rank"] for r in rows] == [1, 2, 3]
