@@ -12,23 +12,27 @@ is written; a month of a year under review or published is frozen.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from app.accounting import engine
 from app.audit.service import record as audit
 from app.energy import service as energy
 from app.extensions import db
 from app.identity.scope import DataScope, scope_clause
+from app.monitoring.institutions import (
+    SCOPE_OF,
+    InstitutionDataError,
+    price_lines,
+    write_month,
+)
 from app.monitoring.models import InstitutionEnergy
 from app.orgs.models import Institution
 from app.uow import refused
 
 ALLOWED_FLOWS = {"consumed": "消耗（范围一：燃料）", "purchased": "外购（范围二：电力、热力）"}
-#: engine bucket -> ISO 14064-1 scope (biomass CO2 is reported apart, in no scope)
-SCOPE_OF = {"combustion": 1, "electricity": 2, "heat": 2, "biomass": None}
+__all__ = ["ALLOWED_FLOWS", "SCOPE_OF", "EntryError", "compute_lines", "get", "get_all",
+           "own", "save_months", "validate_month", "write_month"]
 
 
 class EntryError(ValueError):
@@ -125,58 +129,13 @@ def validate_month(data: Any, *, institution: Institution, today: date | None = 
 
 def compute_lines(*, institution: Institution, year: int, month: int, lines: list[dict],
                   types: dict, cache: dict | None = None, prefix: str = "") -> list[dict]:
-    """Each clean line as the row it will be stored as (amount, tce, co2, derivation);
-    EntryError naming the line when the library cannot price it."""
-    resolved = energy.resolve(year=year, month=month, region_code=institution.region_code,
-                              cache=cache)
-    out = []
-    for i, ln in enumerate(lines):
-        et = types[ln["item"]]
-        factor = resolved.factors.get(et.code)
-        try:
-            res = engine.compute_line(engine.Line(
-                flow=ln["flow"], item=et.code, category=et.category, amount=ln["amount"],
-                unit=et.unit, factor=factor, tce_factor=et.tce_factor, name=et.name,
-                ncv=ln.get("ncv"), carbon_content=ln.get("carbon_content"),
-                oxidation_rate=ln.get("oxidation_rate"), factor_value=ln.get("factor_value")))
-        except engine.EngineError as exc:
-            raise EntryError({f"{prefix}lines.{i}.{exc.field}": exc.message}) from None
-        co2 = Decimal(0) if res.bucket == "biomass" else res.co2
-        derivation = {
-            "flow": res.flow, "bucket": res.bucket, "scope": SCOPE_OF.get(res.bucket),
-            "bucket_label": engine.BUCKETS[res.bucket], "formula": res.formula,
-            "ef": str(res.ef), "parameter_origin": res.parameter_origin,
-            "ncv": _s(res.ncv), "carbon_content": _s(res.carbon_content),
-            "oxidation_rate": _s(res.oxidation_rate),
-            "factor": None if factor is None else {
-                "id": factor.id, "code": factor.code, "version": factor.version,
-                "year": factor.year, "unit": factor.unit, "source": factor.source},
-            "factor_note": resolved.notes.get(et.code),
-            "tce_factor": _s(et.tce_factor),
-            "tce_formula": (f"{res.amount} {et.unit} × {et.tce_factor} tce/{et.unit} = "
-                            f"{res.tce} tce") if et.tce_factor is not None else "无折标系数",
-            "note": ln.get("note")}
-        out.append({"item": et.code, "unit": et.unit, "amount": res.amount, "tce": res.tce,
-                    "co2": co2, "factor_id": res.factor_id, "derivation": derivation})
-    return out
-
-
-def _s(v: Decimal | None) -> str | None:
-    return None if v is None else str(v)
-
-
-def write_month(*, institution: Institution, year: int, month: int, rows: list[dict],
-                source: str, verified: bool = False, verified_by: str | None = None) -> None:
-    """Replace one institution-month with computed rows (flush, no commit)."""
-    period = year * 100 + month
-    db.session.execute(InstitutionEnergy.__table__.delete().where(
-        InstitutionEnergy.institution_id == institution.id,
-        InstitutionEnergy.period == period))
-    for r in rows:
-        db.session.add(InstitutionEnergy(
-            institution_id=institution.id, period=period, year=year, month=month,
-            verified=verified, verified_by=verified_by, source=source, **r))
-    db.session.flush()
+    """Each clean line as the row it will be stored as (`monitoring.institutions`, which
+    owns the table); EntryError naming the line when the library cannot price it."""
+    try:
+        return price_lines(institution=institution, year=year, month=month, lines=lines,
+                           types=types, cache=cache)
+    except InstitutionDataError as exc:
+        raise EntryError({prefix + exc.field: exc.message}) from None
 
 
 def save_months(*, institution: Institution, items: list[Any], source: str, user: Any,
