@@ -31,6 +31,7 @@ from app.orgs.models import Institution
 from app.uow import refused
 
 ALLOWED_FLOWS = {"consumed": "消耗（范围一：燃料）", "purchased": "外购（范围二：电力、热力）"}
+TEXT_KEYS = ("item", "energy_type", "process", "flow", "unit", "note")
 __all__ = ["ALLOWED_FLOWS", "SCOPE_OF", "EntryError", "compute_lines", "get", "get_all",
            "own", "save_months", "validate_month", "write_month"]
 
@@ -108,6 +109,9 @@ def validate_month(data: Any, *, institution: Institution, today: date | None = 
     lines = []
     for i, raw in enumerate(raw_lines):
         path = f"{p}lines.{i}"
+        if isinstance(raw, dict):  # any JSON value: text fields as text, never a 500
+            raw = {k: (str(v) if k in TEXT_KEYS and v is not None and not isinstance(v, str)
+                       else v) for k, v in raw.items()}
         flow = (raw.get("flow") or "").strip() if isinstance(raw, dict) else ""
         if isinstance(raw, dict) and flow in energy.FLOWS and flow not in ALLOWED_FLOWS:
             errors[f"{path}.flow"] = ("公共机构只填报燃料“消耗”（范围一）和电力、热力“外购”"

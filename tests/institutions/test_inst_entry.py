@@ -147,3 +147,25 @@ def test_spreadsheet_import_all_or_nothing(client, world):
     assert len(rows) == 3 and {r.source for r in rows} == {"import"}
     gas = next(r for r in rows if r.item == "natural_gas")
     assert gas.amount == Decimal("0.300000")  # 3000 m3 = 0.3 × 10^4 Nm3
+
+
+def test_any_json_shape_is_a_4xx(client, world):
+    h = world["h"]["member_a"]
+    odd = [{"months": "x"}, {"months": [1, None]}, {"year": [], "month": {}, "lines": {}},
+           {"year": 2025, "month": 1, "lines": [5, {"item": 7, "flow": [], "amount": {},
+                                                    "unit": 1.5, "note": {"a": 1}}]},
+           {"year": 10 ** 30, "month": -1, "lines": [{"item": "electricity"}]}]
+    for body in odd:
+        r = client.post("/api/v1/institutions/PI-T-A/energy", json=body, headers=h)
+        assert r.status_code in (400, 422), (body, r.status_code)
+    for body in ({"reduction_pct": {"x": 1}, "base_year": [], "target_year": None},
+                 {"metric": 5, "base_year": "2020x", "target_year": 2030,
+                  "reduction_pct": "NaN"}):
+        r = client.put("/api/v1/institutions/PI-T-A/target", json=body, headers=h)
+        assert r.status_code == 422, (body, r.status_code)
+    for year in ("abc", None, [2025], 10 ** 20):
+        r = client.post("/api/v1/institutions/PI-T-A/disclosures", json={"year": year},
+                        headers=h)
+        assert r.status_code in (400, 422), (year, r.status_code)
+    r = client.get("/api/v1/institutions/PI-T-A/inventory?year=x", headers=h)
+    assert r.status_code == 400
