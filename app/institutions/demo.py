@@ -74,5 +74,5 @@ def load_demo(enterprises: int, months: int) -> None:
     commit()
     task = next(t for t in workflow.current_tasks(inst=inst) if t.name == "review")
     workflow.complete(task_id=task.id, user=reviewer,
-                      data={"decision": "approve", "comment": "数据完整，同意公示（示范）"})
+                      data={"decision": "approve"})
     commit()
