@@ -22,5 +22,6 @@ def register(app: Flask) -> None:
     nav(NavItem("pubinst.index", "公共机构", "Public institution", "institution.energy"))
     nav(NavItem("pubinst.dashboard_page", "公共机构监管", "Public institutions",
                 "institution.supervise"))
+    nav(NavItem("pubinst.public_list", "公共机构年度公示", "Institution disclosures", "public"))
     if load_demo not in DEMO_LOADERS:
         DEMO_LOADERS.append(load_demo)

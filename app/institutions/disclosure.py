@@ -113,7 +113,6 @@ def decide(*, institution: Institution, year: int, decision: str, comment: str |
     row.decided_by, row.decided_at, row.comment = getattr(user, "email", None), utcnow(), comment
     if decision == "approve":
         row.status, row.published_at = "published", utcnow()
-        institution.published = True  # the monitoring disclosure lists it too
     else:
         row.status = "returned"
     db.session.flush()

@@ -45,6 +45,19 @@ def test_submit_return_resubmit_approve_publish(client, world):
     assert [t.name for t in tasks] == ["review"]
     assert not [t for t in _inbox(far, db) if t.instance_id == case_id]
     assert not [t for t in _inbox(world["member_b"], db) if t.instance_id == case_id]
+    hh = world["h"]
+    for who in ("far_reviewer", "member_b", "enterprise", "bank"):
+        assert client.get(f"/api/v1/process-instances/{case_id}",
+                          headers=hh[who]).status_code == 404, who
+        assert client.get(f"/api/v1/tasks/{tasks[0].id}", headers=hh[who]).status_code == 404
+        r = client.post(f"/api/v1/tasks/{tasks[0].id}/complete", headers=hh[who],
+                        json={"data": {"decision": "approve"}})
+        assert r.status_code in (403, 404), (who, r.status_code)
+    # the institution follows its case but cannot decide it
+    assert client.get(f"/api/v1/process-instances/{case_id}", headers=h).status_code == 200
+    r = client.post(f"/api/v1/tasks/{tasks[0].id}/complete", headers=h,
+                    json={"data": {"decision": "approve"}})
+    assert r.status_code == 403
     # the review page shows the locked figures (browser-free)
     from tests.conftest import login
 

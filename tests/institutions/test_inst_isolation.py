@@ -16,7 +16,7 @@ WRITES = (("post", "/api/v1/institutions/PI-T-A/energy", month(2025, 1, electric
           ("put", "/api/v1/institutions/PI-T-A/target",
            {"metric": "co2", "base_year": 2024, "target_year": 2030, "reduction_pct": 10}),
           ("post", "/api/v1/institutions/PI-T-A/disclosures", {"year": 2024}))
-PAGES = ("/institutions/PI-T-A", "/institutions/PI-T-A/energy")
+PAGES = ("/institutions/PI-T-A", "/institutions/PI-T-A/energy", "/institutions/PI-T-A?year=2024")
 PAGE_POSTS = ("/institutions/PI-T-A/energy", "/institutions/PI-T-A/import",
               "/institutions/PI-T-A/target", "/institutions/PI-T-A/disclosure")
 
@@ -71,6 +71,11 @@ def test_outsiders_get_nothing_from_the_pages(app, world):
             assert c.get(url).status_code in (403, 404), (who, url)
         for url in PAGE_POSTS:
             assert c.post(url, data={}).status_code in (403, 404), (who, url)
+    for who in ("member_b", "enterprise", "bank"):  # their own workspace or nothing
+        c = app.test_client()
+        login(c, world[who])
+        r = c.get("/institutions/")
+        assert r.status_code == 404 or r.headers["Location"].endswith("/institutions/PI-T-B")
     c = app.test_client()
     login(c, world["reviewer"])
     assert c.get("/institutions/PI-T-A").status_code == 200
