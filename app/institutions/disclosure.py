@@ -80,7 +80,8 @@ def _annual_lines(data: dict) -> list[dict]:
     out: dict[str, dict] = {}
     for m in data["months"]:
         for ln in m["lines"]:
-            row = out.setdefault(ln["item"], {"item": ln["item"], "unit": ln["unit"],
+            row = out.setdefault(ln["item"], {"item": ln["item"], "name": ln["name"],
+                                              "unit": ln["unit"],
                                               "scope": ln["scope"], "amount": 0, "co2": 0,
                                               "tce": 0, "factors": []})
             row["amount"] += ln["amount"]

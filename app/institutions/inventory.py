@@ -38,6 +38,10 @@ def _categories() -> dict[str, str]:
     return dict(db.session.execute(select(EnergyType.code, EnergyType.category)).all())
 
 
+def _names() -> dict[str, str]:
+    return dict(db.session.execute(select(EnergyType.code, EnergyType.name)).all())
+
+
 def _empty() -> dict[str, Decimal]:
     return {k: ZERO for k in KEYS}
 
@@ -56,7 +60,7 @@ def _add(acc: dict[str, Decimal], row: InstitutionEnergy, scope: int | None,
 
 def inventory(*, institution: Institution, year: int) -> dict[str, Any]:
     """The year's inventory: months (figures + lines with derivations) and the total."""
-    cats = _categories()
+    cats, names = _categories(), _names()
     months: dict[int, dict[str, Any]] = {}
     total = _empty()
     for row in month_lines(institution=institution, year=year):
@@ -65,7 +69,7 @@ def inventory(*, institution: Institution, year: int) -> dict[str, Any]:
         m = months.setdefault(row.month, {"month": row.month, **_empty(), "lines": []})
         _add(m, row, scope, biomass)
         _add(total, row, scope, biomass)
-        m["lines"].append(line_view(row, scope))
+        m["lines"].append(line_view(row, scope, names.get(row.item, row.item)))
     return {"institution": institution.code, "name": institution.name, "year": year,
             "months": [months[k] for k in sorted(months)], "months_reported": len(months),
             **total,
@@ -75,10 +79,12 @@ def inventory(*, institution: Institution, year: int) -> dict[str, Any]:
                       "范围二 = 外购电力/热力 × 排放因子；生物质燃烧 CO2 单列，不计入总量"}
 
 
-def line_view(row: InstitutionEnergy, scope: int | None) -> dict[str, Any]:
+def line_view(row: InstitutionEnergy, scope: int | None,
+              name: str | None = None) -> dict[str, Any]:
     d = row.derivation or {}
-    return {"item": row.item, "unit": row.unit, "amount": row.amount, "co2": row.co2,
-            "tce": row.tce, "scope": scope, "flow": d.get("flow"),
+    return {"item": row.item, "name": name or row.item, "unit": row.unit,
+            "amount": row.amount, "co2": row.co2, "tce": row.tce, "scope": scope,
+            "flow": d.get("flow"),
             "formula": d.get("formula"), "tce_formula": d.get("tce_formula"),
             "factor": d.get("factor"), "factor_note": d.get("factor_note"),
             "source": row.source, "verified": row.verified}

@@ -96,6 +96,7 @@ def test_submit_return_resubmit_approve_publish(client, world):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "测试市第一中学" in text and "591.906" in text and "范围二" in text
+    assert "电力" in text and "天然气" in text and "公告" in text  # names, factor sources
     assert "测试市第一中学" in client.get("/disclosure/institutions/").get_data(as_text=True)
     # published years are frozen; every step is audited
     frozen = client.post("/api/v1/institutions/PI-T-A/energy",
