@@ -37,7 +37,8 @@ LABEL_MODULES = (
     "app/cases/notifications.py", "app/workflow/views.py", "app/factors/library.py",
     "app/accounting/views.py", "app/verification/dashboard.py", "app/web/home.py",
     "app/factors/models.py", "app/onboarding/models.py", "app/documents/models.py",
-    "app/trading/models.py", "app/trading/ledger.py",
+    "app/trading/models.py", "app/trading/ledger.py", "app/institutions/models.py",
+    "app/institutions/targets.py",
 )
 #: reference data whose short Chinese labels (grade names, colours) are shown on pages
 LABEL_DATA = ("app/refdata/grading_schemes.json", "app/trading/data/methodologies.json")

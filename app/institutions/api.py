@@ -56,8 +56,12 @@ def _summary(inst) -> dict:
     return {"code": inst.code, "name": inst.name, "region": inst.region_code,
             "base_year": inst.base_year, "years": institutions.years(institution=inst),
             "target": None if t is None else as_json({
-                "metric": t.metric, "base_year": t.base_year, "target_year": t.target_year,
-                "reduction_pct": t.reduction_pct})}
+                "metric": t.metric, "basis": t.basis, "label": t.label,
+                "base_year": t.base_year, "target_year": t.target_year,
+                "reduction_pct": t.reduction_pct}),
+            "profiles": [{"year": p.year, "persons": p.persons, "floor_area": str(p.floor_area)}
+                         for p in sorted(targets.profiles(institution=inst).values(),
+                                         key=lambda p: p.year)]}
 
 
 @blp.route("/institutions", methods=["GET"])
@@ -137,7 +141,8 @@ def get_target(code: str):
 @blp.route("/institutions/<string:code>/target", methods=["PUT", "POST"])
 @auth_required("token", "session")
 def put_target(code: str):
-    """{"metric": "co2"|"energy", "base_year", "target_year", "reduction_pct"}."""
+    """{"metric": "co2"|"energy", "basis": "total"|"per_capita"|"per_area", "base_year",
+    "target_year", "reduction_pct"}."""
     inst = access.readable(current_user, code)
     if inst is None:
         return _missing()
@@ -148,6 +153,23 @@ def put_target(code: str):
     except EntryError as exc:
         return _invalid(exc)
     return get_target(code)
+
+
+@blp.route("/institutions/<string:code>/profiles/<int:year>", methods=["PUT", "POST"])
+@auth_required("token", "session")
+def put_profile(code: str, year: int):
+    """{"persons": people (用能人数), "floor_area": m² (建筑面积)} of one year: the
+    denominators of per-person and per-m² targets."""
+    inst = access.readable(current_user, code)
+    if inst is None:
+        return _missing()
+    if not access.writable(current_user, inst):
+        return api_error(403, "只有本公共机构的成员可以填报", code="forbidden")
+    try:
+        targets.set_profile(institution=inst, year=year, data=_body(), user=current_user)
+    except EntryError as exc:
+        return _invalid(exc)
+    return _summary(inst)
 
 
 @blp.route("/institutions/<string:code>/disclosures", methods=["GET"])

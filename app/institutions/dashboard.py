@@ -29,11 +29,23 @@ def build(*, scope: DataScope, year: int | None = None) -> dict[str, Any]:
             InstitutionDisclosure.status == "published"))} if ids else set()
     rows = []
     for inst in insts:
-        p = targets.progress(institution=inst, target=goals.get(inst.id), totals=totals,
-                             year=year)
+        target = goals.get(inst.id)
+        # the ranking: CO2 (scope 1 + 2) against the base year, whatever the target measures
+        co2 = targets.progress(institution=inst, target=None, totals=totals, year=year)
+        p = targets.progress(institution=inst, target=target, totals=totals, year=year) \
+            if target else co2
         rows.append({"code": inst.code, "name": inst.name, "region": inst.region_code,
                      "region_name": inst.region.name if inst.region else "",
-                     "published": (inst.id, p.get("year")) in published, **p})
+                     "published": (inst.id, co2.get("year")) in published,
+                     "base_year": co2.get("base_year"), "year": co2.get("year"),
+                     "months": co2.get("months"), "base": co2.get("base"),
+                     "actual": co2.get("actual"), "reduction_pct": co2.get("reduction_pct"),
+                     "status": p["status"], "metric": p.get("metric"),
+                     "basis": p.get("basis", "total"), "target_year": p.get("target_year"),
+                     "target_pct": p.get("target_pct"),
+                     "target_label": target.label if target else None,
+                     "target_reduction_pct": p.get("reduction_pct") if target else None,
+                     "expected_pct": p.get("expected_pct")})
     ranked = sorted((r for r in rows if r.get("reduction_pct") is not None),
                     key=lambda r: (-r["reduction_pct"], r["code"]))
     for n, r in enumerate(ranked, start=1):

@@ -62,6 +62,10 @@ def load_demo(enterprises: int, months: int) -> None:
                 "metric": metric, "base_year": inst.base_year, "target_year": year,
                 "reduction_pct": Decimal(pct)})
     school = insts.get(DEMO_SCHOOL)
+    if school is not None and school.base_year and not targets.profiles(institution=school):
+        for year, persons in ((school.base_year, 1180), (last, 1260)):  # 用能人数, 建筑面积
+            targets.set_profile(institution=school, year=year, user=None,
+                                data={"persons": persons, "floor_area": "36500"})
     member = accounts.get_by_email(email="institution@demo.cecp")
     reviewer = accounts.get_by_email(email="reviewer@demo.cecp")
     if school is None or member is None or reviewer is None or disclosure.get(

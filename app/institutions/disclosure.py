@@ -70,7 +70,8 @@ def snapshot(*, institution: Institution, year: int) -> dict[str, Any]:
                    for m in data["months"]],
         "lines": _annual_lines(data), "method": data["method"],
         "target": None if target is None else {
-            "metric": target.metric, "base_year": target.base_year,
+            "metric": target.metric, "basis": target.basis, "label": target.label,
+            "base_year": target.base_year,
             "target_year": target.target_year, "reduction_pct": target.reduction_pct},
         "progress": {k: v for k, v in prog.items() if k != "metric"}})
 

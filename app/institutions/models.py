@@ -25,7 +25,20 @@ from app.identity.scope import ScopeRule
 from app.orgs.models import Institution
 
 #: what a target reduces: total CO2 (tCO2, scope 1 + 2) or total energy (tce)
-METRICS = {"co2": ("碳排放总量", "吨 CO2"), "energy": ("综合能耗总量", "吨标准煤")}
+METRICS = {"co2": ("碳排放", "吨 CO2"), "energy": ("综合能耗", "吨标准煤")}
+#: what the metric is divided by (公共机构 indicators: 人均, 单位建筑面积)
+BASES = {"total": ("总量", ""), "per_capita": ("人均", "/人"),
+         "per_area": ("单位建筑面积", "/m²")}
+
+
+def target_label(metric: str, basis: str) -> str:
+    """碳排放总量, 人均综合能耗, 单位建筑面积碳排放 ... with its unit."""
+    name, unit = METRICS.get(metric, (metric, ""))
+    text = {"total": f"{name}总量", "per_capita": f"人均{name}",
+            "per_area": f"单位建筑面积{name}"}.get(basis, name)
+    return f"{text}（{unit}{BASES.get(basis, ('', ''))[1]}）"
+
+
 DISCLOSURE_STATUSES = {"submitted": "待政府审核", "returned": "退回修改",
                        "published": "已公示"}
 
@@ -41,6 +54,8 @@ class InstitutionTarget(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), nullable=False,
                                                 unique=True)
     metric: Mapped[str] = mapped_column(String(12), nullable=False, default="co2")
+    basis: Mapped[str] = mapped_column(String(12), nullable=False, default="total",
+                                       server_default="total")
     base_year: Mapped[int] = mapped_column(Integer, nullable=False)
     target_year: Mapped[int] = mapped_column(Integer, nullable=False)
     reduction_pct: Mapped[Decimal] = mapped_column(Numeric(7, 3), nullable=False)
@@ -48,6 +63,26 @@ class InstitutionTarget(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     institution: Mapped[Institution] = relationship()
+
+    @property
+    def label(self) -> str:
+        return target_label(self.metric, self.basis)
+
+
+class InstitutionProfile(db.Model):
+    """A year's denominators: people served / employed (用能人数) and floor area (建筑面积)."""
+
+    __tablename__ = "institution_profile"
+    __scope__ = ScopeRule(via=("institution_id", Institution))
+    __table_args__ = (UniqueConstraint("institution_id", "year",
+                                       name="uq_institution_profile_year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), nullable=False,
+                                                index=True)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    persons: Mapped[int] = mapped_column(Integer, nullable=False)
+    floor_area: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)  # m²
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
 class InstitutionDisclosure(db.Model):

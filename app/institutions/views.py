@@ -17,7 +17,7 @@ from app.identity.scope import current_scope
 from app.institutions import access, dashboard, disclosure, targets
 from app.institutions import service as institutions
 from app.institutions.inventory import inventory
-from app.institutions.models import METRICS
+from app.institutions.models import BASES, METRICS
 from app.institutions.service import ALLOWED_FLOWS, EntryError
 
 bp = Blueprint("pubinst", __name__)
@@ -74,7 +74,8 @@ def overview(code: str):
     return render_template(
         "institutions/overview.html", inst=inst, years=years, year=year, inv=inv,
         target=target, progress=targets.progress(institution=inst, target=target),
-        labels=targets.STATUS_LABELS, metrics=METRICS,
+        labels=targets.STATUS_LABELS, metrics=METRICS, bases=BASES,
+        profiles=sorted(targets.profiles(institution=inst).values(), key=lambda p: p.year),
         disclosures=disclosure.get_all(institution=inst),
         may_write=access.writable(current_user, inst), today=date.today(),
         target_errors={}, target_data={})
@@ -203,7 +204,7 @@ def _import_rows(inst, rows: list[dict]) -> dict[str, str]:
 @auth_required("session")
 def set_target(code: str):
     inst = _writable_or_403(code)
-    data = {k: request.form.get(k) for k in ("metric", "base_year", "target_year",
+    data = {k: request.form.get(k) for k in ("metric", "basis", "base_year", "target_year",
                                              "reduction_pct")}
     try:
         targets.set_target(institution=inst, data=data, user=current_user)
@@ -212,6 +213,22 @@ def set_target(code: str):
             flash(msg, "error")
         return redirect(url_for("pubinst.overview", code=inst.code)), 303
     flash("减排目标已保存", "success")
+    return redirect(url_for("pubinst.overview", code=inst.code))
+
+
+@bp.route("/institutions/<string:code>/profile", methods=["POST"])
+@auth_required("session")
+def set_profile(code: str):
+    inst = _writable_or_403(code)
+    data = {k: request.form.get(k) for k in ("persons", "floor_area")}
+    try:
+        targets.set_profile(institution=inst, year=request.form.get("year"), data=data,
+                            user=current_user)
+    except EntryError as exc:
+        for msg in exc.fields.values():
+            flash(msg, "error")
+        return redirect(url_for("pubinst.overview", code=inst.code)), 303
+    flash("用能人数与建筑面积已保存", "success")
     return redirect(url_for("pubinst.overview", code=inst.code))
 
 
@@ -240,7 +257,7 @@ def dashboard_page():
         abort(403)
     data = dashboard.build(scope=current_scope(), year=_int_arg("year"))
     return render_template("institutions/dashboard.html", d=data,
-                           labels=targets.STATUS_LABELS, metrics=METRICS,
+                           labels=targets.STATUS_LABELS, metrics=METRICS, bases=BASES,
                            chart_json=json.dumps(data["chart"], ensure_ascii=False))
 
 

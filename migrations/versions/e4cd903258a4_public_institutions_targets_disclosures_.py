@@ -40,10 +40,25 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_institution_disclosure_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_institution_disclosure_institution_id'), ['institution_id'], unique=False)
 
+    op.create_table('institution_profile',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('institution_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('persons', sa.Integer(), nullable=False),
+    sa.Column('floor_area', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_institution_profile_institution_id_institution')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_institution_profile')),
+    sa.UniqueConstraint('institution_id', 'year', name='uq_institution_profile_year')
+    )
+    with op.batch_alter_table('institution_profile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_institution_profile_institution_id'), ['institution_id'], unique=False)
+
     op.create_table('institution_target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=False),
     sa.Column('metric', sa.String(length=12), nullable=False),
+    sa.Column('basis', sa.String(length=12), server_default='total', nullable=False),
     sa.Column('base_year', sa.Integer(), nullable=False),
     sa.Column('target_year', sa.Integer(), nullable=False),
     sa.Column('reduction_pct', sa.Numeric(precision=7, scale=3), nullable=False),
@@ -67,6 +82,10 @@ def downgrade():
         batch_op.drop_column('derivation')
 
     op.drop_table('institution_target')
+    with op.batch_alter_table('institution_profile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_institution_profile_institution_id'))
+
+    op.drop_table('institution_profile')
     with op.batch_alter_table('institution_disclosure', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_institution_disclosure_institution_id'))
         batch_op.drop_index(batch_op.f('ix_institution_disclosure_case_id'))

@@ -15,10 +15,13 @@ READS = ("/api/v1/institutions/PI-T-A", "/api/v1/institutions/PI-T-A/inventory",
 WRITES = (("post", "/api/v1/institutions/PI-T-A/energy", month(2025, 1, electricity=1)),
           ("put", "/api/v1/institutions/PI-T-A/target",
            {"metric": "co2", "base_year": 2024, "target_year": 2030, "reduction_pct": 10}),
-          ("post", "/api/v1/institutions/PI-T-A/disclosures", {"year": 2024}))
+          ("post", "/api/v1/institutions/PI-T-A/disclosures", {"year": 2024}),
+          ("put", "/api/v1/institutions/PI-T-A/profiles/2024",
+           {"persons": 100, "floor_area": 1000}))
 PAGES = ("/institutions/PI-T-A", "/institutions/PI-T-A/energy", "/institutions/PI-T-A?year=2024")
 PAGE_POSTS = ("/institutions/PI-T-A/energy", "/institutions/PI-T-A/import",
-              "/institutions/PI-T-A/target", "/institutions/PI-T-A/disclosure")
+              "/institutions/PI-T-A/target", "/institutions/PI-T-A/disclosure",
+              "/institutions/PI-T-A/profile")
 
 
 def _count(db) -> int:

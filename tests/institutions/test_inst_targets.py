@@ -79,3 +79,42 @@ def test_set_target_through_the_api(client, world):
     assert prog["status"] == "achieved"
     world["db"].session.refresh(world["a"])
     assert world["a"].base_year == 2020
+
+
+def test_per_person_target_uses_each_years_headcount(client, world):
+    """Emissions rise 10 % while people rise 25 %: per person it is a 12 % reduction."""
+    h = world["h"]["member_a"]
+    fill_year(client, h, "PI-T-A", 2020, electricity=100, gas=0)
+    r = client.put("/api/v1/institutions/PI-T-A/target", headers=h, json={
+        "metric": "energy", "basis": "per_capita", "base_year": 2020, "target_year": 2030,
+        "reduction_pct": 10})
+    assert "用能人数" in r.get_json()["error"]["fields"]["basis"]
+    bad = client.put("/api/v1/institutions/PI-T-A/profiles/2020", headers=h,
+                     json={"persons": 0, "floor_area": "abc"})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["error"]["fields"]) == {"persons", "floor_area"}
+    future = client.put("/api/v1/institutions/PI-T-A/profiles/2099", headers=h,
+                        json={"persons": 10, "floor_area": 10})
+    assert "year" in future.get_json()["error"]["fields"]
+    for year, persons in ((2020, 800), (2025, 1000)):
+        r = client.put(f"/api/v1/institutions/PI-T-A/profiles/{year}", headers=h,
+                       json={"persons": persons, "floor_area": "12,000.5"})
+        assert r.status_code == 200, r.get_json()
+    assert r.get_json()["profiles"][0] == {"year": 2020, "persons": 800,
+                                           "floor_area": "12000.50"}
+    r = client.put("/api/v1/institutions/PI-T-A/target", headers=h, json={
+        "metric": "energy", "basis": "per_capita", "base_year": 2020, "target_year": 2030,
+        "reduction_pct": 10})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["target"]["label"] == "人均综合能耗（吨标准煤/人）"
+    fill_year(client, h, "PI-T-A", 2025, electricity=110, gas=0)
+    prog = client.get("/api/v1/institutions/PI-T-A/target", headers=h).get_json()["progress"]
+    # energy: 12 × 100 × 0.1229 = 147.48 tce / 800 = 0.18435 per person (base),
+    #         12 × 110 × 0.1229 = 162.228 tce / 1000 = 0.162228 (2025): −12.00 %
+    assert Decimal(prog["base"]) == Decimal("0.18435")
+    assert Decimal(prog["actual"]) == Decimal("0.162228")
+    assert prog["reduction_pct"] == "12.00" and prog["status"] == "achieved"
+    for who in ("member_b", "reviewer", "enterprise"):
+        r = client.put("/api/v1/institutions/PI-T-A/profiles/2024", headers=world["h"][who],
+                       json={"persons": 1, "floor_area": 1})
+        assert r.status_code in (403, 404), who
