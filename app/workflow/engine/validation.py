@@ -172,7 +172,8 @@ class _Checker:
                     try:
                         Cron(el.text)
                     except CronError as exc:
-                        self.add(owner, f"定时器 cron 表达式无效: {exc}")
+                        label = owner.get("name") or owner.get("id")
+                        self.add(owner, f"定时器「{label}」的 cron 表达式无效: {exc}")
                     continue
                 try:
                     check_source(el.text.strip(), mode)
