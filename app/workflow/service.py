@@ -83,8 +83,11 @@ def _defaults() -> dict[str, Any]:
             "review_deadline_reminder": cfg.get("CECP_REVIEW_REMINDER", "P3D")}
 
 
-def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> ProcessInstance:
-    """Start the latest version of a model for a case within the caller's scope."""
+def start(*, model: str | int, data: dict[str, Any] | None, user: Any,
+          case_of: ProcessInstance | None = None) -> ProcessInstance:
+    """Start the latest version of a model for a case within the caller's scope.
+    `case_of`: started by that instance's message (no user): the new case belongs to the
+    same enterprise and region and has the same initiator."""
     data = dict(data or {})
     bad = [k for k in data if not isinstance(k, str) or k.startswith("_")]
     if bad:
@@ -100,7 +103,11 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                                              if k in form["schema"].get("properties", {})})
         if errors:
             raise Invalid("发起表单校验未通过：" + "、".join(sorted(errors)), fields=errors)
-    region, uscc, ent = _case_attributes(data, user)
+    if case_of is not None:
+        region, uscc = case_of.region_code, case_of.enterprise_uscc
+        ent = enterprise_by_uscc(uscc) if uscc else None
+    else:
+        region, uscc, ent = _case_attributes(data, user)
     start_hook = hooks.START.get(row.key)
     if start_hook is not None:
         data = start_hook(data, ent)
@@ -113,7 +120,8 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                            content_hash=version.content_hash,
                            title=title[:300], region_code=region, enterprise_uscc=uscc,
                            verification_body_code=body_hook(data) if body_hook else None,
-                           initiator_id=getattr(user, "id", None), blob="")
+                           initiator_id=case_of.initiator_id if case_of is not None
+                           else getattr(user, "id", None), blob="")
     ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user,
                       enterprise=ent)
     with case(ctx):

@@ -34,6 +34,7 @@ from . import bpmn_xml
 from .bpmn_xml import FormRef
 from .cron import cron_parsers
 from .errors import ModelError
+from .events import use_task_data_payloads
 from .external import external_topic
 from .form_formats import form_ref
 from .forms import load_form, resolve_form
@@ -214,6 +215,7 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
         localize_items([spec, *subprocess_specs.values()], collections)
+        use_task_data_payloads([spec, *subprocess_specs.values()])
     except ValidationException as exc:
         line = f"（第 {exc.line_number} 行）" if getattr(exc, "line_number", None) else ""
         raise ModelError(f"模型解析失败{line}: {exc}", file=exc.file_name or None,
