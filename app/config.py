@@ -146,6 +146,8 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CECP_PUBLIC_URL": env.get("CECP_PUBLIC_URL") or None,
         # generate the carbon accounting report when a report case is submitted / published
         "CECP_REPORTS_ON_CASES": _bool("CECP_REPORTS_ON_CASES", True),
+        # rebuild issued reports when their accounts change (a new version supersedes)
+        "CECP_REPORTS_ON_ACCOUNT_CHANGE": _bool("CECP_REPORTS_ON_ACCOUNT_CHANGE", True),
         # Identity policy; every rule is configuration.
         "CECP_LOCKOUT_ATTEMPTS": int(env.get("CECP_LOCKOUT_ATTEMPTS", 5)),
         "CECP_LOCKOUT_WINDOW_MINUTES": int(env.get("CECP_LOCKOUT_WINDOW_MINUTES", 15)),

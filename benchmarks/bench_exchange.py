@@ -153,8 +153,8 @@ def _measure(url: str, n: int) -> list[dict]:
               for b in range(batches)]
     t0 = time.perf_counter()
     for body in bodies:
-        r = client.post("/api/v1/readings", json=body, headers={"X-API-Key": key})
-        assert r.status_code == 201, r.get_json()
+        with client.post("/api/v1/readings", json=body, headers={"X-API-Key": key}) as r:
+            assert r.status_code == 201, r.get_json()  # leaving `with` closes the body
     rest_s = time.perf_counter() - t0
     out.append({"measure": f"REST JSON, {batches} batches of {size:,} (X-API-Key)",
                 "value": batches * size / rest_s, "unit": "readings/s",
@@ -186,7 +186,7 @@ def _rest_processes(url: str, ids: list[str], key: str, *, bulk_rate: float) -> 
         port = load.free_port(18080, 18100)
         with load.Gunicorn(url=url, port=port, workers=workers) as server:
             res = load.post_batches(port=port, key=key, bodies=bodies, clients=4)
-            assert set(res["statuses"]) == {201}, (res["statuses"], server.errors())
+            assert set(res["statuses"]) == {201}, (res, server.errors())
         assert res["inserted"] == n * 10_000, res
         rates[workers] = n * 10_000 / res["seconds"]
     out.append({"measure": f"REST JSON, gunicorn 2 workers, {n} × 10,000, 4 connections",

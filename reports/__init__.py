@@ -10,12 +10,15 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from app.accounting.hooks import AFTER_ACCOUNTS_CHANGED
     from app.documents import service as documents
     from app.extensions import api as smorest
     from app.workflow.persistence import TASK_LISTENERS
     from reports import api, hooks, jobs, service, views  # noqa: F401 - jobs register
 
     documents.register_builder(service.KIND, service.build)
+    if hooks.on_accounts_changed not in AFTER_ACCOUNTS_CHANGED:
+        AFTER_ACCOUNTS_CHANGED.append(hooks.on_accounts_changed)
     if hooks.on_tasks not in TASK_LISTENERS:
         TASK_LISTENERS.append(hooks.on_tasks)
     app.register_blueprint(views.bp)

@@ -2,7 +2,13 @@
 listener (`app.workflow.persistence.TASK_LISTENERS`) asks for one `reports.case_event` job
 when an `enterprise_report` case reaches 初审 (submitted, also after a return) and when it
 completes (published, if it was). The job requests the report document; the document's own
-`documents.build` job renders and signs it. Nothing is rendered inside the request."""
+`documents.build` job renders and signs it. Nothing is rendered inside the request.
+
+It also follows the accounts: when accounts change (accounting's `AFTER_ACCOUNTS_CHANGED`,
+in the writing transaction) one `reports.accounts_changed` job is asked for; it rebuilds
+the reports already issued for the changed enterprise-years (and the year after, which
+compares with them), so a new account version makes a new document that supersedes the
+old one without anyone asking."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Any
 from flask import current_app
 
 from app.db import utcnow
+from app.jobs import outbox
 
 PROCESS = "enterprise_report"
 SUBMITTED_TASK = "initial_review"
@@ -40,3 +47,17 @@ def on_tasks(inst: Any, created: list[dict], status: str) -> list[dict]:
             "created_at": utcnow(),
         }
     ]
+
+
+def on_accounts_changed(enterprise_ids: set[int] | None, periods: set[int] | None) -> None:
+    """Accounting's change signal -> one rebuild job (cheap: the job finds the reports)."""
+    if not current_app.config.get("CECP_REPORTS_ON_ACCOUNT_CHANGE", True):
+        return
+    years = None
+    if periods is not None:  # a report compares with the year before: that one follows too
+        years = sorted({p // 100 for p in periods} | {p // 100 + 1 for p in periods})
+    outbox.enqueue(
+        "reports.accounts_changed",
+        enterprise_ids=None if enterprise_ids is None else sorted(enterprise_ids),
+        years=years,
+    )

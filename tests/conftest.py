@@ -96,6 +96,7 @@ def app(database_url):
         # a report PDF per submitted case would slow every workflow test: tests/reports
         # turns it on where it is the behaviour under test
         "CECP_REPORTS_ON_CASES": False,
+        "CECP_REPORTS_ON_ACCOUNT_CHANGE": False,
         # every test signs in from 127.0.0.1: the limits are on in tests/security only
         "CECP_RATELIMIT_ENABLED": False,
     })

@@ -139,7 +139,8 @@ def _derive_monthly(rows: list) -> None:
     from app.exchange import monthly
     from app.jobs.outbox import enqueue
 
-    months = {(b.year, b.month) for b in {readings.bucket_of(ts, "month") for _, ts, _ in rows}}
+    stamps = {ts for _, ts, _ in rows}  # far fewer than rows: many meters share a time
+    months = {(b.year, b.month) for b in {readings.bucket_of(ts, "month") for ts in stamps}}
     todo = monthly.affected({mid for mid, _, _ in rows}, months)
     if todo:
         enqueue("exchange.monthly_lines", items=todo)

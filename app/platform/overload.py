@@ -11,8 +11,9 @@ Waiters are served by priority, not arrival: signed-in users' work (an API token
 priority cookie set beside the session at sign-in: tasks, accounts, inbox) first, then
 sign-ins, then anonymous pages; anonymous pages may also fill only half of the queue and
 wait half as long, so that under pressure the platform spends its capacity on the people
-already working. Health checks and static files pass without the gate (a load balancer
-must see the node, and static files are cheap).
+already working. Machine clients (an `X-API-Key` on the API, a SOAP call) rank with
+sign-ins: their batches are work, not browsing. Health checks and static files pass without
+the gate (a load balancer must see the node, and static files are cheap).
 
 The gunicorn configuration (`gunicorn.conf.py`) gives each worker at least
 `CECP_MAX_INFLIGHT + CECP_MAX_QUEUE` threads, so a connection the server accepted reaches
@@ -66,6 +67,9 @@ def classify(environ: dict[str, Any], hint: str = "") -> int | None:
         return SIGNED_IN
     if path.startswith(("/auth/", "/api/v1/auth/")) and environ.get("REQUEST_METHOD") == "POST":
         return SIGN_IN
+    if (environ.get("HTTP_X_API_KEY") and path.startswith("/api/")) or (
+            path.startswith("/ws/") and environ.get("REQUEST_METHOD") == "POST"):
+        return SIGN_IN  # a machine client's batch: work, after the people already working
     return ANONYMOUS
 
 

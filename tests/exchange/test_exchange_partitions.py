@@ -49,3 +49,35 @@ def test_periodic_job_runs(app, energy_ref):
 
     out = get("exchange.partitions")()
     assert isinstance(out["made"], list) and "dropped" in out
+
+
+def test_append_path_and_its_fallback_give_the_same_answer(app, make_ent, make_meter,
+                                                           monkeypatch):
+    """A batch overlapping nothing stored is appended without the delta join; when a writer
+    got there first (simulated: the overlap probe answers no although rows are stored) the
+    insert fails inside its savepoint and the merge path gives the exact answer."""
+    from app.exchange import readings
+    from app.exchange.models import MeterReading, MeterRollup, ReadingCorrection
+    from app.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    ent = make_ent(1)
+    m = make_meter(ent, "A-1")
+    day = [(m.id, datetime(2026, 3, 1, h), Decimal("2")) for h in range(24)]
+    first = readings.store(day, batch_id=None)
+    db.session.commit()
+    assert (first.inserted, first.corrected, first.unchanged) == (24, 0, 0)
+    monkeypatch.setattr(readings, "_overlaps", lambda *a: False)
+    again = [(mid, ts, Decimal("3") if ts.hour == 5 else v) for mid, ts, v in day]
+    again.append((m.id, datetime(2026, 3, 2, 0), Decimal("7")))
+    second = readings.store(again, batch_id=None)
+    db.session.commit()
+    assert (second.inserted, second.corrected, second.unchanged) == (1, 1, 23)
+    assert db.session.query(MeterReading).count() == 25
+    assert db.session.query(ReadingCorrection).count() == 1
+    # Beijing days: UTC 00-15 h are 1 March (16 x 2, hour 5 corrected to 3), UTC 16-23 h
+    # and the new reading (08:00 Beijing) are 2 March (8 x 2 + 7)
+    days = {r.bucket.day: (r.total, r.count)
+            for r in db.session.query(MeterRollup).filter_by(resolution="day")}
+    assert days == {1: (Decimal("33"), 16), 2: (Decimal("23"), 9)}
