@@ -289,9 +289,12 @@ def check_model(files: dict[str, bytes | str], *, known_roles: set[str],
                                          f"{pid}（{label}）" for pid, label in tops)))
     if broken:
         return report
-    # parse every pool that may start (so a refusal lists the parse errors of all of them)
-    for pid in ([process_id] if process_id is not None or len(tops) <= 1
-                else [p for p, _ in tops]):
+    # parse every executable pool (partners deploy with the chosen one; a refusal lists the
+    # parse errors of all of them)
+    pools = [p for p, _ in tops] if len(tops) > 1 else [process_id]
+    if process_id is not None and process_id not in pools:
+        pools.append(process_id)
+    for pid in pools:
         try:
             load_model(files, process_id=pid)
         except ModelError as exc:
