@@ -79,16 +79,17 @@ def test_camunda_collaboration_send_task_starts_the_partner_and_the_reply_comes_
     assert service.current_tasks(inst=world.db.session.get(ProcessInstance, first.id)) == []
     task = world.only_task(world.db.session.get(ProcessInstance, second.id))
     assert task.name == "Task_result"
-    data = service.task_data(second, task.id)
-    assert (data["decision"], data["comment"], data["project"]) == ("approve", "同意", "屋顶光伏")
+    data = service.task_data(second, task.id)  # the end event's input parameters
+    assert (data["result"], data["opinion"], data["handled_by"]) == ("approve", "同意", "主管部门")
+    assert (data["decision"], data["project"]) == ("approve", "屋顶光伏")  # its own data kept
     assert world.db.session.get(ProcessInstance, solar.id).status == "completed"
 
     heat = by_project["余热发电"]
     world.do(heat, "Task_review", world.reviewer, {"decision": "return", "comment": "材料不全"})
     task = world.only_task(world.db.session.get(ProcessInstance, first.id))
     data = service.task_data(first, task.id)
-    assert (data["decision"], data["comment"], data["project"]) == (
-        "return", "材料不全", "余热发电")
+    assert (data["result"], data["opinion"], data["project"]) == ("return", "材料不全", "余热发电")
+    assert data["comment"] == "已填写"  # only the parameters came back, not the partner's data
     audits = world.db.session.scalars(select(AuditRecord.summary).where(
         AuditRecord.action == "workflow.message.deliver")).all()
     assert sum('"started"' in a for a in audits) == 2 and sum('"resumed"' in a for a in audits) == 2

@@ -225,3 +225,22 @@ def test_rjsf_schema_helpers():
     assert form["ui"]["fields"]["tags"]["widget"] == "checklist"
     assert form["ui"]["fields"]["ok"]["label"] == "确认"
     assert validate_form_schema(form) == []
+
+
+def test_camunda_input_parameters_become_the_message_payload_and_are_checked():
+    """Camunda Modeler's "Inputs" on a message end event are its payload (rewritten into
+    SpiffArena's messagePayload before parsing); an unsafe one is refused at deploy naming
+    the event."""
+    from app.workflow.engine import new_workflow, outgoing_messages
+
+    files = files_of("collaboration_camunda")
+    bundle = load_model(files, process_id="permit_handle")
+    wf = new_workflow(bundle, {})
+    assert [m.name for m in outgoing_messages(wf)] == []
+    end = bundle.spec.task_specs["EndEvent_reply"].event_definition
+    assert end.expression == ("{'result': (decision), 'opinion': (comment), "
+                              "'handled_by': ('主管部门')}")
+    bad = files["permit.bpmn"].replace(b"${comment}", b"${().__class__}")
+    checked = report({"permit.bpmn": bad}, process_id="permit_apply")
+    assert any(p.element_id == "EndEvent_reply" and "opinion" in p.message and "不安全" in
+               p.message for p in checked.errors), checked.errors

@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from .bpmn_xml import BPMN_NS
+from .bpmn_xml import _WRAPPED, BPMN_NS, NS, SPIFF_NS, unwrap
 
 _Q = f"{{{BPMN_NS}}}"
 
@@ -86,3 +86,33 @@ def partner_processes(roots: list[etree._Element], process_id: str,
 def describe(roots: list[Any]) -> dict[str, list[str]]:
     """JSON-friendly `flow_targets` (for deploy answers and docs)."""
     return {k: sorted(v) for k, v in sorted(flow_targets(roots).items())}
+
+
+def camunda_message_payloads(root: etree._Element) -> None:
+    """A Camunda throw (intermediate throw event, message end event, send task) with input
+    parameters (``camunda:inputOutput`` / ``camunda:inputParameter``, what Camunda Modeler's
+    "Inputs" writes) sends those as its payload: rewritten in place, before parsing, into
+    SpiffArena's ``spiffworkflow:messagePayload`` expression (``${expr}`` is an expression,
+    other text a string; map/list/script parameters are left out). Without input parameters
+    a Camunda throw sends the task data (`events.CecpMessageEventDefinition`)."""
+    for el in root.iter(f"{_Q}intermediateThrowEvent", f"{_Q}endEvent", f"{_Q}sendTask"):
+        target = el if el.tag == f"{_Q}sendTask" else el.find(f"{_Q}messageEventDefinition")
+        if target is None or target.xpath(".//spiffworkflow:messagePayload", namespaces=NS):
+            continue
+        items = []
+        for p in el.xpath("./bpmn:extensionElements/camunda:inputOutput/camunda:inputParameter",
+                          namespaces=NS):
+            if not p.get("name") or len(p):
+                continue
+            text = p.text or ""
+            expr = unwrap(text) if _WRAPPED.match(text) else repr(text)
+            items.append(f"{p.get('name')!r}: ({expr})")
+        if not items:
+            continue
+        ext = target.find(f"{_Q}extensionElements")
+        if ext is None:
+            ext = etree.Element(f"{_Q}extensionElements")
+            docs = len(target.findall(f"{_Q}documentation"))
+            target.insert(docs, ext)
+        payload = etree.SubElement(ext, f"{{{SPIFF_NS}}}messagePayload")
+        payload.text = "{" + ", ".join(items) + "}"

@@ -32,6 +32,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from . import bpmn_xml
 from .bpmn_xml import FormRef
+from .collaboration import camunda_message_payloads
 from .cron import cron_parsers
 from .errors import ModelError
 from .events import use_task_data_payloads
@@ -203,6 +204,7 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
             else:
                 bpmn_xml.normalize_expressions(root)
                 collections.update(normalize_multi_instance(root, name))
+                camunda_message_payloads(root)
                 parser.add_bpmn_xml(root, filename=name)
         executable = parser.get_process_ids()
         top = [p for p in executable if p not in parser.get_process_dependencies()]

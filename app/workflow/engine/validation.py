@@ -104,6 +104,23 @@ class _Checker:
         for node in root.iter(_q("multiInstanceLoopCharacteristics")):
             self.collection(node)
         self.expressions(root)
+        self.input_parameters(root)
+
+    def input_parameters(self, root: etree._Element) -> None:
+        """Camunda ``${...}`` input parameters (service task parameters, message payloads)
+        pass the restricted engine's checks."""
+        for p in root.iter(f"{{{bpmn_xml.CAMUNDA_NS}}}inputParameter"):
+            text = p.text or ""
+            if len(p) or not bpmn_xml._WRAPPED.match(text):
+                continue
+            owner = p.getparent().getparent().getparent()  # inputOutput, extensionElements
+            try:
+                check_source((bpmn_xml.unwrap(text) or "").strip(), "eval")
+            except SyntaxError as exc:
+                self.add(owner, f"「{_label(owner)}」的输入参数 {p.get('name')} 语法错误: "
+                                f"{text.strip()!r} ({exc.msg})")
+            except UnsafeExpressionError as exc:
+                self.add(owner, f"「{_label(owner)}」的输入参数 {p.get('name')} 不安全: {exc}")
 
     def collection(self, node: etree._Element) -> None:
         """A Camunda collection: a variable name or an expression the engine accepts."""
