@@ -16,6 +16,7 @@ from app.exchange.models import KIND_LABELS, SOURCES, ExchangeLog
 from app.extensions import db
 from app.identity.scope import current_scope, get_scoped_or_404, scoped
 from app.orgs.models import Enterprise
+from app.web.filters import item_name
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 BEIJING = timedelta(hours=8)
@@ -45,10 +46,8 @@ def number(value: Decimal | None) -> str:
 
 @bp.app_template_filter("energy_name")
 def energy_name(code: str) -> str:
-    from app.energy.models import EnergyType
-
-    et = db.session.get(EnergyType, code)
-    return et.name if et else code
+    """One query per request for every name (a page lists many meters), not one per row."""
+    return item_name(code)
 
 
 def register_nav() -> None:

@@ -150,12 +150,13 @@ def done_query(*, user: Any, flt: InboxFilter | None = None) -> Select:
 
 
 def counts(*, user: Any) -> dict[str, int]:
-    """Numbers for the navigation badge and the inbox tabs (two small indexed counts)."""
-    mine = db.session.scalar(select(func.count()).select_from(WorkTask)
-                             .where(mine_clause(user))) or 0
-    claimable = db.session.scalar(select(func.count()).select_from(WorkTask)
-                                  .where(claimable_clause(user))) or 0
-    return {"mine": mine, "claimable": claimable}
+    """Numbers for the navigation badge and the inbox tabs (one pass, two filtered counts:
+    every page shows the badge)."""
+    mine_c, claim_c = mine_clause(user), claimable_clause(user)
+    mine, claimable = db.session.execute(
+        select(func.count().filter(mine_c), func.count().filter(claim_c))
+        .select_from(WorkTask).where(or_(mine_c, claim_c))).one()
+    return {"mine": mine or 0, "claimable": claimable or 0}
 
 
 def visible_instances_clause(user: Any) -> ColumnElement[bool]:

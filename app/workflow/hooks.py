@@ -26,6 +26,9 @@ CONTEXT: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any] | None]] = {}
 #: process key -> fn(data after the start hook) -> the verification body that is a party of
 #: the case from its start (its tasks are offered only to that body's members)
 CASE_BODY: dict[str, Callable[[dict[str, Any]], str | None]] = {}
+#: process key -> fn(data after the start hook) -> the institution (code) that is a party of
+#: the case (its members whose scope names it see the case and may work its lanes)
+CASE_INSTITUTION: dict[str, Callable[[dict[str, Any]], str | None]] = {}
 
 
 def context(process_key: str) -> Callable[[Callable], Callable]:
@@ -59,5 +62,12 @@ def title(process_key: str) -> Callable[[Callable], Callable]:
 def case_body(process_key: str) -> Callable[[Callable], Callable]:
     def register(fn: Callable) -> Callable:
         CASE_BODY[process_key] = fn
+        return fn
+    return register
+
+
+def case_institution(process_key: str) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        CASE_INSTITUTION[process_key] = fn
         return fn
     return register

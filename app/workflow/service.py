@@ -116,10 +116,13 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any,
     title = title_hook(data, ent) if title_hook else " · ".join(
         p for p in (row.name, ent.name if ent else None) if p)
     body_hook = hooks.CASE_BODY.get(row.key)
+    institution_hook = hooks.CASE_INSTITUTION.get(row.key)
     inst = ProcessInstance(model_id=row.id, version_id=version.id, process_key=row.key,
                            content_hash=version.content_hash,
                            title=title[:300], region_code=region, enterprise_uscc=uscc,
                            verification_body_code=body_hook(data) if body_hook else None,
+                           institution_code=institution_hook(data) if institution_hook
+                           else None,
                            initiator_id=case_of.initiator_id if case_of is not None
                            else getattr(user, "id", None), blob="")
     ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user,
