@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import Drawing, Group
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -94,12 +95,19 @@ def with_unit(value: Any, unit: str) -> str:
     return text if text == "—" else f"{text} {unit}"
 
 
+@lru_cache(maxsize=8)
+def _qr_group(url: str) -> Group:
+    """The code's squares, encoded once: the widget re-encodes (eight mask trials) for its
+    bounds and again for every drawing, and a report draws the same code twice."""
+    return QrCodeWidget(url, barLevel="M").draw()
+
+
 def qr_drawing(url: str, size: float) -> Drawing:
-    widget = QrCodeWidget(url, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
+    group = _qr_group(url)
+    x0, y0, x1, y1 = group.getBounds()
     d = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     d.initialFontName = FONT  # else the renderer selects an unembedded Helvetica
-    d.add(widget)
+    d.add(group)
     return d
 
 

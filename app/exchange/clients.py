@@ -28,7 +28,9 @@ from app.identity.roles import ROLES
 
 DEFAULT_PERMISSIONS = ("energy.write", "readings.write", "enterprise.read", "report.read")
 EXTRA_PERMISSIONS = ("readings.write", "meters.write", "exchange.read", "enterprises.write",
-                     "workflow.external", "workflow.message", "settlements.write")
+                     "workflow.external", "workflow.message", "settlements.write",
+                     # an exchange's own keys (app.onboarding.exchange_keys.SCOPES)
+                     "lots.read", "holdings.read", "transfers.confirm", "grades.read")
 #: never given to a machine
 FORBIDDEN = {"admin.access", "users.manage", "keys.manage", "audit.export", "services.manage",
              "designer.deploy"}

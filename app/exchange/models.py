@@ -55,6 +55,10 @@ class MachineClient(db.Model):
     created_by: Mapped[str | None] = mapped_column(String(120))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # the organisation (its USCC) that manages this key itself, e.g. an exchange's own
+    # administrator (`app.onboarding.exchange_keys`); None for platform-managed clients
+    organisation_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    label: Mapped[str | None] = mapped_column(String(60))
 
     user = relationship("User")
 

@@ -10,7 +10,16 @@ def register(app: Flask) -> None:
     from app.accounting import hooks
     from app.demo import DEMO_LOADERS
     from app.extensions import api as smorest
-    from app.factors import api, checks, cli, demo, estimates, jobs, views  # noqa: F401
+    from app.factors import (  # noqa: F401  (hooks register themselves)
+        api,
+        checks,
+        cli,
+        demo,
+        estimates,
+        jobs,
+        model_evidence,
+        views,
+    )
     from app.web.navigation import NavItem
     from app.web.navigation import register as nav
 

@@ -148,7 +148,8 @@ def sign(data: dict[str, Any]) -> dict[str, Any]:
             n=chk["n"], mape_pct=Decimal(str(round(chk["mape_pct"], 4))),
             bias_pct=Decimal(str(round(chk["bias_pct"], 4))),
             max_error_pct=Decimal(str(round(chk["max_error_pct"], 4))),
-            passed=statement["passed"], details={"points": chk.get("points", [])[:500]},
+            passed=statement["passed"], details={"points": chk.get("points", [])[:500],
+                                                 "evidence": data.get("evidence")},
             statement=body_json.decode(), signature=signature, signer="platform",
             workflow_instance=str(instance_id), created_by=verifier)
         body = db.session.scalar(select(VerificationBody).where(
@@ -244,7 +245,10 @@ def _on_verify(data: dict[str, Any], task_data: dict[str, Any]):
                 object_id=ctx.instance_id, user=ctx.actor,
                 summary={"action": "verify", "reason": "other_body", "body": body})
         raise Forbidden("只有被指派核查机构的核查员可以办理本核验")
-    return {}, {"verified_by": getattr(ctx.actor, "email", None)}
+    from app.factors import model_evidence  # a research model run attached as evidence
+
+    errors, extra = model_evidence.attach(data)
+    return errors, {**extra, "verified_by": getattr(ctx.actor, "email", None)}
 
 
 def verify(check: FactorCheck) -> bool:

@@ -28,7 +28,7 @@ def _institution(code: Any):
                                                        Institution.kind == "public"))
 
 
-@hooks.case_institution(PROCESS)
+@hooks.case_party(PROCESS)
 def disclosure_party(data: dict[str, Any], user: Any) -> tuple[str, str]:
     """Only a member of the institution submits it (404-like refusal for anyone else)."""
     code = str(data.get("institution") or "").strip()

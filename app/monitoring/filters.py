@@ -198,12 +198,19 @@ def with_defaults(f: Filters, scope: DataScope) -> Filters:
 
 
 def energy_choices() -> list[tuple[str, str, str]]:
-    """(code, name, unit) of energy types, then industrial process."""
+    """(code, name, unit) of energy types, then industrial process; read once per request
+    (an application context): a page labels several items."""
+    from flask import g
+
     from app.energy.models import EnergyType
 
-    rows = [(t.code, t.name, t.unit) for t in db.session.scalars(
-        select(EnergyType).where(EnergyType.active.is_(True)).order_by(EnergyType.sort_order))]
-    return rows + [("process", "工业生产过程", "")]
+    cached = g.get("cecp_energy_choices")
+    if cached is None:
+        rows = [(t.code, t.name, t.unit) for t in db.session.scalars(
+            select(EnergyType).where(EnergyType.active.is_(True))
+            .order_by(EnergyType.sort_order))]
+        cached = g.cecp_energy_choices = rows + [("process", "工业生产过程", "")]
+    return list(cached)
 
 
 def energy_label(code: str) -> tuple[str, str | None]:

@@ -14,8 +14,12 @@ def register(app: Flask) -> None:
         certificate_api,
         consent_api,
         consent_views,
+        exchange_api,
+        exchange_views,
+        flow,
         jobs,
         research_api,
+        research_flow,
         research_views,
         views,
     )
@@ -28,6 +32,8 @@ def register(app: Flask) -> None:
     api.register_blueprint(onboarding_api.blp)
     api.register_blueprint(consent_api.blp)
     api.register_blueprint(certificate_api.blp)
+    app.register_blueprint(exchange_views.bp)
+    api.register_blueprint(exchange_api.blp)
     app.register_blueprint(research_views.bp)
     api.register_blueprint(research_api.blp)
     nav(NavItem("onboarding.workspace", "机构工作台", "Workspace", "institution.workspace"))

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from app.api import api_error
 from app.extensions import csrf
 from app.identity.scope import current_scope
-from app.onboarding import lifecycle, service
+from app.onboarding import flow, lifecycle, service
 from app.onboarding.service import ApplicationError
 
 blp = Blueprint("onboarding_api", __name__, url_prefix="/api/v1/onboarding",
@@ -87,14 +87,11 @@ def decide(uid: str):
         return api_error(404, "申请不存在", code="not_found")
     try:
         data = _body()
-        token = lifecycle.decide(app_, decision=data.get("decision") or "",
-                                 reason=data.get("reason"))
+        issued = flow.decide(app_, decision=data.get("decision") or "",
+                             reason=data.get("reason"), user=current_user)
     except ApplicationError as exc:
         return _error(exc)
-    out = lifecycle.summary(app_)
-    if token:
-        out["invitation_url"] = _invite_url(token)
-    return out
+    return {**lifecycle.summary(app_), **_links(issued)}
 
 
 @blp.route("/applications/<string:uid>/<any(suspend,reactivate):action>", methods=["POST"])
@@ -108,11 +105,73 @@ def suspend_or_reactivate(uid: str, action: str):
         return api_error(404, "申请不存在", code="not_found")
     try:
         data = _body()
-        fn = lifecycle.suspend if action == "suspend" else lifecycle.reactivate
-        n = fn(app_, reason=data.get("reason") or "")
+        if action == "suspend":
+            n = lifecycle.suspend(app_, reason=data.get("reason") or "")
+        else:  # completes the re-activation review task (opened first if none waits)
+            n = flow.reactivate(app_, reason=data.get("reason") or "", user=current_user,
+                                decision=data.get("decision") or "approve")
     except ApplicationError as exc:
         return _error(exc)
     return {**lifecycle.summary(app_), "accounts": n}
+
+
+def _links(issued: dict) -> dict:
+    base = request.host_url.rstrip("/")
+    out = {}
+    if issued.get("invite"):
+        out["invitation_url"] = _invite_url(issued["invite"])
+    if issued.get("resubmit"):
+        out["resubmit_url"] = f"{base}/onboarding/resubmit/{issued['resubmit']}"
+    return out
+
+
+@blp.route("/applications/<string:uid>/links", methods=["POST"])
+@auth_required("token", "session")
+def reissue_link(uid: str):
+    """A fresh single-use link for the applicant (earlier ones stop working): the
+    invitation of an approved application, the resubmission link of a returned one."""
+    refused = _admin_only()
+    if refused:
+        return refused
+    app_ = service.get(uid=uid, scope=current_scope())
+    if app_ is None:
+        return api_error(404, "申请不存在", code="not_found")
+    try:
+        issued = flow.reissue(app_)
+    except ApplicationError as exc:
+        return _error(exc)
+    return {**lifecycle.summary(app_), **_links(issued)}
+
+
+@blp.route("/applications/<string:uid>/reactivation-request", methods=["POST"])
+@auth_required("token", "session")
+def reactivation_request(uid: str):
+    """Open a re-activation review task (the inbox of the platform administrators):
+    {"reason": "..."}; 201 with the case id."""
+    refused = _admin_only()
+    if refused:
+        return refused
+    app_ = service.get(uid=uid, scope=current_scope())
+    if app_ is None:
+        return api_error(404, "申请不存在", code="not_found")
+    try:
+        inst = flow.request_reactivation(app_, reason=_body().get("reason") or "",
+                                         user=current_user)
+    except ApplicationError as exc:
+        return _error(exc)
+    return {**lifecycle.summary(app_), "case_id": inst.id}, 201
+
+
+@blp.route("/resubmissions/<string:token>", methods=["POST"])
+@csrf.exempt
+def resubmit(token: str):
+    """A returned application's changes through its single-use link (no account):
+    any of name, contact_name, contact_phone, contact_email, intended_use."""
+    try:
+        app_ = flow.resubmit(token=token, data=_body())
+    except ApplicationError as exc:
+        return _error(exc)
+    return {"id": app_.uid, "status": app_.status, "status_label": app_.status_label}
 
 
 @blp.route("/invitations/<string:token>/accept", methods=["POST"])

@@ -1,4 +1,5 @@
-"""Bank consent (green finance): an enterprise lets a bank read what it chose — its grade
+"""Consent (green finance, R-6.5.2): an enterprise lets a bank (or an exchange: its grade
+only) read what it chose — its grade
 (with the changes since the consent), its account summary — for a limited time, revocable;
 every read is audited and listed to the enterprise. A bank sees only enterprises whose
 consent is live and covers what it asks for: anything else is "not found". No commits here."""
@@ -27,10 +28,21 @@ ITEMS = {"grade": "碳效等级及授权以来的等级变化",
          "summary": "碳账户年度摘要（排放、能耗、增加值、强度）"}
 
 
+#: who may receive consent, and what each kind may be allowed to read
+RECIPIENT_ITEMS = {"bank": ("grade", "summary"), "exchange": ("grade",)}
+
+
 def banks() -> list[Application]:
     """Banks an enterprise may choose: onboarded and active."""
+    return recipients(kind="bank")
+
+
+def recipients(*, kind: str | None = None) -> list[Application]:
+    """Organisations an enterprise may grant consent to (active banks and exchanges)."""
+    kinds = [kind] if kind else list(RECIPIENT_ITEMS)
     return list(db.session.scalars(select(Application).where(
-        Application.kind == "bank", Application.status == "active").order_by(Application.name)))
+        Application.kind.in_(kinds), Application.status == "active")
+        .order_by(Application.kind, Application.name)))
 
 
 def bank_of(scope: DataScope) -> Application | None:
@@ -67,11 +79,17 @@ def grant(*, uscc: str, bank: str, days: Any, scope: DataScope,
                             .where(Enterprise.uscc == (uscc or "")))
     if ent is None:
         raise ApplicationError({"uscc": "企业不存在或不在您的数据范围内"}, status=404)
-    if bank not in {b.uscc for b in banks()}:
-        raise ApplicationError({"bank": "请选择已入驻的银行"})
+    recipient = next((r for r in recipients() if r.uscc == bank), None)
+    if recipient is None:
+        raise ApplicationError({"bank": "请选择已入驻的银行或交易所"})
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ApplicationError({"days": f"授权期限须为 1–{MAX_DAYS} 天的整数"})
-    chosen = ",".join(_items(items))
+    picked = _items(items)
+    allowed = RECIPIENT_ITEMS[recipient.kind]
+    if any(i not in allowed for i in picked):
+        raise ApplicationError({"items": f"{recipient.kind_label}只能被授权查看："
+                                + "、".join(ITEMS[i] for i in allowed)})
+    chosen = ",".join(picked)
     now = utcnow()
     consent = db.session.scalar(select(Consent).where(
         Consent.enterprise_id == ent.id, Consent.bank_code == bank, _live()))
@@ -84,7 +102,7 @@ def grant(*, uscc: str, bank: str, days: Any, scope: DataScope,
     db.session.flush()
     audit.record("consent.grant", object_type="onboarding_consent", object_id=consent.id,
                  summary={"enterprise": ent.uscc, "bank": bank, "days": days,
-                          "items": chosen.split(",")})
+                          "recipient_kind": recipient.kind, "items": chosen.split(",")})
     return consent
 
 
@@ -221,12 +239,14 @@ def read_summary(*, bank: Application, uscc: str, user: Any) -> dict | None:
 
 
 def as_json(c: Consent) -> dict[str, Any]:
-    bank = db.session.scalar(select(Application.name).where(Application.uscc == c.bank_code,
-                                                            Application.kind == "bank"))
+    org = db.session.execute(select(Application.name, Application.kind).where(
+        Application.uscc == c.bank_code, Application.kind.in_(list(RECIPIENT_ITEMS)))
+        .order_by(Application.id.desc())).first()
+    bank, kind = (org[0], org[1]) if org else (None, None)
     now = utcnow()
     state = "revoked" if c.revoked_at else ("expired" if c.expires_at <= now else "active")
     return {"id": c.uid, "enterprise": c.enterprise.uscc, "bank": c.bank_code,
-            "bank_name": bank, "state": state, "items": c.items.split(","),
+            "bank_name": bank, "recipient_kind": kind, "state": state, "items": c.items.split(","),
             "granted_at": c.granted_at.isoformat() + "Z",
             "expires_at": c.expires_at.isoformat() + "Z",
             "revoked_at": c.revoked_at.isoformat() + "Z" if c.revoked_at else None,

@@ -27,6 +27,14 @@ def list_banks():
     return {"items": [{"code": b.uscc, "name": b.name} for b in consent.banks()]}
 
 
+@blp.route("/exchanges", methods=["GET"])
+@auth_required("token", "session")
+def list_exchanges():
+    """The onboarded, active exchanges an enterprise may let read its grade."""
+    return {"items": [{"code": x.uscc, "name": x.name}
+                      for x in consent.recipients(kind="exchange")]}
+
+
 @blp.route("/consents", methods=["POST"])
 @auth_required("token", "session")
 def grant_consent():
@@ -38,7 +46,8 @@ def grant_consent():
     if not isinstance(data, dict) or (request.content_length or 0) > 4096:
         return api_error(400, "请求体必须是不超过 4 KB 的 JSON 对象", fields={"body": "格式错误"})
     try:
-        c = consent.grant(uscc=data.get("uscc") or "", bank=data.get("bank") or "",
+        c = consent.grant(uscc=data.get("uscc") or "",
+                          bank=data.get("bank") or data.get("exchange") or "",
                           days=data.get("days"), scope=current_scope(),
                           items=data.get("items"))
     except ApplicationError as exc:

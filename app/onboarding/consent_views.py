@@ -28,7 +28,7 @@ def consents():
                 if c is None:
                     abort(404)
                 consent.revoke(c)
-                flash("已撤销授权，该银行自下一次访问起无法查看贵企业数据。", "success")
+                flash("已撤销授权，对方自下一次访问起无法查看贵企业数据。", "success")
             else:
                 days = request.form.get("days", "")
                 consent.grant(uscc=request.form.get("uscc", ""),
@@ -44,6 +44,7 @@ def consents():
                                           .order_by(Enterprise.name).limit(100)))
     items = [consent.as_json(c) for c in consent.list_for_enterprise(scope=current_scope())]
     return render_template("onboarding/consents.html", items=items, banks=consent.banks(),
+                           exchanges=consent.recipients(kind="exchange"),
                            enterprises=enterprises, errors=errors, consent_items=consent.ITEMS,
                            form=request.form), (422 if errors else 200)
 

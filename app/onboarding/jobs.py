@@ -18,3 +18,12 @@ def export(request_id: int) -> int:
 def model_run(model_id: int) -> str | None:
     done = research_models.run(model_id=model_id)
     return None if done is None else done.status
+
+
+@job("exchange.webhook_deliver")
+def webhook_deliver(delivery_id: int, attempt: int) -> str | None:
+    """One signed delivery attempt; the next one, if any, is enqueued by the attempt itself
+    (idempotent: a replayed attempt number does nothing)."""
+    from app.onboarding import webhooks
+
+    return webhooks.deliver(delivery_id=delivery_id, attempt=attempt)

@@ -65,12 +65,17 @@ def decide(app_: Application, *, decision: str, reason: str | None) -> str | Non
     app_.reviewed_by_id = _actor_id()
     audit.record(f"onboarding.{decision}", object_type="onboarding_application",
                  object_id=app_.id, summary={"uscc": app_.uscc, "reason": reason or None})
-    return _invite(app_) if decision == "approve" else None
+    return None  # the invitation is the process's next step (`flow`, service `invite`)
+
+
+def invite(app_: Application) -> str:
+    """The invitation step of `institution_onboarding` (after an approval)."""
+    return _invite(app_)
 
 
 def reissue(app_: Application) -> str:
     if app_.status != "approved":
-        raise ApplicationError({"status": "只有已批准、尚未开通的申请可以重新发送邀请"},
+        raise ApplicationError({"status": "只有已批准（尚未开通）或已退回的申请可以重新生成链接"},
                                status=409)
     return _invite(app_)
 
@@ -97,9 +102,11 @@ def invitation_for(token: str) -> Invitation | None:
     return inv
 
 
-def accept(*, token: str, password: str, accepted: bool, version: str | None) -> User:
+def accept(*, token: str, password: str, accepted: bool, version: str | None,
+           extra_scopes: tuple = (), check_policy: bool = True) -> User:
     """Accept the data-use agreement and set the administrator's password: the account is
-    created, the exact text and time kept, and the organisation becomes active."""
+    created, the exact text and time kept, and the organisation becomes active.
+    (`extra_scopes`, `check_policy`: the demo's accounts only.)"""
     inv = invitation_for(token)
     if inv is None:
         raise ApplicationError({"token": "邀请链接无效、已使用或已过期"}, status=404)
@@ -118,8 +125,9 @@ def accept(*, token: str, password: str, accepted: bool, version: str | None) ->
         user = accounts.create(
             email=email, password=password[:200],
             roles=[KINDS[app_.kind][1], ORG_ADMIN_ROLE],
-            scopes=[("institution", app_.uscc)], display_name=app_.contact_name,
-            user_class="institution", phone=app_.contact_phone)
+            scopes=[("institution", app_.uscc), *extra_scopes],
+            display_name=app_.contact_name, user_class="institution",
+            phone=app_.contact_phone, check_policy=check_policy)
     except accounts.AccountError as exc:
         raise ApplicationError({exc.field: exc.message}) from exc
     now = utcnow()
@@ -127,14 +135,23 @@ def accept(*, token: str, password: str, accepted: bool, version: str | None) ->
     app_.agreement_version, app_.agreement_text = agreement.VERSION, agreement.TEXT
     app_.agreement_accepted_at = now
     app_.admin_user_id = user.id
-    app_.institution_id = _institution(app_).id
-    app_.status = "active"
     audit.record("onboarding.agreement_accept", object_type="onboarding_application",
                  object_id=app_.id, user=user,
                  summary={"version": agreement.VERSION, "user_id": user.id})
+    from app.onboarding import flow  # the process's waiting step goes on: `activate`
+
+    flow.accepted(app_, user=user)
+    return user
+
+
+def activate(app_: Application, *, user: Any) -> None:
+    """The workspace switched on (the process's last step after the acceptance)."""
+    if app_.status == "active":
+        return
+    app_.institution_id = _institution(app_).id
+    app_.status = "active"
     audit.record("onboarding.activate", object_type="onboarding_application",
                  object_id=app_.id, user=user, summary={"uscc": app_.uscc})
-    return user
 
 
 def _institution(app_: Application) -> Institution:
@@ -149,10 +166,12 @@ def _institution(app_: Application) -> Institution:
 
 
 def members(app_: Application) -> list[User]:
-    """Every account of the organisation: those whose data scope names its code."""
+    """Every personal account of the organisation: those whose data scope names its code
+    (its machine clients' accounts are keys: `exchange_keys.list_for`)."""
     return list(db.session.scalars(
         select(User).join(UserScope, UserScope.user_id == User.id)
-        .where(UserScope.kind == "institution", UserScope.code == app_.uscc)
+        .where(UserScope.kind == "institution", UserScope.code == app_.uscc,
+               User.user_class != "machine")
         .order_by(User.id)))
 
 
@@ -168,9 +187,12 @@ def suspend(app_: Application, *, reason: str) -> int:
     for user in users:
         accounts.disable(user, reason=f"机构暂停：{reason[:200]}")
         user.fs_uniquifier = uuid.uuid4().hex
+    from app.onboarding.exchange_keys import revoke_all  # API keys and webhooks too
+
+    keys = revoke_all(app_, reason=reason)
     app_.status, app_.suspended_at, app_.suspend_reason = "suspended", utcnow(), reason
     audit.record("onboarding.suspend", object_type="onboarding_application",
-                 object_id=app_.id, summary={"reason": reason,
+                 object_id=app_.id, summary={"reason": reason, "api_keys": keys,
                                              "users": [u.id for u in users]})
     return len(users)
 
@@ -197,6 +219,7 @@ def summary(app_: Application, *, detail: bool = False) -> dict[str, Any]:
         "id": app_.uid, "kind": app_.kind, "kind_label": app_.kind_label, "name": app_.name,
         "uscc": app_.uscc, "region_code": app_.region_code, "status": app_.status,
         "status_label": app_.status_label, "review_note": app_.review_note,
+        "case_id": app_.case_id,
         "created_at": app_.created_at.isoformat() + "Z" if app_.created_at else None,
         "agreement_version": app_.agreement_version,
         "agreement_accepted_at": (app_.agreement_accepted_at.isoformat() + "Z"

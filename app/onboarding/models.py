@@ -59,6 +59,11 @@ class Application(db.Model, UidMixin, TimestampMixin):
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime)
     suspend_reason: Mapped[str | None] = mapped_column(Text)
+    #: the latest `institution_onboarding` instance (application, or re-activation review)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_instance.id"))
+    #: a returned application's single-use link for the applicant's changes (SHA-256 only)
+    resubmit_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    resubmit_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     contact_name = EncryptedField("contact_name_enc")
     contact_phone = EncryptedField("contact_phone_enc")
@@ -97,7 +102,8 @@ class Invitation(db.Model):
 
 
 class Consent(db.Model, UidMixin):
-    """An enterprise lets one bank read its grade until it expires or is revoked."""
+    """An enterprise lets one bank (or exchange) read its grade until it expires or is
+    revoked. `bank_code` is the receiving organisation's code, a bank's or an exchange's."""
 
     __tablename__ = "onboarding_consent"
     __scope__ = ScopeRule(via=("enterprise_id", Enterprise))
@@ -162,6 +168,8 @@ class DataRequest(db.Model, UidMixin, TimestampMixin):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: its `research_data_request` process instance (review, amendments, approval)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_instance.id"))
 
 
 class ResearchExport(db.Model, UidMixin):

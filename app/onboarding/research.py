@@ -127,6 +127,9 @@ def create(*, data: dict[str, Any], scope: DataScope, user: Any) -> DataRequest:
     db.session.flush()
     audit("research.request", object_type="research_data_request", object_id=req.uid,
           summary={k: v for k, v in clean.items() if k != "purpose"})
+    from app.onboarding import research_flow  # its approval runs as `research_data_request`
+
+    research_flow.open_case(req, user=user)
     return req
 
 
@@ -140,8 +143,8 @@ def get(*, uid: str, scope: DataScope) -> DataRequest | None:
     return db.session.scalar(scoped(stmt, DataRequest, scope))
 
 
-def decide(*, req: DataRequest, decision: str, reason: str | None, actor: Any) -> DataRequest:
-    """approve | return | reject (a reason for the last two); approval enqueues the export."""
+def decision_errors(*, req: DataRequest, decision: str, reason: str | None) -> None:
+    """approve | return | reject (a reason for the last two); 409 once decided."""
     reason = (reason or "").strip()
     if decision not in ("approve", "return", "reject"):
         raise ApplicationError({"decision": "应为 approve、return 或 reject"})
@@ -150,15 +153,25 @@ def decide(*, req: DataRequest, decision: str, reason: str | None, actor: Any) -
     if req.status != "submitted":
         raise ApplicationError({"status": f"申请当前状态为“{REQUEST_STATUSES[req.status]}”，"
                                           "不能再审批"}, status=409)
+
+
+def decide(*, req: DataRequest, decision: str, reason: str | None, actor: Any) -> DataRequest:
+    """The decision's record (run by the review task of `research_data_request`; the
+    export is the process's next step, `enqueue_export`)."""
+    decision_errors(req=req, decision=decision, reason=reason)
+    reason = (reason or "").strip()
     req.status = {"approve": "approved", "return": "returned", "reject": "rejected"}[decision]
     req.decision_reason = reason or None
     req.decided_by = getattr(actor, "email", None)
     req.decided_at = utcnow()
     audit(f"research.{decision}", object_type="research_data_request", object_id=req.uid,
-          summary={"reason": reason or None})
-    if decision == "approve":
-        enqueue("research.export", key=f"research.export:{req.uid}", request_id=req.id)
+          user=actor, summary={"reason": reason or None})
     return req
+
+
+def enqueue_export(*, req: DataRequest) -> None:
+    """The `research.export` job, once per request (keyed)."""
+    enqueue("research.export", key=f"research.export:{req.uid}", request_id=req.id)
 
 
 def resubmit(*, req: DataRequest, data: dict[str, Any]) -> DataRequest:
@@ -290,7 +303,8 @@ def export_csv(*, req: DataRequest, export: ResearchExport) -> bytes:
 
 
 def as_json(req: DataRequest, export: ResearchExport | None = None) -> dict[str, Any]:
-    out = {"id": req.uid, "institution": req.institution_code, "purpose": req.purpose,
+    out = {"id": req.uid, "institution": req.institution_code, "case_id": req.case_id,
+           "purpose": req.purpose,
            "indicators": req.indicators.split(","), "regions": req.regions.split(","),
            "industries": [i for i in req.industries.split(",") if i],
            "region_level": req.region_level,

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from app.api import api_error
 from app.identity.scope import current_scope
-from app.onboarding import research, research_models
+from app.onboarding import research, research_flow, research_models
 from app.onboarding.api import _body, _error
 from app.onboarding.service import ApplicationError
 
@@ -69,8 +69,8 @@ def decide_request(uid: str):
         return _missing()
     try:
         data = _body()
-        research.decide(req=req, decision=data.get("decision") or "",
-                        reason=data.get("reason"), actor=current_user)
+        research_flow.decide(req=req, decision=data.get("decision") or "",
+                             reason=data.get("reason"), user=current_user)
     except ApplicationError as exc:
         return _error(exc)
     return research.as_json(req)
@@ -85,7 +85,7 @@ def resubmit_request(uid: str):
     if req is None:
         return _missing()
     try:
-        research.resubmit(req=req, data=_body())
+        research_flow.resubmit(req=req, data=_body(), user=current_user)
     except ApplicationError as exc:
         return _error(exc)
     return research.as_json(req)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_security import auth_required, current_user
 
 from app.identity.scope import current_scope
-from app.onboarding import research, research_models
+from app.onboarding import research, research_flow, research_models
 from app.onboarding.service import ApplicationError
 
 bp = Blueprint("research", __name__, url_prefix="/research")
@@ -86,8 +86,8 @@ def decide(uid: str):
     if req is None:
         abort(404)
     try:
-        research.decide(req=req, decision=request.form.get("decision", ""),
-                        reason=request.form.get("reason"), actor=current_user)
+        research_flow.decide(req=req, decision=request.form.get("decision", ""),
+                             reason=request.form.get("reason"), user=current_user)
     except ApplicationError as exc:
         flash(exc.message + "：" + "；".join(exc.fields.values()), "danger")
         return redirect(url_for("research.requests_page")), 303

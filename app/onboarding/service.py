@@ -26,7 +26,7 @@ LIMITS = {"name": 200, "contact_name": 50, "contact_phone": 20, "contact_email":
           "intended_use": 2000}
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-OPEN = ("submitted", "approved", "active", "suspended")  # states that block a new application
+OPEN = ("submitted", "returned", "approved", "active", "suspended")  # block a new application
 
 
 class ApplicationError(ValueError):
@@ -142,6 +142,9 @@ def create(*, data: dict[str, Any], source_ip: str | None) -> Application:
     db.session.flush()
     audit.record("onboarding.apply", object_type="onboarding_application", object_id=app_.id,
                  summary={"kind": app_.kind, "name": app_.name, "uscc": app_.uscc})
+    from app.onboarding import flow  # its review runs as `institution_onboarding`
+
+    flow.open_case(app_, user=None)
     return app_
 
 

@@ -21,7 +21,7 @@ from flask_security import auth_required, current_user, permissions_accepted
 from app.crypto.sm4 import DecryptionError
 from app.extensions import csrf
 from app.identity.scope import current_scope
-from app.onboarding import agreement, lifecycle, qualifications, service
+from app.onboarding import agreement, flow, lifecycle, qualifications, service
 from app.onboarding.models import KINDS, STATUSES
 from app.onboarding.service import ApplicationError
 
@@ -88,17 +88,18 @@ def review(uid: str):
     if request.method == "POST":
         action = request.form.get("action", "")
         reason = request.form.get("reason", "")
+        token = resubmit = None
         try:
-            if action in lifecycle.DECISIONS:
-                token = lifecycle.decide(app_, decision=action, reason=reason)
-            elif action == "reissue":
-                token = lifecycle.reissue(app_)
+            if action in lifecycle.DECISIONS:  # completes the case's review task
+                issued = flow.decide(app_, decision=action, reason=reason, user=current_user)
+                token, resubmit = issued.get("invite"), issued.get("resubmit")
+            elif action == "reissue":  # invitation, or a returned one's resubmission link
+                issued = flow.reissue(app_)
+                token, resubmit = issued.get("invite"), issued.get("resubmit")
             elif action == "suspend":
-                token = None
                 lifecycle.suspend(app_, reason=reason)
             elif action == "reactivate":
-                token = None
-                lifecycle.reactivate(app_, reason=reason)
+                flow.reactivate(app_, reason=reason, user=current_user)
             else:
                 raise ApplicationError({"action": "未知操作"})
         except ApplicationError as exc:
@@ -107,6 +108,9 @@ def review(uid: str):
             if token:
                 link = url_for("onboarding.invite", token=token, _external=True)
                 flash(f"已批准。请将一次性邀请链接发送给申请机构联系人：{link}", "success")
+            elif resubmit:
+                link = url_for("onboarding.resubmit", token=resubmit, _external=True)
+                flash(f"已退回。请将一次性补充材料链接发送给申请机构联系人：{link}", "success")
             else:
                 flash(f"已处理：{app_.status_label}", "success")
             return redirect(url_for("onboarding.review", uid=uid))
@@ -133,6 +137,36 @@ def document(uid: str, doc: str):
     return Response(content, mimetype=row.content_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+@bp.route("/resubmit/<string:token>", methods=["GET", "POST"])
+def resubmit(token: str):
+    """A returned application: the applicant changes what was asked and adds documents;
+    the same case goes back to the platform's review."""
+    app_ = flow.returned_for(token)
+    if app_ is None:
+        abort(404)
+    data = {"name": app_.name, "contact_name": app_.contact_name,
+            "contact_phone": app_.contact_phone, "contact_email": app_.contact_email,
+            "intended_use": app_.intended_use}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        _protect()
+        limit = MAX_FORM + qualifications.MAX_FILES * int(current_app.config.get(
+            "CECP_ONBOARDING_DOC_MAX_BYTES", qualifications.MAX_BYTES))
+        if (request.content_length or 0) > limit:
+            abort(413)
+        data = {k: request.form.get(k, "") for k in data}
+        files = [(f.filename or "", f.read()) for f in request.files.getlist("documents")
+                 if f.filename]
+        try:
+            flow.resubmit(token=token, data=data, files=files)
+        except ApplicationError as exc:
+            errors = exc.fields
+        else:
+            return render_template("onboarding/applied.html", application=app_)
+    return render_template("onboarding/resubmit.html", a=app_, data=data, errors=errors), \
+        (422 if errors else 200)
 
 
 @bp.route("/invite/<string:token>", methods=["GET", "POST"])

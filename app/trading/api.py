@@ -261,11 +261,20 @@ def incoming(code):
 def confirm(movement_id):
     """The receiving exchange confirms a transfer into its account (recorded and audited).
     The serials already sit in exactly one place, the exchange account; confirming records
-    receipt, it does not move them. Only a caller whose scope holds the exchange may confirm."""
+    receipt, it does not move them. Only a caller whose scope holds the exchange may confirm;
+    a machine client also needs the `transfers.confirm` scope."""
     found = _visible_movement(movement_id)
     if found is None:
         return api_error(404, "变动记录不存在", code="not_found")
     mv, _debit, credit = found
+    if current_user.user_class == "machine" and not current_user.has_permission(
+            "transfers.confirm"):
+        audit.record("trading.confirm_refused", object_type="trading_movement",
+                     object_id=mv.id, user=current_user,
+                     summary={"account": credit.code, "missing_scope": "transfers.confirm"})
+        commit()
+        return api_error(403, "该密钥没有确认转入的权限（transfers.confirm）",
+                         code="missing_scope")
     scope = current_scope()
     if mv.kind != "transfer" or credit.kind != "exchange" or not (
             scope.all or credit.institution_code in scope.institution):

@@ -175,6 +175,10 @@ def issue(*, project: Project, vintage: int, quantity: int, to_account: Account,
                           "to": to_account.code,
                           "serials": [format_serial(project.code, vintage, lot.serial_start),
                                       format_serial(project.code, vintage, lot.serial_end)]})
+    if to_account.kind == "exchange":
+        from app.onboarding import exchange_events  # webhooks of the receiving exchange
+
+        exchange_events.lot_reached(lot=lot, account=to_account)
     return lot
 
 
@@ -225,6 +229,10 @@ def move(*, kind: str, lot_id: int, from_account_id: int, quantity: Any,
                           "reason": reason,
                           "serials": [[format_serial(code, vintage, a),
                                        format_serial(code, vintage, b)] for a, b in moved]})
+    if credit.kind == "exchange":
+        from app.onboarding import exchange_events  # webhooks of the receiving exchange
+
+        exchange_events.transferred(lot=lot, debit=debit, credit=credit, movements=movements)
     return movements
 
 

@@ -83,8 +83,11 @@ def _defaults() -> dict[str, Any]:
             "review_deadline_reminder": cfg.get("CECP_REVIEW_REMINDER", "P3D")}
 
 
-def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> ProcessInstance:
-    """Start the latest version of a model for a case within the caller's scope."""
+def start(*, model: str | int, data: dict[str, Any] | None, user: Any,
+          case_of: ProcessInstance | None = None) -> ProcessInstance:
+    """Start the latest version of a model for a case within the caller's scope.
+    `case_of`: started by that instance's message (no user): the new case belongs to the
+    same enterprise and region and has the same initiator."""
     data = dict(data or {})
     bad = [k for k in data if not isinstance(k, str) or k.startswith("_")]
     if bad:
@@ -100,10 +103,13 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                                              if k in form["schema"].get("properties", {})})
         if errors:
             raise Invalid("发起表单校验未通过：" + "、".join(sorted(errors)), fields=errors)
-    inst_hook = hooks.CASE_INSTITUTION.get(row.key)
-    institution_code = None
-    if inst_hook is not None:  # the case's party is an institution, not an enterprise
-        region, institution_code = inst_hook(data, user)
+    party_hook = hooks.CASE_PARTY.get(row.key)
+    party_institution = None
+    if case_of is not None:
+        region, uscc = case_of.region_code, case_of.enterprise_uscc
+        ent = enterprise_by_uscc(uscc) if uscc else None
+    elif party_hook is not None:  # the case's party is an institution and its region
+        region, party_institution = party_hook(data, user)
         uscc, ent = None, None
     else:
         region, uscc, ent = _case_attributes(data, user)
@@ -115,12 +121,15 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
     title = title_hook(data, ent) if title_hook else " · ".join(
         p for p in (row.name, ent.name if ent else None) if p)
     body_hook = hooks.CASE_BODY.get(row.key)
+    institution_hook = hooks.CASE_INSTITUTION.get(row.key)
     inst = ProcessInstance(model_id=row.id, version_id=version.id, process_key=row.key,
                            content_hash=version.content_hash,
                            title=title[:300], region_code=region, enterprise_uscc=uscc,
                            verification_body_code=body_hook(data) if body_hook else None,
-                           institution_code=institution_code,
-                           initiator_id=getattr(user, "id", None), blob="")
+                           institution_code=institution_hook(data) if institution_hook
+                           else party_institution,
+                           initiator_id=case_of.initiator_id if case_of is not None
+                           else getattr(user, "id", None), blob="")
     ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user,
                       enterprise=ent)
     with case(ctx):

@@ -20,9 +20,17 @@ def test_demo_organisations_accounts_and_consent(app, db, client):
         r = runner.invoke(cli, ["demo", "--enterprises", "3", "--months", "2"])
         assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count()).select_from(Application)) == 4
-    assert db.session.scalar(select(func.count()).select_from(Consent)) == 1
+    # the demo bank and the demo exchange (grade only) hold the demo enterprise's consent
+    assert db.session.scalar(select(func.count()).select_from(Consent)) == 2
     assert {a.kind for a in db.session.scalars(select(Application))} == {
         "research", "exchange", "public", "bank"}
+    # each went through its institution_onboarding case, which ended with the activation
+    from app.workflow.models import ProcessInstance
+
+    for a in db.session.scalars(select(Application)):
+        inst = db.session.get(ProcessInstance, a.case_id)
+        assert a.status == "active" and inst.process_key == "institution_onboarding"
+        assert inst.status == "completed", inst.status
     password = app.config["CECP_DEMO_PASSWORD"]
     # each demo organisation's account is its administrator: TOTP is required, as for
     # every administrator (api_token enrols it as the web page would)
@@ -42,3 +50,22 @@ def test_demo_organisations_accounts_and_consent(app, db, client):
         h = api_token(client, accounts[email], password=password)
         org = client.get("/api/v1/onboarding/organisation", headers=h)
         assert org.status_code == 200 and org.get_json()["status"] == "active"
+
+
+def test_demo_exchange_has_a_key_a_disabled_webhook_and_a_consent(app, db, client):
+    from app.cli import cli
+    from app.demo import demo_enterprise_uscc
+
+    r = app.test_cli_runner().invoke(cli, ["demo", "--enterprises", "3", "--months", "2"])
+    assert r.exit_code == 0, r.output
+    assert "cecp_" not in r.output  # no key is printed
+    user = db.session.scalar(select(User).where(User.email == "exchange@demo.cecp"))
+    h = api_token(client, user, password=app.config["CECP_DEMO_PASSWORD"])
+    keys = client.get("/api/v1/onboarding/exchange/clients", headers=h).get_json()["items"]
+    assert [k["name"] for k in keys] == ["demo-feed"] and keys[0]["active"]
+    hooks = client.get("/api/v1/onboarding/exchange/webhooks", headers=h).get_json()["items"]
+    assert len(hooks) == 1 and hooks[0]["active"] is False
+    items = client.get("/api/v1/onboarding/exchange/enterprises", headers=h).get_json()
+    assert [i["uscc"] for i in items["items"]] == [demo_enterprise_uscc()]
+    lots = client.get("/api/v1/onboarding/exchange/lots", headers=h).get_json()["items"]
+    assert lots and all(x["held_t"] >= 0 for x in lots)

@@ -46,14 +46,19 @@ def test_review_decisions_need_admin_and_reasons(client, reference, admin_header
     assert "invitation_url" not in r.get_json()
     assert client.post(url, json={"decision": "approve"},
                        headers=admin_headers).status_code == 409
-    # returned: the organisation may apply again with the same code
-    body = application_body()
-    uid2 = _apply(client, uscc=reference.session.scalar(
-        select(Application.uscc).where(Application.uid == uid)), name=body["name"])
+    # returned: the same case continues through the resubmission link, so a second
+    # application with the same code is refused; once rejected, it may apply again
+    uscc = reference.session.scalar(select(Application.uscc).where(Application.uid == uid))
+    r = client.post("/api/v1/onboarding/applications",
+                    json=application_body(uscc=uscc))
+    assert r.status_code == 409 and "uscc" in r.get_json()["error"]["fields"]
+    uid2 = _apply(client)
     r = client.post(f"/api/v1/onboarding/applications/{uid2}/decision",
                     json={"decision": "reject", "reason": "不属于可入驻机构"},
                     headers=admin_headers)
     assert r.get_json()["status"] == "rejected" and r.get_json()["review_note"]
+    uscc2 = reference.session.scalar(select(Application.uscc).where(Application.uid == uid2))
+    assert _apply(client, uscc=uscc2)
     assert _actions(reference, uid) == ["onboarding.apply", "onboarding.return"]
     assert _actions(reference, uid2) == ["onboarding.apply", "onboarding.reject"]
 

@@ -74,7 +74,7 @@ def exchange_client(reference):
 
     def _make(name: str, institution: str) -> dict:
         _, key = clients.create(name=name, institutions=[institution],
-                                permissions=["exchange.read"])
+                                permissions=["exchange.read", "transfers.confirm"])
         reference.session.commit()
         return {"X-API-Key": key}
 

@@ -180,3 +180,17 @@ def correlate(
         "也没有以该消息启动的流程",
         code="no_match",
     )
+
+
+def deliver(*, instance: ProcessInstance, name: str, payload: dict[str, Any] | None,
+            user: Any) -> bool:
+    """Resume one known instance waiting for `name` (a domain module that found the case
+    itself, e.g. an invitation link naming its application: no scope search, since the
+    caller may be an applicant without an account). False when it does not wait for it."""
+    if instance.status != "running":
+        return False
+    opened = persistence.open_instance(instance)
+    if name not in engine.waiting_messages(opened.wf):
+        return False
+    _deliver(instance, opened, engine.Message(name, payload or {}, {}), user, started=False)
+    return True
