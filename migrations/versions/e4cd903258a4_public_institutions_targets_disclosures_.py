@@ -1,7 +1,7 @@
 """public institutions: targets, disclosures, energy derivation
 
 Revision ID: e4cd903258a4
-Revises: d7941007868a
+Revises: 4762c8e63ab4
 Create Date: 2026-12-06 03:28:35.376937
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4cd903258a4'
-down_revision = 'd7941007868a'
+down_revision = '4762c8e63ab4'
 branch_labels = None
 depends_on = None
 
