@@ -47,8 +47,9 @@ def index():
         return redirect(url_for("pubinst.dashboard_page"))
     mine = (institutions.own(scope=current_scope())
             if current_user.has_permission("institution.energy") else [])
-    if len(mine) == 1:
-        return redirect(url_for("pubinst.overview", code=mine[0].code))
+    with_data = [i for i in mine if institutions.years(institution=i)]
+    if len(mine) == 1 or len(with_data) == 1:  # an account of one institution (with data)
+        return redirect(url_for("pubinst.overview", code=(with_data or mine)[0].code))
     if not mine:
         abort(404)
     return render_template("institutions/list.html", items=mine)

@@ -36,5 +36,21 @@ def test_demo_public_institutions(app, db, client):
     page = client.get("/disclosure/institutions/PI-330500-001")
     assert page.status_code == 200 and "湖州市示范中学" in page.get_data(as_text=True)
     rows = dashboard.build(scope=DataScope(region=("330500",)))["rows"]
-    assert len(rows) == 3 and {r["status"] for r in rows} >= {"at_risk"}
-    assert [r["rank"] for r in rows] == [1, 2, 3]
+    # the three monitoring demo institutions, ranked; the onboarded demo organisation's own
+    # row (its USCC) has entered nothing yet and comes last, unranked
+    assert {r["status"] for r in rows} >= {"at_risk", "on_track", "achieved"}
+    ranked = [r for r in rows if r.get("rank")]
+    assert [r["rank"] for r in ranked] == [1, 2, 3]
+    assert {r["code"] for r in ranked} == {"PI-330500-001", "PI-330500-002", "PI-330500-003"}
+    assert all(r["status"] == "no_target" for r in rows if not r.get("rank"))
+    # the demo school's account opens its workspace with the data
+    from app.identity.models import User
+    from tests.conftest import login
+
+    user = db.session.scalar(select(User).where(User.email == "institution@demo.cecp"))
+    from tests.conftest import enrol_totp
+
+    enrol_totp(user)
+    c = app.test_client()
+    login(c, user, password=app.config["CECP_DEMO_PASSWORD"])
+    assert c.get("/institutions/").headers["Location"].endswith("/institutions/PI-330500-001")
