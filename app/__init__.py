@@ -22,7 +22,8 @@ MODEL_MODULES = (
 DOMAIN_PACKAGES = (
     "app.jobs", "app.energy", "app.accounting", "app.monitoring", "app.workflow", "app.cases",
     "app.verification",
-    "app.factors", "app.trading", "app.onboarding", "app.analytics", "app.exchange",
+    "app.factors", "app.trading", "app.onboarding", "app.institutions", "app.analytics",
+    "app.exchange",
     "app.documents", "reports",
     "integrations",  # the exchange adapters (SOAP, files, intermediate databases)
 )

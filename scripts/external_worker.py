@@ -124,9 +124,14 @@ def main() -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--worker-id", default="example-worker")
+    parser.add_argument("--lock-ms", type=int, default=10_000, help="lock duration")
+    parser.add_argument("--retries", type=int, default=3, help="retries after a first failure")
+    parser.add_argument("--retry-timeout-ms", type=int, default=1000, help="back-off")
     parser.add_argument("--once", action="store_true")
     args = parser.parse_args()
-    worker = Worker(http_transport(args.url, args.key), args.worker_id, args.topic)
+    worker = Worker(http_transport(args.url, args.key), args.worker_id, args.topic,
+                    lock_ms=args.lock_ms, retries=args.retries,
+                    retry_timeout_ms=args.retry_timeout_ms)
     while True:
         for tid, outcome in worker.run_once():
             print(tid, outcome, flush=True)

@@ -72,6 +72,7 @@ def notify_case(instance_id: int, status: str, tasks: list[dict[str, Any]]) -> i
             enterprise_uscc=inst.enterprise_uscc,
             initiator_id=inst.initiator_id,
             verification_body_code=inst.verification_body_code,
+            institution_code=inst.institution_code,
             process_key=inst.process_key,
             title=title,
         )

@@ -22,14 +22,15 @@ ROLES: tuple[RoleDef, ...] = (
     RoleDef("admin", "平台管理员", "Platform administrator", "internal", (
         "admin.access", "users.manage", "audit.read", "audit.export", "keys.manage",
         "services.manage", "case.admin", "monitor.read", "enterprise.read", "factors.manage",
+        "institution.supervise",
     )),
     RoleDef("reviewer", "政府审核员（初审）", "Government reviewer (initial)", "government", (
         "case.review.initial", "monitor.read", "enterprise.read", "report.read",
-        "factors.manage",
+        "factors.manage", "institution.supervise",
     )),
     RoleDef("approver", "政府审核员（终审）", "Government reviewer (final)", "government", (
         "case.review.final", "monitor.read", "enterprise.read", "report.read", "publish",
-        "factors.manage",
+        "factors.manage", "institution.supervise",
     )),
     RoleDef("enterprise", "企业用户", "Enterprise user", "enterprise", (
         "energy.write", "report.submit", "enterprise.read", "report.read",
@@ -38,7 +39,7 @@ ROLES: tuple[RoleDef, ...] = (
         "case.verify", "report.read", "enterprise.read",
     )),
     RoleDef("institution", "入驻机构", "Onboarded institution", "institution", (
-        "monitor.read", "institution.workspace",
+        "monitor.read", "institution.workspace", "institution.energy",
     )),
     RoleDef("research", "科研机构成员", "Research institute member", "institution", (
         "institution.workspace", "research.request",

@@ -20,6 +20,9 @@ from app.monitoring.datasets import Column, Dataset, pct, rnd
 from app.monitoring.models import InstitutionEnergy
 from app.orgs.models import Institution
 
+#: engine bucket -> ISO 14064-1 scope (biomass CO2 is reported apart, in no scope)
+SCOPE_OF = {"combustion": 1, "electricity": 2, "heat": 2, "biomass": None}
+
 
 class InstitutionDataError(ValueError):
     def __init__(self, field: str, message: str):
@@ -28,41 +31,89 @@ class InstitutionDataError(ValueError):
         self.message = message
 
 
+def price_lines(*, institution: Institution, year: int, month: int, lines: list[dict],
+                types: dict, cache: dict | None = None) -> list[dict]:
+    """Each line ({"item", "flow", "amount"} + measured parameters) as the row it will be
+    stored as (amount, tce, co2, derivation: ISO 14064-1 scope, factor with its source,
+    formulas); InstitutionDataError naming the line when the library cannot price it."""
+    from app.energy import service as energy
+
+    resolved = energy.resolve(year=year, month=month, region_code=institution.region_code,
+                              cache=cache)
+    out = []
+    for i, ln in enumerate(lines):
+        et = types[ln["item"]]
+        factor = resolved.factors.get(et.code)
+        try:
+            res = engine.compute_line(engine.Line(
+                flow=ln["flow"], item=et.code, category=et.category, amount=ln["amount"],
+                unit=et.unit, factor=factor, tce_factor=et.tce_factor, name=et.name,
+                ncv=ln.get("ncv"), carbon_content=ln.get("carbon_content"),
+                oxidation_rate=ln.get("oxidation_rate"), factor_value=ln.get("factor_value")))
+        except engine.EngineError as exc:
+            raise InstitutionDataError(f"lines.{i}.{exc.field}", exc.message) from None
+        co2 = Decimal(0) if res.bucket == "biomass" else res.co2
+        derivation = {
+            "flow": res.flow, "bucket": res.bucket, "scope": SCOPE_OF.get(res.bucket),
+            "bucket_label": engine.BUCKETS[res.bucket], "formula": res.formula,
+            "ef": str(res.ef), "parameter_origin": res.parameter_origin,
+            "ncv": _s(res.ncv), "carbon_content": _s(res.carbon_content),
+            "oxidation_rate": _s(res.oxidation_rate),
+            "factor": None if factor is None else {
+                "id": factor.id, "code": factor.code, "version": factor.version,
+                "year": factor.year, "unit": factor.unit, "source": factor.source},
+            "factor_note": resolved.notes.get(et.code),
+            "tce_factor": _s(et.tce_factor),
+            "tce_formula": (f"{res.amount} {et.unit} × {et.tce_factor} tce/{et.unit} = "
+                            f"{res.tce} tce") if et.tce_factor is not None else "无折标系数",
+            "note": ln.get("note")}
+        out.append({"item": et.code, "unit": et.unit, "amount": res.amount, "tce": res.tce,
+                    "co2": co2, "factor_id": res.factor_id, "derivation": derivation})
+    return out
+
+
+def _s(v: Decimal | None) -> str | None:
+    return None if v is None else str(v)
+
+
+def write_month(*, institution: Institution, year: int, month: int, rows: list[dict],
+                source: str, verified: bool = False, verified_by: str | None = None) -> None:
+    """Replace one institution-month with computed rows (flush, no commit)."""
+    period = year * 100 + month
+    db.session.execute(InstitutionEnergy.__table__.delete().where(
+        InstitutionEnergy.institution_id == institution.id,
+        InstitutionEnergy.period == period))
+    for r in rows:
+        db.session.add(InstitutionEnergy(
+            institution_id=institution.id, period=period, year=year, month=month,
+            verified=verified, verified_by=verified_by, source=source, **r))
+    db.session.flush()
+
+
 def record_month(*, institution: Institution, year: int, month: int, lines: list[dict],
                  verified: bool = False, verified_by: str | None = None) -> list[InstitutionEnergy]:
-    """Store (replace) one institution-month: lines of {"item": energy code, "amount": n}."""
+    """Store (replace) one institution-month: lines of {"item": energy code, "amount": n}
+    (fuels consumed, electricity and heat purchased), priced and stored with their
+    derivation by `price_lines` (the demo and tests use this short form)."""
     from app.energy import service as energy
-    from app.energy.models import EnergyType
 
     if not 1 <= month <= 12:
         raise InstitutionDataError("month", "月份应在 1–12 之间")
-    types = {t.code: t for t in db.session.scalars(select(EnergyType))}
-    resolved = energy.resolve(year=year, region_code=institution.region_code)
-    period = year * 100 + month
-    db.session.execute(InstitutionEnergy.__table__.delete().where(
-        InstitutionEnergy.institution_id == institution.id, InstitutionEnergy.period == period))
-    out = []
+    types = energy.catalogue()[0]
+    clean = []
     for i, ln in enumerate(lines):
         et = types.get(ln.get("item"))
         if et is None:
             raise InstitutionDataError(f"lines.{i}.item", f"未知能源品种 {ln.get('item')!r}")
         flow = "purchased" if et.category in ("electricity", "heat") else "consumed"
-        try:
-            res = engine.compute_line(engine.Line(
-                flow=flow, item=et.code, category=et.category, amount=Decimal(str(ln["amount"])),
-                unit=et.unit, factor=resolved.factors.get(et.code), tce_factor=et.tce_factor,
-                name=et.name))
-        except engine.EngineError as exc:
-            raise InstitutionDataError(f"lines.{i}.{exc.field}", exc.message) from None
-        row = InstitutionEnergy(
-            institution_id=institution.id, period=period, year=year, month=month, item=et.code,
-            unit=et.unit, amount=res.amount, tce=res.tce,
-            co2=Decimal(0) if res.bucket == "biomass" else res.co2, factor_id=res.factor_id,
-            verified=verified, verified_by=verified_by)
-        db.session.add(row)
-        out.append(row)
-    db.session.flush()
-    return out
+        clean.append({"item": et.code, "flow": flow, "amount": Decimal(str(ln["amount"]))})
+    rows = price_lines(institution=institution, year=year, month=month, lines=clean,
+                       types=types)
+    write_month(institution=institution, year=year, month=month, rows=rows,
+                             source="demo", verified=verified, verified_by=verified_by)
+    return list(db.session.scalars(select(InstitutionEnergy).where(
+        InstitutionEnergy.institution_id == institution.id,
+        InstitutionEnergy.period == year * 100 + month)))
 
 
 def _institutions(scope: DataScope | None, public: bool):

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -138,6 +139,10 @@ class InstitutionEnergy(db.Model):
     verified_by: Mapped[str | None] = mapped_column(String(120))
     published: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # how the figure was made (flow, ISO 14064-1 scope, factor with its source, formula):
+    # `app.institutions.inventory`; `source`: form | import | api | demo
+    derivation: Mapped[dict | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(12))
 
     institution: Mapped[Institution] = relationship()
 

@@ -131,16 +131,7 @@ def _case_institution(data: dict[str, Any]) -> str | None:
 
 def decision_errors(app_: Application, *, decision: str, reason: str | None) -> None:
     """The same refusals as before the process: 422 naming the field, 409 when decided."""
-    if decision not in lifecycle.DECISIONS:
-        raise ApplicationError({"decision": "审核结论只能是批准、退回补充材料或驳回"})
-    reason = (reason or "").strip()
-    if decision != "approve" and not reason:
-        raise ApplicationError({"reason": "退回或驳回必须填写原因"})
-    if len(reason) > 2000:
-        raise ApplicationError({"reason": "原因不能超过 2000 个字"})
-    if app_.status != "submitted":
-        raise ApplicationError({"decision": f"申请当前状态为“{app_.status_label}”，不能再审核"},
-                               status=409)
+    lifecycle.check_decision(app_, decision=decision, reason=reason)
 
 
 @hooks.on_submit(PROCESS, "review")

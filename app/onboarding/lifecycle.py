@@ -46,9 +46,9 @@ def _invite(app_: Application) -> str:
     return token
 
 
-def decide(app_: Application, *, decision: str, reason: str | None) -> str | None:
-    """Approve (returns the invitation token), return for more documents or reject; the
-    last two need a reason the applicant sees."""
+def check_decision(app_: Application, *, decision: str, reason: str | None) -> str:
+    """The refusals of a review decision (422 naming the field, 409 when already decided);
+    the trimmed reason."""
     if decision not in DECISIONS:
         raise ApplicationError({"decision": "审核结论只能是批准、退回补充材料或驳回"})
     reason = (reason or "").strip()
@@ -59,6 +59,13 @@ def decide(app_: Application, *, decision: str, reason: str | None) -> str | Non
     if app_.status != "submitted":
         raise ApplicationError({"decision": f"申请当前状态为“{app_.status_label}”，不能再审核"},
                                status=409)
+    return reason
+
+
+def decide(app_: Application, *, decision: str, reason: str | None) -> str | None:
+    """Approve (returns the invitation token), return for more documents or reject; the
+    last two need a reason the applicant sees."""
+    reason = check_decision(app_, decision=decision, reason=reason)
     app_.status = DECISIONS[decision]
     app_.review_note = reason or None
     app_.reviewed_at = utcnow()

@@ -37,20 +37,27 @@ def _protect() -> None:
         csrf.protect()
 
 
+def _posted_application(fields) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
+    """The form's fields and its qualification files, after the CSRF check and the size
+    bound (413 before anything is read)."""
+    _protect()
+    limit = MAX_FORM + qualifications.MAX_FILES * int(current_app.config.get(
+        "CECP_ONBOARDING_DOC_MAX_BYTES", qualifications.MAX_BYTES))
+    if (request.content_length or 0) > limit:
+        abort(413)
+    data = {k: request.form.get(k, "") for k in fields}
+    files = [(f.filename or "", f.read()) for f in request.files.getlist("documents")
+             if f.filename]
+    return data, files
+
+
 @bp.route("/apply", methods=["GET", "POST"])
 def apply():
     """No login: the organisation fills in the form; errors come back field by field."""
     kinds = {k: v[0] for k, v in KINDS.items()}
     if request.method == "GET":
         return render_template("onboarding/apply.html", data={}, errors={}, kinds=kinds)
-    _protect()
-    limit = MAX_FORM + qualifications.MAX_FILES * int(current_app.config.get(
-        "CECP_ONBOARDING_DOC_MAX_BYTES", qualifications.MAX_BYTES))
-    if (request.content_length or 0) > limit:
-        abort(413)
-    data = {k: request.form.get(k, "") for k in FORM_FIELDS}
-    files = [(f.filename or "", f.read()) for f in request.files.getlist("documents")
-             if f.filename]
+    data, files = _posted_application(FORM_FIELDS)
     try:
         doc_errors = qualifications.check(files)
         try:
@@ -151,14 +158,7 @@ def resubmit(token: str):
             "intended_use": app_.intended_use}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        _protect()
-        limit = MAX_FORM + qualifications.MAX_FILES * int(current_app.config.get(
-            "CECP_ONBOARDING_DOC_MAX_BYTES", qualifications.MAX_BYTES))
-        if (request.content_length or 0) > limit:
-            abort(413)
-        data = {k: request.form.get(k, "") for k in data}
-        files = [(f.filename or "", f.read()) for f in request.files.getlist("documents")
-                 if f.filename]
+        data, files = _posted_application(data)
         try:
             flow.resubmit(token=token, data=data, files=files)
         except ApplicationError as exc:

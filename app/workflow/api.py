@@ -131,7 +131,7 @@ def deploy_model():
     return {"model": row.model.key, "version": row.version, "content_hash": row.content_hash,
             "created": result.created, "warnings": result.warnings,
             "lane_roles": result.lane_roles, "other_processes": result.other_processes,
-            "message_flows": result.message_flows}
+            "message_flows": result.message_flows, "partners": result.partners}
 
 
 @blp.route("/process-models/validate", methods=["POST"])

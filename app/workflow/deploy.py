@@ -22,6 +22,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.identity.roles import ROLE_NAMES, ROLES
 from app.workflow import engine
+from app.workflow.engine.collaboration import partner_processes
 from app.workflow.engine.form_formats import FormLibrary
 from app.workflow.engine.parser import apply_lane_roles, message_flows, top_processes
 from app.workflow.engine.validation import Report, check_model
@@ -193,6 +194,7 @@ class DeployResult:
     lane_roles: dict[str, str] = field(default_factory=dict)
     other_processes: list[dict[str, str]] = field(default_factory=list)
     message_flows: list[dict[str, Any]] = field(default_factory=list)
+    partners: list[dict[str, Any]] = field(default_factory=list)  # pools deployed with it
 
 
 def deploy(*, files: dict[str, bytes | str], user: Any = None,
@@ -209,7 +211,26 @@ def deploy_model(*, files: dict[str, bytes | str], user: Any = None,
                  label: str | None = None, lane_roles: dict[str, str] | None = None,
                  process_id: str | None = None) -> DeployResult:
     """`deploy` with what the designer shows after it: warnings, the lane mapping used,
-    the other pools of a collaboration and its message flows."""
+    the other pools of a collaboration and its message flows. The executable pools joined
+    to the chosen one by message flows are deployed too, each as its own model (key = its
+    process id, same files and lane mapping): a message thrown in one pool starts or
+    resumes the other at run time (`app.workflow.messaging.flows`)."""
+    result = _deploy_one(files=files, user=user, label=label, lane_roles=lane_roles,
+                         process_id=process_id)
+    models, _forms = split_files(files)
+    roots = _roots(models)
+    executable = {i for r in roots for i, _ in top_processes(r)}
+    for partner in partner_processes(roots, result.version.model.key, executable):
+        other = _deploy_one(files=files, user=user, lane_roles=lane_roles,
+                            process_id=partner)
+        result.partners.append({"id": partner, "model": other.version.model.key,
+                                "version": other.version.version, "created": other.created})
+    return result
+
+
+def _deploy_one(*, files: dict[str, bytes | str], user: Any = None,
+                label: str | None = None, lane_roles: dict[str, str] | None = None,
+                process_id: str | None = None) -> DeployResult:
     if lane_roles is not None and not (isinstance(lane_roles, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in lane_roles.items())):
         raise Invalid("lane_roles 必须是 {泳道名称: 角色名} 对象",

@@ -11,14 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-
 from app.db import utcnow
 from app.extensions import db
 from app.workflow import engine, persistence
 from app.workflow.context import CaseContext, case
-from app.workflow.journal import Journal
-from app.workflow.models import MessageWait, ProcessInstance
+from app.workflow.models import ProcessInstance
 from app.workflow.service import check_running, get_instance, record_error
 
 
@@ -77,44 +74,7 @@ def move_timers(*, instance_id: int, fire_at: datetime, user: Any,
 
 
 def deliver(*, message: dict[str, Any], source_instance_id: int | None = None) -> list[int]:
-    """Route a message to the instances waiting for it. Correlation: a payload ``case_id``
-    names the target instance; otherwise instances of the sender's enterprise receive it."""
-    msg = engine.Message.from_dict(message)
-    stmt = select(ProcessInstance).join(MessageWait, MessageWait.instance_id == ProcessInstance.id
-                                        ).where(MessageWait.name == msg.name,
-                                                ProcessInstance.status == "running")
-    target = msg.payload.get("case_id") if isinstance(msg.payload, dict) else None
-    if target is not None:
-        stmt = stmt.where(ProcessInstance.id == int(target))
-    else:
-        source = db.session.get(ProcessInstance, source_instance_id) if source_instance_id \
-            else None
-        if source is None or source.enterprise_uscc is None:
-            return []
-        stmt = stmt.where(ProcessInstance.enterprise_uscc == source.enterprise_uscc)
-    journal = Journal()  # one history INSERT and one audit append for every receiver
-    delivered = []
-    for inst in db.session.scalars(stmt.order_by(ProcessInstance.id)).all():
-        opened = persistence.open_instance(inst)
-        ctx = CaseContext.of(inst)
-        ctx.journal = journal
-        with case(ctx):
-            try:
-                caught = engine.deliver_message(opened.wf, msg)
-                error = None
-            except Exception as exc:  # noqa: BLE001
-                caught, error = 1, persistence.describe(exc)
-            if not caught:
-                continue
-            persistence.save(inst=inst, wf=opened.wf, loaded=opened.loaded, ctx=ctx,
-                             before=opened.before, error=error)
-        journal.history(instance_id=inst.id, action="message", label=f"收到消息 {msg.name}",
-                        data=msg.payload if isinstance(msg.payload, dict) else None)
-        journal.audit("workflow.message.deliver", object_type="workflow_instance",
-                      object_id=inst.id, email="system",
-                      summary={"message": msg.name, "from": source_instance_id})
-        if error:
-            record_error(journal, inst, error, None)
-        delivered.append(inst.id)
-    journal.write()
-    return delivered
+    """Route a message between instances (rules: `app.workflow.messaging.flows`)."""
+    from app.workflow.messaging import flows
+
+    return flows.deliver(message=message, source_instance_id=source_instance_id)

@@ -29,6 +29,11 @@ CASE_BODY: dict[str, Callable[[dict[str, Any]], str | None]] = {}
 #: process key -> fn(data after the start hook) -> the institution (code) that is a party of
 #: the case (its members whose scope names it see the case and may work its lanes)
 CASE_INSTITUTION: dict[str, Callable[[dict[str, Any]], str | None]] = {}
+#: process key -> fn(start data, user) -> (region code, institution code), instead of the
+#: enterprise / region of the start data: a case started by an institution that is about the
+#: institution in its region (public institutions' disclosures: the region's government
+#: reviewers work it). The hook checks the user belongs to it (raise `Forbidden` / `Invalid`).
+CASE_PARTY: dict[str, Callable[[dict[str, Any], Any], tuple[str, str]]] = {}
 
 
 def context(process_key: str) -> Callable[[Callable], Callable]:
@@ -69,5 +74,12 @@ def case_body(process_key: str) -> Callable[[Callable], Callable]:
 def case_institution(process_key: str) -> Callable[[Callable], Callable]:
     def register(fn: Callable) -> Callable:
         CASE_INSTITUTION[process_key] = fn
+        return fn
+    return register
+
+
+def case_party(process_key: str) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        CASE_PARTY[process_key] = fn
         return fn
     return register

@@ -35,6 +35,7 @@ from app.jobs import outbox, queues
 from app.workflow import deploy, engine
 from app.workflow.context import CaseContext
 from app.workflow.deploy import LoadedVersion
+from app.workflow.engine.events import conversation_of
 from app.workflow.engine.ready import accelerate
 from app.workflow.engine.steps import run_engine
 from app.workflow.errors import STALE_MESSAGE, Conflict
@@ -178,9 +179,11 @@ def save(*, inst: ProcessInstance, wf: BpmnWorkflow, loaded: LoadedVersion, ctx:
     _sync_timers(inst, wf, before, after)
     if before.messages or after.messages:
         _sync_messages(inst, before, after)
+    conversation = conversation_of(wf, inst.id) if messages else None
     for message in messages:
         outbox.enqueue("workflow.deliver_message", source_instance_id=inst.id,
-                       message=json.loads(json.dumps(message.to_dict(), default=str)))
+                       message=json.loads(json.dumps(
+                           {**message.to_dict(), "conversation": conversation}, default=str)))
     for hook in SAVE_HOOKS:
         hook(inst, wf, status, loaded)
 

@@ -38,6 +38,9 @@ class DeployResultSchema(Schema):
     lane_roles = fields.Dict(metadata={"description": "lane name -> role, kept with the version"})
     other_processes = fields.List(fields.Dict())
     message_flows = fields.List(fields.Dict())
+    partners = fields.List(fields.Dict(), metadata={
+        "description": "pools joined by message flows, deployed with it: {id, model, version, "
+                       "created}; their messages start or resume each other at run time"})
 
 
 class ProblemsSchema(Schema):

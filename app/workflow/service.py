@@ -83,8 +83,11 @@ def _defaults() -> dict[str, Any]:
             "review_deadline_reminder": cfg.get("CECP_REVIEW_REMINDER", "P3D")}
 
 
-def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> ProcessInstance:
-    """Start the latest version of a model for a case within the caller's scope."""
+def start(*, model: str | int, data: dict[str, Any] | None, user: Any,
+          case_of: ProcessInstance | None = None) -> ProcessInstance:
+    """Start the latest version of a model for a case within the caller's scope.
+    `case_of`: started by that instance's message (no user): the new case belongs to the
+    same enterprise and region and has the same initiator."""
     data = dict(data or {})
     bad = [k for k in data if not isinstance(k, str) or k.startswith("_")]
     if bad:
@@ -100,7 +103,16 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                                              if k in form["schema"].get("properties", {})})
         if errors:
             raise Invalid("发起表单校验未通过：" + "、".join(sorted(errors)), fields=errors)
-    region, uscc, ent = _case_attributes(data, user)
+    party_hook = hooks.CASE_PARTY.get(row.key)
+    party_institution = None
+    if case_of is not None:
+        region, uscc = case_of.region_code, case_of.enterprise_uscc
+        ent = enterprise_by_uscc(uscc) if uscc else None
+    elif party_hook is not None:  # the case's party is an institution and its region
+        region, party_institution = party_hook(data, user)
+        uscc, ent = None, None
+    else:
+        region, uscc, ent = _case_attributes(data, user)
     start_hook = hooks.START.get(row.key)
     if start_hook is not None:
         data = start_hook(data, ent)
@@ -115,8 +127,9 @@ def start(*, model: str | int, data: dict[str, Any] | None, user: Any) -> Proces
                            title=title[:300], region_code=region, enterprise_uscc=uscc,
                            verification_body_code=body_hook(data) if body_hook else None,
                            institution_code=institution_hook(data) if institution_hook
-                           else None,
-                           initiator_id=getattr(user, "id", None), blob="")
+                           else party_institution,
+                           initiator_id=case_of.initiator_id if case_of is not None
+                           else getattr(user, "id", None), blob="")
     ctx = CaseContext(None, row.key, region, uscc, inst.initiator_id, actor=user,
                       enterprise=ent)
     with case(ctx):

@@ -243,3 +243,90 @@ def test_unimplemented_service_task_is_reported_with_the_external_choice(
     assert [o for _, o in worker.run_once()] == ["complete"]
     r = client.get(f"/api/v1/process-instances/{inst['id']}", headers=auth(world.company))
     assert r.get_json()["status"] == "completed"
+
+
+# ---- the worker as a live process against a live server ------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_url(app):
+    """The application served over real HTTP (Werkzeug, threaded) for this test."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def _run_worker(url: str, key: str, *extra: str) -> list[tuple[str, str]]:
+    """One poll of scripts/external_worker.py in its own process (plain urllib)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/external_worker.py"), "--url", url, "--key", key,
+         "--topic", "carbon-calc", "--worker-id", "live-worker", "--once", *extra],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return [tuple(line.split()) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def _state(client, auth, world, inst_id):
+    db.session.expire_all()
+    body = client.get(f"/api/v1/process-instances/{inst_id}", headers=auth(world.admin)).get_json()
+    return body["status"], [t["name"] for t in body["tasks"]], body
+
+
+def test_live_worker_process_completes_fails_with_backoff_and_throws_bpmn_error(
+    client, auth, world, worker_key, live_url
+):
+    """The example worker runs as a subprocess over HTTP against a live server: complete
+    with variables, BPMN error to the boundary event, failure with retries and back-off."""
+    import time
+
+    key, _ = worker_key
+    assert _deploy(client, auth(world.designer), "ext_calc.bpmn", CAMUNDA).status_code == 201
+    ok = _start(client, auth, world, "ext_calc", {"amount": 21})
+    assert _state(client, auth, world, ok["id"])[:2] == ("running", [])
+    [(tid, outcome)] = _run_worker(live_url, key)
+    assert outcome == "complete"
+    status, tasks, body = _state(client, auth, world, ok["id"])
+    assert (status, tasks) == ("running", ["Task_check"])
+    from app.workflow import service
+    from app.workflow.models import ProcessInstance
+
+    inst = db.session.get(ProcessInstance, ok["id"])
+    assert service.task_data(inst, body["tasks"][0]["id"])["result"] == 42  # the variable
+    assert _run_worker(live_url, key) == []  # nothing left on the topic
+
+    error = _start(client, auth, world, "ext_calc", {})  # no amount: BpmnError NO_AMOUNT
+    assert [o for _, o in _run_worker(live_url, key)] == ["bpmnError"]
+    assert _state(client, auth, world, error["id"])[:2] == ("running", ["Task_fix"])
+
+    failing = _start(client, auth, world, "ext_calc", {"amount": -1})  # the handler raises
+    assert [o for _, o in _run_worker(live_url, key, "--retries", "2",
+                                      "--retry-timeout-ms", "1500")] == ["failure"]
+    db.session.expire_all()
+    row = db.session.scalars(select(ExternalTask)).one()
+    assert (row.retries, row.error_message, row.worker_id) == (2, "计算服务暂不可用", None)
+    assert row.retry_at is not None and row.retry_at > utcnow()
+    assert _state(client, auth, world, failing["id"])[:2] == ("running", [])
+    assert _run_worker(live_url, key) == []  # back-off: not offered before retryTimeout
+    time.sleep(max(0.0, (row.retry_at - utcnow()).total_seconds()) + 0.2)
+    assert [o for _, o in _run_worker(live_url, key, "--retries", "2")] == ["failure"]
+    db.session.expire_all()
+    assert db.session.scalars(select(ExternalTask)).one().retries == 1  # counted down
+    assert _state(client, auth, world, failing["id"])[0] == "running"

@@ -166,3 +166,43 @@ def test_start_page_shows_the_start_form_and_task_page_the_rows(client, world):
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     data = service.task_data(service.get_instance(instance_id=inst_id, user=world.company))
     assert data["open_items"] == [{"item": "budget", "hours": 3}]
+
+
+def test_a_model_with_many_problems_gets_every_reason_at_once(client, auth, world):
+    """One Camunda model with ten different problems (and a broken form file beside it):
+    the refusal lists all of them, each naming its element, and the audit keeps them."""
+    headers = auth(world.designer)
+    files = files_of("refused_many")
+    files["notes.bpmn"] = b"<bpmn:definitions"  # an unparsable second file
+    for url in ("/api/v1/process-models/validate", "/api/v1/process-models"):
+        r = post(client, url, headers, files)
+        body = r.get_json()
+        error = body.get("error", body)
+        problems = error["problems"]
+        by_element: dict = {}
+        for p in problems:
+            by_element.setdefault(p["element_id"], []).append(p["message"])
+        expected = {
+            "Lane_manager": "Manager",                      # lane not mapped to a role
+            "Task_request": "Form_missing",                 # Camunda form not uploaded
+            "Task_calc": "com.example.BudgetDelegate",      # Java delegate, not external
+            "Task_rules": "approval_level",                 # DMN decision missing
+            "Task_sign": "语法错误",                         # collection expression broken
+            "Task_notify": "不安全",                         # collection expression unsafe
+            "Task_score": "import",                         # script not allowed
+            "Gateway_amount": "没有默认流",                   # gateway without conditions
+            "Event_remind": "LW",                           # cron the platform cannot run
+        }
+        for element, words in expected.items():
+            assert any(words in m for m in by_element.get(element, [])), (element, problems)
+        files_hit = {p["file"] for p in problems}
+        assert {"notes.bpmn", "broken_form.form"} <= files_hit, problems
+        assert error["unmapped_lanes"] == ["Manager"]
+        if url.endswith("/validate"):
+            assert r.status_code == 200
+        else:
+            assert r.status_code == 422
+    refused = world.db.session.scalars(select(AuditRecord).where(
+        AuditRecord.action == "workflow.model.deploy_refused")).all()
+    assert len(refused) == 1
+    assert all(words in refused[0].summary for words in ("Manager", "approval_level", "LW"))

@@ -169,6 +169,30 @@ def test_collaboration_asks_for_the_pool_and_keeps_message_flows():
                                     "target": "StartEvent_fulfil"}]
 
 
+def test_every_pool_is_parsed_and_partners_found():
+    """A parse error in the pool that was not chosen is listed too (its partner is deployed
+    with the chosen one), with or without process_id; the partner is the pool the message
+    flows join."""
+    from app.workflow.engine.bpmn_xml import safe_parse
+    from app.workflow.engine.collaboration import flow_targets, partner_processes
+
+    files = files_of("collaboration")
+    broken = files["order_fulfilment.bpmn"].replace(
+        b'<bpmn:outgoing>Flow_f2</bpmn:outgoing></bpmn:userTask>',
+        b'<bpmn:outgoing>Flow_f2</bpmn:outgoing>'
+        b'<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2</bpmn:loopCardinality>'
+        b'<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
+        b'</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>')
+    assert broken != files["order_fulfilment.bpmn"]
+    for kw in ({}, {"process_id": "order_customer"}):
+        checked = report({**files, "order_fulfilment.bpmn": broken}, **kw)
+        assert any(p.element_id == "Task_ship" for p in checked.errors), checked.errors
+    root = safe_parse(files["order_fulfilment.bpmn"])
+    assert partner_processes([root], "order_customer", {"order_customer", "order_fulfilment"}
+                             ) == ["order_fulfilment"]
+    assert flow_targets([root]) == {"order_placed": {"order_fulfilment"}}
+
+
 # ---- warnings ------------------------------------------------------------------------------
 
 def test_condition_reading_a_variable_nothing_sets_is_a_warning():
@@ -201,3 +225,22 @@ def test_rjsf_schema_helpers():
     assert form["ui"]["fields"]["tags"]["widget"] == "checklist"
     assert form["ui"]["fields"]["ok"]["label"] == "确认"
     assert validate_form_schema(form) == []
+
+
+def test_camunda_input_parameters_become_the_message_payload_and_are_checked():
+    """Camunda Modeler's "Inputs" on a message end event are its payload (rewritten into
+    SpiffArena's messagePayload before parsing); an unsafe one is refused at deploy naming
+    the event."""
+    from app.workflow.engine import new_workflow, outgoing_messages
+
+    files = files_of("collaboration_camunda")
+    bundle = load_model(files, process_id="permit_handle")
+    wf = new_workflow(bundle, {})
+    assert [m.name for m in outgoing_messages(wf)] == []
+    end = bundle.spec.task_specs["EndEvent_reply"].event_definition
+    assert end.expression == ("{'result': (decision), 'opinion': (comment), "
+                              "'handled_by': ('主管部门')}")
+    bad = files["permit.bpmn"].replace(b"${comment}", b"${().__class__}")
+    checked = report({"permit.bpmn": bad}, process_id="permit_apply")
+    assert any(p.element_id == "EndEvent_reply" and "opinion" in p.message and "不安全" in
+               p.message for p in checked.errors), checked.errors

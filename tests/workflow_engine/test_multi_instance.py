@@ -112,17 +112,64 @@ def test_spiff_input_output_collections_and_cardinality():
     assert wf.is_completed()
 
 
-def test_camunda_collection_must_name_a_variable():
-    bad = CAMUNDA.format(seq="false").replace("${reviewers}", "${order.reviewers()}")
-    with pytest.raises(ModelError, match="camunda:collection"):
-        load_model({"mi.bpmn": bad.encode()})
-    problems = validate_model(
-        {"mi.bpmn": bad.encode()},
-        known_roles=ROLES,
-        known_services=set(),
-        form_exists=lambda n: False,
-    )
-    assert any("camunda:collection" in p.message for p in problems)
+@pytest.mark.parametrize("seq", ["false", "true"])
+def test_camunda_collection_as_an_expression_with_output_collection(seq):
+    """Camunda accepts any expression as the collection: evaluated once at the start, its
+    items become the element variable; Camunda's output parameter collects the results
+    through SpiffWorkflow's standard output collection written beside it."""
+    model = CAMUNDA.format(seq=seq).replace(
+        "${reviewers}", "${[r['name'] for r in reviewers if r['active']]}"
+    ).replace(
+        'camunda:elementVariable="reviewer" />',
+        'camunda:elementVariable="reviewer"><bpmn:loopDataOutputRef>opinions</bpmn:loopDataOutputRef>'
+        '<bpmn:outputDataItem id="opinion" name="opinion" /></bpmn:multiInstanceLoopCharacteristics>',
+    ).replace("done = len(reviewers)", "done = len(opinions)")
+    bundle = load_model({"mi.bpmn": model.encode()})
+    reviewers = [{"name": "张三", "active": True}, {"name": "李四", "active": False},
+                 {"name": "王五", "active": True}]
+    wf = new_workflow(bundle, {"reviewers": reviewers})
+    seen = []
+    while not wf.is_completed():
+        ready = ready_human_tasks(wf)
+        assert len(ready) == (2 - len(seen) if seq == "false" else 1)
+        task = ready[0]
+        who = _data(wf, task.task_id)["reviewer"]
+        seen.append(who)
+        complete_task(wf, task.task_id, {"decision": "approve", "opinion": f"{who}同意"})
+        wf = deserialize(bundle, serialize(wf))
+    assert sorted(seen) == ["张三", "王五"]
+    end = wf.get_tasks(spec_name="EndEvent_1")[0].data
+    assert end["done"] == 2 and sorted(end["opinions"]) == ["张三同意", "王五同意"]
+    assert not [k for k in end if k.startswith("_mi_")]  # the evaluated list is not kept
+
+
+@pytest.mark.parametrize("collection", ["items", "${items}", "${list(range(3))}", "${sorted(set(items))}"])
+def test_camunda_collection_forms(collection):
+    """A plain name, a wrapped name, and expressions yielding a list or a range."""
+    model = CAMUNDA.format(seq="false").replace("${reviewers}", collection).replace(
+        "done = len(reviewers)", "done = 1")
+    bundle = load_model({"mi.bpmn": model.encode()})
+    wf = new_workflow(bundle, {"items": ["a", "b", "c"]})
+    ready = ready_human_tasks(wf)
+    expected = [0, 1, 2] if "range" in collection else ["a", "b", "c"]
+    assert sorted(_data(wf, t.task_id)["reviewer"] for t in ready) == expected
+
+
+def test_camunda_collection_expression_errors():
+    """Unsafe or broken expressions are refused at deploy naming the element; a value that
+    is not a list puts the instance into the error state at run time."""
+    for bad, words in (("${().__class__}", "不安全"), ("${[x for x in}", "语法错误")):
+        model = CAMUNDA.format(seq="false").replace("${reviewers}", bad)
+        with pytest.raises(ModelError, match="camunda:collection"):
+            load_model({"mi.bpmn": model.encode()})
+        problems = validate_model({"mi.bpmn": model.encode()}, known_roles=ROLES,
+                                  known_services=set(), form_exists=lambda n: False)
+        assert any("camunda:collection" in p.message and words in p.message
+                   and p.element_id == "Task_sign" for p in problems)
+    model = CAMUNDA.format(seq="false").replace("${reviewers}", "${len(reviewers)}")
+    bundle = load_model({"mi.bpmn": model.encode()})
+    with pytest.raises(Exception, match="必须是列表"):
+        new_workflow(bundle, {"reviewers": ["a"]})
 
 
 def test_camunda_completion_condition_with_instance_counters():

@@ -91,19 +91,69 @@ def test_cron_expressions():
     assert Cron("0 0 12 ? * 1").next_after(base) == datetime(
         2026, 12, 6, 4, 0, tzinfo=UTC
     )  # Quartz 1 = SUN
-    for bad in ("0 0 9 L * ?", "0 61 9 * * ?", "0 0 9 * *  * * *"):
+    for bad in ("0 0 9 LW * ?", "0 0 9 L-3 * ?", "0 61 9 * * ?", "0 0 9 * *  * * *",
+                "0 0 9 ? * 8", "0 0 9 32 * ?", "0 0 9 ? * 6#6"):
         with pytest.raises(CronError):
             Cron(bad)
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(("expression", "after", "expected"), [
+    # Quartz L: last day of the month (February of a common year, then a leap year)
+    ("0 0 9 L * ?", (2027, 2, 1, 10), [(2027, 2, 28), (2027, 3, 31), (2027, 4, 30)]),
+    ("0 0 9 L 2 ? 2028", (2027, 5, 1, 0), [(2028, 2, 29)]),
+    # W: the weekday nearest the 15th (2026-11-15 is a Sunday -> Monday 16th; 2026-08-15
+    # is a Saturday -> Friday 14th), and 1W never leaves the month (2026-08-01 Saturday -> 3rd)
+    ("0 0 9 15W * ?", (2026, 11, 1, 0), [(2026, 11, 16), (2026, 12, 15)]),
+    ("0 0 9 15W * ?", (2026, 8, 1, 0), [(2026, 8, 14)]),
+    ("0 0 9 1W * ?", (2026, 7, 15, 0), [(2026, 8, 3), (2026, 9, 1)]),
+    # #: Quartz 6#3 = the third Friday (1 = SUN), FRI#3 the same, Unix 5#3 too
+    ("0 0 9 ? * 6#3", (2026, 10, 1, 0), [(2026, 10, 16), (2026, 11, 20), (2026, 12, 18)]),
+    ("0 0 9 ? * FRI#3", (2026, 10, 1, 0), [(2026, 10, 16)]),
+    ("0 9 * * 5#3", (2026, 10, 1, 0), [(2026, 10, 16)]),
+    # Quartz 6L: the last Friday; 2-6 = MON-FRI; 2/2 = MON, WED, FRI
+    ("0 0 9 ? * 6L", (2026, 10, 1, 0), [(2026, 10, 30), (2026, 11, 27)]),
+    ("0 0 9 ? * 2-6", (2026, 12, 5, 0), [(2026, 12, 7), (2026, 12, 8)]),
+    ("0 0 9 ? * 2/2", (2026, 12, 7, 10), [(2026, 12, 9), (2026, 12, 11), (2026, 12, 14)]),
+    # 7 fields: a year; a past year never fires
+    ("0 0 9 1 1 ? 2028", (2026, 1, 1, 0), [(2028, 1, 1)]),
+    ("0 0 9 * * ? 2025", (2026, 1, 1, 0), []),
+])
+def test_cron_l_w_hash_and_quartz_fields_in_beijing_time(expression, after, expected):
+    """Next fire times at 09:00 Beijing (01:00 UTC) on the expected days."""
+    moment = datetime(*after, tzinfo=BEIJING)
+    cron, got = Cron(expression), []
+    for _ in expected or [None]:
+        nxt = cron.next_after(moment)
+        if nxt is None:
+            break
+        got.append(nxt)
+        moment = nxt
+    assert got == [datetime(y, m, d, 9, tzinfo=BEIJING) for y, m, d in expected]
+    assert all(g.tzinfo == UTC and g.hour == 1 for g in got)
+
+
+def test_cron_with_l_runs_as_a_boundary_timer():
+    bundle = load_model({"r.bpmn": MODEL.format(cycle="0 0 9 L * ?").encode()})
+    wf = new_workflow(bundle, {})
+    [timer] = waiting_timers(wf)
+    local = timer.fire_at.astimezone(BEIJING)
+    assert (local + timedelta(days=1)).day == 1 and (local.hour, local.minute) == (9, 0)
+    wf = deserialize(bundle, serialize(wf))
+    assert _fire(wf) and _count_runs(wf) == 1
+
+
 def test_bad_cron_is_reported_at_deploy():
-    files = {"r.bpmn": MODEL.format(cycle="0 0 9 L * ?").encode()}
-    with pytest.raises(ModelError, match="L"):
+    files = {"r.bpmn": MODEL.format(cycle="0 0 9 LW * ?").encode()}
+    with pytest.raises(ModelError, match="LW"):
         load_model(files)
     problems = validate_model(
         files, known_roles=ROLES, known_services=set(), form_exists=lambda n: False
     )
-    assert any(p.element_id == "Event_remind" and "cron" in p.message for p in problems)
+    assert any(p.element_id == "Event_remind" and "cron" in p.message
+               and "每日提醒" in p.message for p in problems)
 
 
 START = """<?xml version="1.0" encoding="UTF-8"?>

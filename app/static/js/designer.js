@@ -265,8 +265,12 @@
       formData().then(function (fd) { return post(bar.dataset.deployUrl, fd); }).then(function (res) {
         var body = res.body;
         if (res.status === 201) {
-          showReport([], body.warnings || [], body.created ? '已部署：' + esc(body.model) + ' 版本 ' + body.version
-            : '内容与已部署的版本 ' + body.version + ' 相同，未产生新版本。');
+          var partners = (body.partners || []).map(function (p) {
+            return esc(p.model) + ' 版本 ' + p.version;
+          });
+          showReport([], body.warnings || [], (body.created ? '已部署：' + esc(body.model) + ' 版本 ' + body.version
+            : '内容与已部署的版本 ' + body.version + ' 相同，未产生新版本。') +
+            (partners.length ? '（通过消息流协作的流程一并部署：' + partners.join('、') + '）' : ''));
           current.key = body.model;
           loadVersions(body.model);
         } else if (body.error && body.error.problems) {

@@ -3,10 +3,15 @@
 SpiffWorkflow's cycle timers read only ISO 8601 repeating intervals (``R3/PT10M``). Camunda 7
 also accepts Quartz cron expressions: ``sec min hour day-of-month month day-of-week [year]``
 with ``?`` for "no specific value" and day-of-week 1-7 = SUN-SAT; the classic 5-field Unix
-form (``min hour dom month dow``, 0/7 = SUN) is accepted too. Supported per field: ``*``,
-``?``, numbers, names (JAN-DEC, SUN-SAT), lists ``,``, ranges ``-`` and steps ``/``; not
-supported (refused at deploy with a message): ``L``, ``W``, ``#``. Times are Beijing time
-(the platform's time zone), as an operator writing "9 o'clock" means.
+form (``min hour dom month dow``, 0/7 = SUN) is accepted too. The next occurrence is computed
+by croniter (maintained, handles ``L``, ``nW`` and ``#``); this module only translates the
+Quartz dialect into croniter's: day-of-week numbers 1-7 become 0-6, Quartz ``6L`` (last
+Friday) becomes croniter's ``L5``, a lone ``L`` in day-of-week is Saturday. Supported:
+``*``, ``?``, numbers, names (JAN-DEC, SUN-SAT), lists, ranges, steps, ``L`` (last day of
+the month), ``15W`` (nearest weekday), ``6#3`` (third Friday), ``6L`` (last Friday), a year
+field. Refused at deploy with a message naming the element: ``LW``, ``L-3`` (croniter has
+no equivalent) and anything croniter refuses. Times are Beijing time (the platform's time
+zone), as an operator writing "9 o'clock" means.
 
 `CronTimerEventDefinition` fires for ever (until its activity ends), like Camunda.
 """
@@ -14,21 +19,21 @@ supported (refused at deploy with a message): ``L``, ``W``, ``#``. Times are Bei
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from croniter import croniter
+from croniter.croniter import CroniterError
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 
 from .bpmn_xml import BPMN_NS
 
 TZ = ZoneInfo("Asia/Shanghai")
-_MONTHS = {
-    m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
-}
-_DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}  # 0 = SUN
-_CRON_CHARS = re.compile(r"^[0-9A-Za-z*?,/\- ]+$")
+_CRON_CHARS = re.compile(r"^[0-9A-Za-z*?,/#\- ]+$")
+_QUARTZ_DOW = re.compile(r"^(?P<a>\d+|[A-Z]{3})(?:-(?P<b>\d+|[A-Z]{3}))?"
+                         r"(?:(?P<hash>#\d+)|(?P<last>L)|/(?P<step>\d+))?$")
 
 
 class CronError(ValueError):
@@ -47,39 +52,37 @@ def looks_like_cron(text: str | None) -> bool:
     )
 
 
-def _field(
-    spec: str, lo: int, hi: int, names: dict[str, int] | None = None, what: str = ""
-) -> set[int]:
-    out: set[int] = set()
-    for part in spec.upper().split(","):
-        if any(c in part for c in "LW#"):
-            raise CronError(f"cron 字段 {what} 不支持 L、W、#: {spec}")
-        step = 1
-        if "/" in part:
-            part, raw_step = part.split("/", 1)
-            step = int(raw_step)
-            if step <= 0:
-                raise CronError(f"cron 步长必须为正: {spec}")
-        if part in ("*", "?", ""):
-            start, end = lo, hi
-        elif "-" in part:
-            a, b = part.split("-", 1)
-            start, end = _value(a, names), _value(b, names)
-        else:
-            start = _value(part, names)
-            end = hi if step > 1 else start
-        if not (lo <= start <= hi and lo <= end <= hi) or start > end:
-            raise CronError(f"cron 字段 {what} 超出范围 {lo}-{hi}: {spec}")
-        out.update(range(start, end + 1, step))
-    return out
-
-
-def _value(text: str, names: dict[str, int] | None) -> int:
-    if names and text in names:
-        return names[text]
+def _dow_number(text: str, spec: str) -> str:
     if not text.isdigit():
-        raise CronError(f"cron 值无效: {text}")
-    return int(text)
+        return text  # a name: the same in both dialects
+    n = int(text)
+    if not 1 <= n <= 7:
+        raise CronError(f"cron 星期字段超出范围 1-7（1 = 周日）: {spec}")
+    return str(n - 1)
+
+
+def _quartz_dow(spec: str) -> str:
+    """Quartz day-of-week (1-7 = SUN-SAT, ``6L``, ``6#3``) in croniter's dialect."""
+    out = []
+    for part in spec.upper().split(","):
+        if part in ("*", "?") or part.startswith("*/"):
+            out.append(part)
+            continue
+        if part == "L":
+            out.append("6")  # Quartz: a lone L in day-of-week is 7 = SAT
+            continue
+        m = _QUARTZ_DOW.match(part)
+        if m is None:
+            raise CronError(f"cron 星期字段无效: {spec}")
+        a = _dow_number(m["a"], spec)
+        if m["last"]:
+            if m["b"]:
+                raise CronError(f"cron 星期字段无效: {spec}")
+            out.append(f"L{a}")
+            continue
+        text = a + (f"-{_dow_number(m['b'], spec)}" if m["b"] else "")
+        out.append(text + (m["hash"] or "") + (f"/{m['step']}" if m["step"] else ""))
+    return ",".join(out)
 
 
 class Cron:
@@ -88,49 +91,38 @@ class Cron:
     def __init__(self, expression: str):
         self.expression = expression.strip().strip("'\"")
         parts = self.expression.split()
-        if len(parts) == 5:  # Unix: min hour dom month dow (0/7 = SUN)
-            parts = ["0", *parts]
-            dow = _field(parts[5], 0, 7, _DAYS, "星期")
-            self.dow = {d % 7 for d in dow}
-        elif len(parts) in (6, 7):  # Quartz: 1-7 = SUN-SAT
-            quartz_names = {k: v + 1 for k, v in _DAYS.items()}
-            self.dow = {d - 1 for d in _field(parts[5], 1, 7, quartz_names, "星期")}
+        if len(parts) == 5:  # Unix: min hour dom month dow (0/7 = SUN); croniter's own
+            fields = [*parts]
+            self._seconds = False
+        elif len(parts) in (6, 7):  # Quartz: sec first, 1-7 = SUN-SAT, optional year
+            fields = [*parts]
+            fields[5] = _quartz_dow(parts[5])
+            self._seconds = True
         else:
             raise CronError(f"cron 表达式需要 5、6 或 7 个字段: {expression}")
-        self.seconds = sorted(_field(parts[0], 0, 59, what="秒"))
-        self.minutes = sorted(_field(parts[1], 0, 59, what="分"))
-        self.hours = sorted(_field(parts[2], 0, 23, what="时"))
-        self.dom = _field(parts[3], 1, 31, what="日")
-        self.months = _field(parts[4], 1, 12, _MONTHS, "月")
-        self.years = _field(parts[6], 1970, 2199, what="年") if len(parts) == 7 else None
-        self.dom_any = parts[3] in ("*", "?")
-        self.dow_any = parts[5] in ("*", "?")
-
-    def _day_matches(self, day: datetime) -> bool:
-        if day.month not in self.months or (self.years and day.year not in self.years):
-            return False
-        dom_ok, dow_ok = day.day in self.dom, (day.weekday() + 1) % 7 in self.dow
-        if self.dom_any and self.dow_any:
-            return True
-        if self.dom_any:
-            return dow_ok
-        if self.dow_any:
-            return dom_ok
-        return dom_ok or dow_ok  # both given: either (Unix semantics)
+        dom = fields[-4 if len(parts) == 5 else 3].upper()
+        if "LW" in dom or re.search(r"L-\d", dom):
+            raise CronError(f"cron 日字段不支持 LW、L-n: {expression}")
+        self._croniter_text = " ".join(fields)
+        try:
+            self.next_after(datetime(2026, 1, 1, tzinfo=UTC))
+        except CronError:
+            raise
+        except (CroniterError, ValueError, KeyError, IndexError) as exc:
+            raise CronError(f"cron 表达式无效: {expression}（{exc}）") from exc
 
     def next_after(self, moment: datetime) -> datetime | None:
+        """The first occurrence strictly after `moment`, in Beijing time (None: never)."""
         local = moment.astimezone(TZ).replace(microsecond=0)
-        day = local.replace(hour=0, minute=0, second=0)
-        for _ in range(366 * 5):
-            if self._day_matches(day):
-                for h in self.hours:
-                    for m in self.minutes:
-                        for s in self.seconds:
-                            cand = day.replace(hour=h, minute=m, second=s)
-                            if cand > local:
-                                return cand.astimezone(UTC)
-            day = (day + timedelta(days=1, hours=2)).replace(hour=0)
-        return None
+        try:
+            it = croniter(self._croniter_text, local, second_at_beginning=self._seconds,
+                          max_years_between_matches=10)
+            nxt = it.get_next(datetime)
+        except CroniterError as exc:
+            if "failed to find" in str(exc).lower():
+                return None
+            raise
+        return nxt.astimezone(UTC)
 
 
 class CronTimerEventDefinition(CycleTimerEventDefinition):

@@ -7,9 +7,15 @@ finds the instances whose `waiting_messages` include the name (and whose correla
 match), and calls `deliver_message` on each, then saves them.
 
 Payload: a Spiff message throw sends the value of its ``spiffworkflow:messagePayload``
-expression (plain BPMN throws send ``{}``); a catch stores it under its
-``spiffworkflow:messageVariable``. A plain BPMN / Camunda catch has no variable, so
-`deliver_message` merges a dict payload into the catching task's data instead.
+expression; a plain BPMN / Camunda throw (no payload expression) sends the task's data, its
+reserved ``_`` keys left out (Camunda correlates with variables the same way); a catch
+stores it under its ``spiffworkflow:messageVariable``. A plain BPMN / Camunda catch has no
+variable, so `deliver_message` merges a dict payload into the catching task's data instead.
+
+Conversations: an instance started by another instance's message keeps the sender's
+conversation id in ``wf.correlations[CONVERSATION]`` (an instance that was not started so is
+its own conversation). Messages without BPMN correlation keys go back only to instances of
+the same conversation (`app.workflow.messaging.flows`).
 """
 
 from __future__ import annotations
@@ -21,9 +27,57 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    MessageEventDefinition as SpiffMessageEventDefinition,
+)
 from SpiffWorkflow.util.task import TaskState
 
 from .steps import run_engine
+
+CONVERSATION = "_conversation"
+
+
+class CecpMessageEventDefinition(SpiffMessageEventDefinition):
+    """A throw without ``spiffworkflow:messagePayload`` sends the task data (module
+    docstring). Every message definition of a loaded model gets this class (catching compares
+    classes), `use_task_data_payloads`."""
+
+    def catches(self, my_task: Any, event: Any) -> bool:
+        """SpiffWorkflow's rule with the platform's conversation key left out."""
+        known = {k: v for k, v in my_task.workflow.correlations.items() if k != CONVERSATION}
+        keys = [k for k in event.correlations if k != CONVERSATION]
+        correlated = (not self.correlation_properties or not known
+                      or any(event.correlations.get(k) == known.get(k) for k in keys))
+        return self == event.event_definition and correlated
+
+    def throw(self, my_task: Any) -> None:
+        if self.expression is not None:
+            return super().throw(my_task)
+        payload = {k: deepcopy(v) for k, v in my_task.data.items()
+                   if isinstance(k, str) and not k.startswith("_")}
+        correlations = self.get_correlations(my_task, payload)
+        my_task.workflow.correlations.update(correlations)
+        my_task.workflow.top_workflow.catch(BpmnEvent(self, payload=payload,
+                                                      correlations=correlations))
+        return None
+
+
+def use_task_data_payloads(specs: list[Any]) -> None:
+    """Swap the message definitions of freshly parsed specs (specs are not serialized)."""
+    for spec in specs:
+        for ts in spec.task_specs.values():
+            ed = getattr(ts, "event_definition", None)
+            if type(ed) is SpiffMessageEventDefinition:
+                ed.__class__ = CecpMessageEventDefinition
+
+
+def conversation_of(wf: BpmnWorkflow, default: int | None) -> int | None:
+    """The conversation an instance belongs to (module docstring)."""
+    return (wf.correlations.get(CONVERSATION) or {}).get("id", default)
+
+
+def join_conversation(wf: BpmnWorkflow, conversation: int) -> None:
+    wf.correlations[CONVERSATION] = {"id": conversation}
 
 
 @dataclass(frozen=True)

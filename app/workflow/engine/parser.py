@@ -32,8 +32,10 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from . import bpmn_xml
 from .bpmn_xml import FormRef
+from .collaboration import camunda_message_payloads
 from .cron import cron_parsers
 from .errors import ModelError
+from .events import use_task_data_payloads
 from .external import external_topic
 from .form_formats import form_ref
 from .forms import load_form, resolve_form
@@ -194,13 +196,15 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
     if not any(kind == "bpmn" for kind, _ in parsed.values()):
         raise ModelError("没有 BPMN 文件")
     parser = CecpBpmnParser(validator=VALIDATOR)
+    collections: dict[str, str] = {}
     try:
         for name, (kind, root) in sorted(parsed.items(), key=lambda i: i[1][0] != "dmn"):
             if kind == "dmn":
                 parser.add_dmn_xml(root, filename=name)
             else:
                 bpmn_xml.normalize_expressions(root)
-                normalize_multi_instance(root, name)
+                collections.update(normalize_multi_instance(root, name))
+                camunda_message_payloads(root)
                 parser.add_bpmn_xml(root, filename=name)
         executable = parser.get_process_ids()
         top = [p for p in executable if p not in parser.get_process_dependencies()]
@@ -212,7 +216,8 @@ def load_model(files: dict[str, bytes | str], process_id: str | None = None) -> 
             raise ModelError(f"流程不存在或不可执行: {process_id}")
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
-        localize_items([spec, *subprocess_specs.values()])
+        localize_items([spec, *subprocess_specs.values()], collections)
+        use_task_data_payloads([spec, *subprocess_specs.values()])
     except ValidationException as exc:
         line = f"（第 {exc.line_number} 行）" if getattr(exc, "line_number", None) else ""
         raise ModelError(f"模型解析失败{line}: {exc}", file=exc.file_name or None,

@@ -38,7 +38,14 @@ from SpiffWorkflow.util.task import TaskState
 
 from .data_limit import BOUND, data_size, too_large_message
 from .errors import EngineError, FormValidationError, TaskNotReady
-from .events import Message, deliver_message, outgoing_messages, waiting_messages
+from .events import (
+    CecpMessageEventDefinition,
+    Message,
+    SpiffMessageEventDefinition,
+    deliver_message,
+    outgoing_messages,
+    waiting_messages,
+)
 from .forms import validate_data
 from .parser import ModelBundle
 from .ready import accelerate
@@ -63,6 +70,7 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[CecpServiceTask] = SPIFF_CONFIG[ServiceTask]
     config[MergingParallelGateway] = SPIFF_CONFIG[ParallelGateway]
+    config[CecpMessageEventDefinition] = SPIFF_CONFIG[SpiffMessageEventDefinition]
     registry = DefaultRegistry()
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()},
