@@ -18,6 +18,9 @@ DEMO_CITY = "330500"       # 湖州市, where the carbon efficiency code began
 DEMO_PROVINCE = "330000"   # 浙江省
 DEMO_ENTERPRISE = "913305007000000001"[:17]  # check character appended by make_uscc
 DEMO_VBODY = "VB-ZJ-001"
+#: the demo public institution (湖州市示范中学): its code is its USCC, as onboarding makes it,
+#: so the school onboarded through `institution_onboarding` is the one holding the data
+DEMO_SCHOOL = "12330502MB0000003"  # check character appended by make_uscc
 DEMO_LOADERS: list[Callable[[int, int], None]] = []
 
 
@@ -25,6 +28,12 @@ def demo_enterprise_uscc() -> str:
     from app.refdata.uscc import make_uscc
 
     return make_uscc(DEMO_ENTERPRISE)
+
+
+def demo_school_code() -> str:
+    from app.refdata.uscc import make_uscc
+
+    return make_uscc(DEMO_SCHOOL)
 
 
 def _ensure_orgs() -> None:
@@ -42,8 +51,8 @@ def _ensure_orgs() -> None:
                               region_code=DEMO_PROVINCE, accreditation="CNAS-示范")
         vb.contact_phone = "0571-00000000"
         db.session.add(vb)
-    if db.session.scalar(select(Institution).where(Institution.code == "PI-330500-001")) is None:
-        db.session.add(Institution(code="PI-330500-001", name="湖州市示范中学", kind="public",
+    if db.session.scalar(select(Institution).where(Institution.code == demo_school_code())) is None:
+        db.session.add(Institution(code=demo_school_code(), name="湖州市示范中学", kind="public",
                                    region_code="330502", base_year=2020, published=True))
     db.session.flush()
 

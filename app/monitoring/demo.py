@@ -9,11 +9,12 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app.demo import demo_school_code
 from app.extensions import db
 from app.orgs.models import Institution
 
 INSTITUTIONS = (
-    ("PI-330500-001", "湖州市示范中学", "330502", 2020, True),
+    (demo_school_code(), "湖州市示范中学", "330502", 2020, True),
     ("PI-330500-002", "湖州市中心医院（示范）", "330502", 2020, True),
     ("PI-330500-003", "长兴县图书馆（示范）", "330522", 2021, False),
 )

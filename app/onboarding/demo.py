@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.demo import DEMO_SCHOOL
 from app.extensions import db
 from app.identity import service as accounts
 from app.onboarding import agreement, flow, lifecycle, service
@@ -23,8 +24,7 @@ from app.refdata.uscc import make_uscc
 DEMO_ORGS = (
     ("research", "research@demo.cecp", "浙江示范低碳研究院", "12330500MB0000001", ()),
     ("exchange", "exchange@demo.cecp", "示范环境能源交易所", "91330500MA0000002", ()),
-    ("public", "institution@demo.cecp", "湖州市示范中学", "12330502MB0000003",
-     (("institution", "PI-330500-001"),)),
+    ("public", "institution@demo.cecp", "湖州市示范中学", DEMO_SCHOOL, ()),
     ("bank", "bank@demo.cecp", "湖州示范绿色银行", "91330500MA0000004", ()),
 )
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.demo import demo_school_code
 from app.institutions.models import InstitutionDisclosure, InstitutionTarget
 from app.monitoring.models import InstitutionEnergy
 from app.orgs.models import Institution
@@ -22,7 +23,7 @@ def test_demo_public_institutions(app, db, client):
     for _ in range(2):  # idempotent
         r = runner.invoke(cli, ["demo", "--enterprises", "3", "--months", "2"])
         assert r.exit_code == 0, r.output
-    school = db.session.scalar(select(Institution).where(Institution.code == "PI-330500-001"))
+    school = db.session.scalar(select(Institution).where(Institution.code == demo_school_code()))
     last = date.today().year - 1
     months = dict(db.session.execute(
         select(InstitutionEnergy.year, func.count(func.distinct(InstitutionEnergy.month)))
@@ -33,7 +34,7 @@ def test_demo_public_institutions(app, db, client):
     published = db.session.scalars(select(InstitutionDisclosure)).all()
     assert [(d.institution_id, d.year, d.status) for d in published] == [
         (school.id, last, "published")]
-    page = client.get("/disclosure/institutions/PI-330500-001")
+    page = client.get(f"/disclosure/institutions/{demo_school_code()}")
     assert page.status_code == 200 and "湖州市示范中学" in page.get_data(as_text=True)
     rows = dashboard.build(scope=DataScope(region=("330500",)))["rows"]
     # the three monitoring demo institutions, ranked; the onboarded demo organisation's own
@@ -41,7 +42,7 @@ def test_demo_public_institutions(app, db, client):
     assert {r["status"] for r in rows} >= {"at_risk", "on_track", "achieved"}
     ranked = [r for r in rows if r.get("rank")]
     assert [r["rank"] for r in ranked] == [1, 2, 3]
-    assert {r["code"] for r in ranked} == {"PI-330500-001", "PI-330500-002", "PI-330500-003"}
+    assert {r["code"] for r in ranked} == {demo_school_code(), "PI-330500-002", "PI-330500-003"}
     assert all(r["status"] == "no_target" for r in rows if not r.get("rank"))
     # the demo school's account opens its workspace with the data
     from app.identity.models import User
@@ -53,4 +54,5 @@ def test_demo_public_institutions(app, db, client):
     enrol_totp(user)
     c = app.test_client()
     login(c, user, password=app.config["CECP_DEMO_PASSWORD"])
-    assert c.get("/institutions/").headers["Location"].endswith("/institutions/PI-330500-001")
+    location = c.get("/institutions/").headers["Location"]
+    assert location.endswith(f"/institutions/{demo_school_code()}")
