@@ -40,6 +40,17 @@ def _admin_only():
     return None
 
 
+def _admin_application(uid: str):
+    """(application, None) for a platform administrator, else (None, the 403 or 404)."""
+    refused = _admin_only()
+    if refused:
+        return None, refused
+    app_ = service.get(uid=uid, scope=current_scope())
+    if app_ is None:
+        return None, api_error(404, "申请不存在", code="not_found")
+    return app_, None
+
+
 def _invite_url(token: str) -> str:
     base = request.host_url.rstrip("/")
     return f"{base}/onboarding/invite/{token}"
@@ -79,12 +90,9 @@ def get_application(uid: str):
 def decide(uid: str):
     """{"decision": "approve"|"return"|"reject", "reason": "..."}; approval returns the
     single-use invitation link for the organisation's administrator."""
-    refused = _admin_only()
+    app_, refused = _admin_application(uid)
     if refused:
         return refused
-    app_ = service.get(uid=uid, scope=current_scope())
-    if app_ is None:
-        return api_error(404, "申请不存在", code="not_found")
     try:
         data = _body()
         issued = flow.decide(app_, decision=data.get("decision") or "",
@@ -97,12 +105,9 @@ def decide(uid: str):
 @blp.route("/applications/<string:uid>/<any(suspend,reactivate):action>", methods=["POST"])
 @auth_required("token", "session")
 def suspend_or_reactivate(uid: str, action: str):
-    refused = _admin_only()
+    app_, refused = _admin_application(uid)
     if refused:
         return refused
-    app_ = service.get(uid=uid, scope=current_scope())
-    if app_ is None:
-        return api_error(404, "申请不存在", code="not_found")
     try:
         data = _body()
         if action == "suspend":
@@ -130,12 +135,9 @@ def _links(issued: dict) -> dict:
 def reissue_link(uid: str):
     """A fresh single-use link for the applicant (earlier ones stop working): the
     invitation of an approved application, the resubmission link of a returned one."""
-    refused = _admin_only()
+    app_, refused = _admin_application(uid)
     if refused:
         return refused
-    app_ = service.get(uid=uid, scope=current_scope())
-    if app_ is None:
-        return api_error(404, "申请不存在", code="not_found")
     try:
         issued = flow.reissue(app_)
     except ApplicationError as exc:
@@ -148,12 +150,9 @@ def reissue_link(uid: str):
 def reactivation_request(uid: str):
     """Open a re-activation review task (the inbox of the platform administrators):
     {"reason": "..."}; 201 with the case id."""
-    refused = _admin_only()
+    app_, refused = _admin_application(uid)
     if refused:
         return refused
-    app_ = service.get(uid=uid, scope=current_scope())
-    if app_ is None:
-        return api_error(404, "申请不存在", code="not_found")
     try:
         inst = flow.request_reactivation(app_, reason=_body().get("reason") or "",
                                          user=current_user)
