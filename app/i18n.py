@@ -157,22 +157,24 @@ def translate(value: Any) -> Any:
     """The reader's language for a Msg or a plain msgid, or a stored text written from a
     KNOWN msgid; anything else unchanged (data names match no msgid and stay as entered).
     Outside a request (CLI, jobs) the Chinese."""
-    if not has_request_context() or not isinstance(value, str):
+    if not isinstance(value, str) or (type(value) is str and not _CJK.search(value)):
+        return value
+    if not english():  # the msgids are the Chinese: a Chinese page prints values as they are
         return value
     if isinstance(value, Msg):
         return value.translated()
     if isinstance(value, Seq):
-        return ("; " if english() else "；").join(translate(p) for p in value.parts)
+        return "; ".join(translate(p) for p in value.parts)
     if isinstance(value, Known):
         return translate_known(str(value), value.patterns)
     if isinstance(value, Named):
-        return value.en if value.en and english() else str(value)
-    if type(value) is not str or not _CJK.search(value):
+        return value.en or str(value)
+    if type(value) is not str:
         return value
     from flask_babel import get_translations
 
     text = get_translations().gettext(value)
-    if text == value and KNOWN and english():
+    if text == value and KNOWN:
         found = _match(value, KNOWN)
         return value if found is None else found
     return text

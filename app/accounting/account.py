@@ -82,13 +82,15 @@ def version_dict(a: CarbonAccount) -> dict:
             "pending_reason": a.pending_reason}
 
 
-def position(*, enterprise: Enterprise, period_key: str) -> dict | None:
-    """Rank of the enterprise among its industry peers (by intensity) for a period."""
+def position(*, enterprise: Enterprise, period_key: str,
+             code: CarbonCode | None = None) -> dict | None:
+    """Rank of the enterprise among its industry peers (by intensity) for a period; `code`
+    is its current code of that period when the caller already holds it."""
     from sqlalchemy import select
 
     from app.extensions import db
 
-    mine = codes.current_for(enterprise_id=enterprise.id, period_key=period_key)
+    mine = code or codes.current_for(enterprise_id=enterprise.id, period_key=period_key)
     if mine is None or mine.industry_code is None or mine.intensity is None:
         return None
     peers = list(db.session.scalars(select(CarbonCode.intensity).where(

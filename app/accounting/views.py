@@ -57,12 +57,13 @@ def account(uscc: str):
     data = acct.build(enterprise=ent, year=year, month=month, with_token=True)
     monthly = list(db.session.scalars(service.get_all(scope=None, enterprise_id=ent.id,
                                                       year=year)))[::-1]
-    history = codes.history(enterprise_id=ent.id, period_type="month")
+    history = codes.history(enterprise_id=ent.id)
+    mine = db.session.get(CarbonCode, data["code"]["id"]) if data["code"] else None
     return render_template(
         "accounting/account.html", ent=ent, data=data, year=year, month=month,
-        monthly=monthly, code_history=history,
-        year_codes=codes.history(enterprise_id=ent.id, period_type="year"),
-        position=acct.position(enterprise=ent, period_key=data["period"]),
+        monthly=monthly, code_history=[c for c in history if c.period_type == "month"],
+        year_codes=[c for c in history if c.period_type == "year"],
+        position=acct.position(enterprise=ent, period_key=data["period"], code=mine),
         schemes=codes.schemes(),
         panels=[p for fn in ACCOUNT_PANELS if (p := fn(ent, year)) is not None])
 

@@ -28,6 +28,6 @@ def register(app: Flask) -> None:
     if jobs.on_tasks not in TASK_LISTENERS:
         TASK_LISTENERS.append(jobs.on_tasks)
     app.register_blueprint(views.bp)
-    BADGES["cases.notifications_page"] = notifications.unread_count
+    BADGES["cases.notifications_page"] = dashboard.unread
     periodic.register("cases.filing_reminders", every="CECP_FILING_REMIND_SECONDS",
                       default=86400, run=filing.run)

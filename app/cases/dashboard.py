@@ -28,8 +28,10 @@ from app.orgs.models import Enterprise
 from app.platform import health
 from app.web.filters import BEIJING, audit_action, bjtime
 from app.web.home import figures
+from app.web.request_memo import memo
 from app.workflow import assignment
 from app.workflow.models import ProcessInstance, WorkTask
+from app.workflow.views import task_counts
 
 
 def _beijing_today() -> date:
@@ -40,8 +42,13 @@ def _has(user: Any, role: str) -> bool:
     return any(r.name == role for r in user.roles)
 
 
+def unread(user: Any) -> int:
+    """Unread messages, once per request (the badge and the messages panel)."""
+    return memo(("cases.unread", user.id), lambda: unread_count(user))
+
+
 def _tasks_panel(user: Any, title: str = "待办") -> dict:
-    counts = assignment.counts(user=user)
+    counts = task_counts(user)
     now = utcnow()
     overdue = (
         db.session.scalar(
@@ -86,7 +93,7 @@ def _messages_panel(user: Any) -> dict:
     return {
         "id": "panel-messages",
         "title": "消息",
-        "figures": [("未读", unread_count(user), "条")],
+        "figures": [("未读", unread(user), "条")],
         "rows": [
             (
                 n.message,

@@ -58,9 +58,9 @@ def grants_for(user: Any) -> Grants:
         return NONE
     if not isinstance(user, User):  # a stand-in object (tests, jobs): read as it is
         return _compute(user)
-    loaded = user.__dict__
-    if "roles" in loaded or "scopes" in loaded or not inspect(user).persistent:
-        return _compute(user)  # in memory already, perhaps with unflushed edits
+    state = inspect(user)
+    if not state.persistent or state.modified or "scopes" in user.__dict__:
+        return _compute(user)  # perhaps with unflushed edits (roles come eagerly loaded)
     key = (user.uid, user.authz_stamp or 0)
     with _lock:
         found = _cache.get(key)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from app.extensions import db
 from app.i18n import Msg, Named
 from app.identity.scope import DataScope
 from app.monitoring.datasets import change, rnd
-from app.monitoring.filters import Filters, energy_label, source, where
+from app.monitoring.filters import ANY_ITEM, Filters, energy_label, source, where
 from app.monitoring.models import TOTAL, MonitoringCube
 from app.orgs.models import Industry, Region
 
@@ -47,14 +47,6 @@ def scaled(value, divisor: Decimal, places: int = 4):
     return rnd(Decimal(value) / divisor, places if divisor != 1 else 3)
 
 
-def total(scope: DataScope, f: Filters, extra: list | None = None, *, item: str | None = None,
-          col: str | None = None):
-    model = source(scope)
-    column = getattr(model, col or measure(f)[0])
-    stmt = select(func.sum(column)).where(*where(model, scope, f, item=item), *(extra or []))
-    return db.session.scalar(stmt)
-
-
 def grouped(scope: DataScope, f: Filters, key, *, extra: list | None = None,
             item: str | None = None, with_sector: bool = True) -> dict:
     """{key value: (sum of measure, sum co2, sum tce, sum amount, enterprises)}."""
@@ -73,15 +65,22 @@ def summary(scope: DataScope, f: Filters) -> dict:
     """Headline figures of the window: CO2, energy, YoY, MoM, enterprises."""
     model = source(scope)
     _, unit, div, label = measure(f)
-    cur = total(scope, f, window(model, f))
-    yoy_base = total(scope, f, prev_window(model, f, months_back=12))
-    mom_base = None if f.grain == "year" else total(scope, f, prev_window(model, f,
-                                                                         months_back=1))
-    co2 = total(scope, f, window(model, f), item=TOTAL, col="co2")
-    tce = total(scope, f, window(model, f), item=TOTAL, col="tce")
+    # one pass over the facts: the window, both comparison windows and the totals row
+    # filtered per aggregate (six queries before)
+    column = getattr(model, measure(f)[0])
+    chosen = model.item == f.item if f.item != ANY_ITEM else true()
+    totals = model.item == TOTAL
+    now_w = and_(*window(model, f))
+    yoy_w = and_(*prev_window(model, f, months_back=12))
+    mom_w = false() if f.grain == "year" else and_(*prev_window(model, f, months_back=1))
     count = func.sum(model.enterprises) if model is MonitoringCube else func.count()
-    ents, estimated = db.session.execute(select(count, func.sum(model.estimated)).where(
-        *where(model, scope, f, item=TOTAL), *window(model, f))).one()
+    cur, yoy_base, mom_base, co2, tce, ents, estimated = db.session.execute(select(
+        func.sum(column).filter(chosen, now_w), func.sum(column).filter(chosen, yoy_w),
+        func.sum(column).filter(chosen, mom_w), func.sum(model.co2).filter(totals, now_w),
+        func.sum(model.tce).filter(totals, now_w), count.filter(totals, now_w),
+        func.sum(model.estimated).filter(totals, now_w),
+    ).where(*where(model, scope, f, item=ANY_ITEM), or_(chosen, totals),
+            or_(now_w, yoy_w, mom_w))).one()
     if f.grain != "year":
         enterprises = ents or 0
     else:  # a year sums 12 months of enterprise rows; count distinct from the facts

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from app.extensions import db
 from app.identity.scope import DataScope, region_prefix, scope_clause
 from app.monitoring.models import TOTAL, MonitoringCube, MonitoringFact
+from app.web.request_memo import memo
 
 GRAINS = {"month": "按月", "year": "按年"}
 ANY_ITEM = "__any__"  # `where(item=ANY_ITEM)`: every item row (the breakdown by energy)
@@ -143,12 +144,14 @@ def _this_month() -> int:
 
 
 def reporting(scope: DataScope, f: Filters) -> dict[int, int]:
-    """{period: reporting enterprises} of the caller's view (every month with data)."""
+    """{period: reporting enterprises} of the caller's view (every month with data); read
+    once per request (the default period and the completeness check both need it)."""
     model = source(scope)
     count = func.sum(model.enterprises) if model is MonitoringCube else func.count()
     stmt = (select(model.period, count).where(*where(model, scope, f, item=TOTAL))
             .group_by(model.period))
-    return {int(p): int(n or 0) for p, n in db.session.execute(stmt)}
+    key = ("monitoring.reporting", repr(scope), f.prefix, f.sector, f.industry)
+    return dict(memo(key, lambda: {int(p): int(n or 0) for p, n in db.session.execute(stmt)}))
 
 
 def complete_months(counts: dict[int, int]) -> set[int]:

@@ -13,12 +13,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g
+from flask import Flask
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app.extensions import db
 from app.identity.roles import ROLES, USER_CLASS_LABELS
+from app.web import names_cache
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -101,10 +102,8 @@ def user_class_label(code: str | None) -> str:
     return (USER_CLASS_EN if _english() else USER_CLASS_LABELS).get(code, code)
 
 
-def _lookup(cache: str, stmt) -> dict:
-    if cache not in g:
-        setattr(g, cache, dict(db.session.execute(stmt).all()))
-    return getattr(g, cache)
+def _lookup(cache: str, stmt, table: str) -> dict:
+    return names_cache.get(cache, lambda: dict(db.session.execute(stmt).all()), table=table)
 
 
 def region_name(code: str | None) -> str:
@@ -112,7 +111,7 @@ def region_name(code: str | None) -> str:
         return ""
     from app.orgs.models import Region
 
-    return _lookup("cecp_region_names", select(Region.code, Region.name)).get(code, code)
+    return _lookup("cecp_region_names", select(Region.code, Region.name), "region").get(code, code)
 
 
 def industry_name(code: str | None) -> str:
@@ -121,10 +120,10 @@ def industry_name(code: str | None) -> str:
     from app.i18n import Named
     from app.orgs.models import Industry
 
-    if "cecp_industry_names" not in g:
-        g.cecp_industry_names = {c: Named(n, en) for c, n, en in db.session.execute(
-            select(Industry.code, Industry.name, Industry.name_en))}
-    return g.cecp_industry_names.get(code, code)
+    names = names_cache.get("cecp_industry_names", lambda: {
+        c: Named(n, en) for c, n, en in db.session.execute(
+            select(Industry.code, Industry.name, Industry.name_en))}, table="industry")
+    return names.get(code, code)
 
 
 def item_name(code: str | None) -> str:
@@ -134,14 +133,14 @@ def item_name(code: str | None) -> str:
     from app.energy.models import EmissionFactor, EnergyType
     from app.i18n import Named
 
-    if "cecp_energy_names" not in g:
-        g.cecp_energy_names = {c: Named(n, en) for c, n, en in db.session.execute(
-            select(EnergyType.code, EnergyType.name, EnergyType.name_en))}
-    types = g.cecp_energy_names
+    types = names_cache.get("cecp_energy_names", lambda: {
+        c: Named(n, en) for c, n, en in db.session.execute(
+            select(EnergyType.code, EnergyType.name, EnergyType.name_en))},
+        table="energy_type")
     if code in types:
         return types[code]
     factors = _lookup("cecp_factor_names", select(EmissionFactor.code, EmissionFactor.name)
-                      .where(EmissionFactor.name.is_not(None)))
+                      .where(EmissionFactor.name.is_not(None)), "emission_factor")
     return factors.get(code) or code
 
 
@@ -170,8 +169,8 @@ def user_name(user_or_id: Any) -> str:
         return user_or_id.label()
     from app.identity.models import User
 
-    names = _lookup("cecp_user_names", select(User.id, User.display_name))
-    emails = _lookup("cecp_user_emails", select(User.email, User.display_name))
+    names = _lookup("cecp_user_names", select(User.id, User.display_name), "user")
+    emails = _lookup("cecp_user_emails", select(User.email, User.display_name), "user")
     if isinstance(user_or_id, int) or str(user_or_id).isdigit():
         return names.get(int(user_or_id)) or str(user_or_id)
     return emails.get(user_or_id) or str(user_or_id)

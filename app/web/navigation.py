@@ -87,12 +87,12 @@ def register(item: NavItem, badge: Callable[[Any], int] | None = None) -> None:
         BADGES[item.endpoint] = badge
 
 
-def _badge(endpoint: str) -> int:
+def _badge(endpoint: str, user: Any) -> int:
     fn = BADGES.get(endpoint)
-    if fn is None or not current_user.is_authenticated:
+    if fn is None or not user.is_authenticated:
         return 0
     try:
-        return int(fn(current_user) or 0)
+        return int(fn(user) or 0)
     except Exception:  # a badge must never break a page
         current_app.logger.exception("navigation badge %s failed", endpoint)
         return 0
@@ -102,18 +102,21 @@ def visible_items() -> list[dict]:
     from flask_babel import get_locale
 
     english = str(get_locale()) == "en"
+    user = current_user._get_current_object()  # once, not through the proxy per entry
+    signed_in = user.is_authenticated
+    views = current_app.view_functions
     out = []
     for item in NAV:
-        if item.endpoint not in current_app.view_functions:
+        if item.endpoint not in views:
             continue
         if item.permission != "public":
-            if not current_user.is_authenticated:
+            if not signed_in:
                 continue
-            if item.permission and not current_user.has_permission(item.permission):
+            if item.permission and not user.has_permission(item.permission):
                 continue
         out.append({"url": url_for(item.endpoint), "endpoint": item.endpoint,
                     "label": item.label_en if english else item.label,
-                    "badge": _badge(item.endpoint)})
+                    "badge": _badge(item.endpoint, user)})
     return out
 
 

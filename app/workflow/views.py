@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.identity.roles import ROLES
+from app.web.request_memo import memo
 from app.workflow import assignment, attachments, deploy, forms_html, hooks, service
 from app.workflow.errors import Invalid, WorkflowError
 from app.workflow.models import STATUSES, ProcessModel
@@ -59,7 +60,7 @@ def _filter() -> assignment.InboxFilter:
 @bp.route("/workflow/inbox")
 @auth_required("session")
 def inbox():
-    counts = assignment.counts(user=current_user)
+    counts = task_counts(current_user)
     box = request.args.get("box") or ("claimable" if counts["claimable"] and not counts["mine"]
                                       else "mine")
     box = box if box in BOXES else "mine"
@@ -257,9 +258,14 @@ def designer():
                            can_deploy=current_user.has_permission("designer.deploy"))
 
 
+def task_counts(user: Any) -> dict[str, int]:
+    """The user's task counts, once per request (badge, inbox tabs and dashboard)."""
+    return memo(("workflow.counts", user.id), lambda: assignment.counts(user=user))
+
+
 def inbox_badge(user: Any) -> int:
     """Open tasks the user may work: the 待办 badge."""
-    return sum(assignment.counts(user=user).values())
+    return sum(task_counts(user).values())
 
 
 def nav_context() -> dict[str, Any]:
