@@ -1,12 +1,15 @@
 """Production serving (gunicorn reads this file from the working directory, or `-c`).
 
 Workers and threads follow the cores: one worker process per core (the GIL makes one process
-use one core), each with enough threads that every connection it accepts reaches the
-overload gate at once (`app.platform.overload`): `CECP_MAX_INFLIGHT` run, `CECP_MAX_QUEUE`
-wait, and the server's own queue stays empty. `worker_connections` caps the connections one
-worker holds; the listen backlog is short, so that excess load meets a 503 from the gate (or
-HAProxy's queue timeout) instead of a long invisible queue. Every value can be overridden
-by the environment variable named beside it. See docs/operations.md.
+use one core), each with twice as many threads as the overload gate (`app.platform.overload`)
+lets run (`CECP_MAX_INFLIGHT`) and wait (`CECP_MAX_QUEUE`), so that a request beyond the gate's
+queue reaches it on a free thread and gets its 503 at once instead of waiting unseen for one.
+A worker holds up to `worker_connections` connections: people keep a connection open between
+pages (keep-alive), and an idle one costs a file descriptor, not a thread. Too few (the old
+2 × threads) made a worker stop accepting while a thousand signed-in users sat idle, and new
+connections then waited in the kernel for seconds (SYN retries) where no gate could see them.
+Every value can be overridden by the environment variable named beside it. See
+docs/operations.md.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ bind = (
 )
 worker_class = "gthread"
 workers = _int("CECP_WORKERS", max(2, _cores))
-threads = _int("CECP_THREADS", max(8, _inflight + _queue))
-worker_connections = _int("CECP_WORKER_CONNECTIONS", threads * 2)
-backlog = _int("CECP_BACKLOG", 64)
+threads = _int("CECP_THREADS", max(8, 2 * (_inflight + _queue)))
+worker_connections = _int("CECP_WORKER_CONNECTIONS", 1000)
+backlog = _int("CECP_BACKLOG", 256)
 keepalive = _int("CECP_KEEPALIVE", 5)
 timeout = _int("CECP_WORKER_TIMEOUT", 60)  # a stuck worker is replaced
 graceful_timeout = _int("CECP_GRACEFUL_TIMEOUT", 30)  # accepted work completes on restart

@@ -66,11 +66,16 @@ def unloaded(host: str, n: int = 5, users: int = 5) -> dict[str, float]:
     return {k: statistics.fmean(v) for k, v in times.items()}
 
 
+def _statuses(counts: dict[int, int]) -> str:
+    return ", ".join(f"{'no answer' if code == 0 else code} × {n:,}"
+                     for code, n in sorted(counts.items()))
+
+
 def rows_for(result: dict, base: dict[str, float], users: int) -> list[dict]:
     rows = []
     for phase in ("ramp", "steady"):
         st = result[phase]
-        for name in ("login", "home", "carbon account", "monitoring", "inbox"):
+        for name in ("login form", "login", "home", "carbon account", "monitoring", "inbox"):
             s = st.by_name.get(name)
             if not s:
                 continue
@@ -84,6 +89,7 @@ def rows_for(result: dict, base: dict[str, float], users: int) -> list[dict]:
                     "baseline_value": base.get(name),
                     "note": f"p95 {s['p95']:.2f} s, max {s['max']:.2f} s, "
                     f"n={s['n']:,}, failures {s['failures']:,}"
+                    + (f" (status: {_statuses(s['failed_status'])})" if s["failures"] else "")
                     + (f"; goal ≤ {goal} s" if goal else ""),
                 }
             )

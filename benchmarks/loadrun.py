@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def summarise(samples: list, start: float, end: float, name: str) -> PhaseStats:
             "max": max(times),
             "failures": sum(1 for r in rows if r[3]),
             "503": sum(1 for r in rows if r[4] == 503),
+            # what the failures were: HTTP status, 0 = no answer (refused, timed out)
+            "failed_status": dict(Counter(r[4] for r in rows if r[3])),
         }
     span = max(1e-9, end - start)
     return PhaseStats(name, len(sel), sum(1 for s in sel if s[3]), len(sel) / span, out)

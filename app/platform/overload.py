@@ -9,7 +9,7 @@ simultaneous logins waited a median 20 s). A request that was admitted always co
 
 Waiters are served by priority, not arrival: signed-in users' work (an API token, or the
 priority cookie set beside the session at sign-in: tasks, accounts, inbox) first, then
-sign-ins, then anonymous pages; anonymous pages may also fill only half of the queue and
+sign-ins (the login form and its POST), then anonymous pages; anonymous pages may also fill only half of the queue and
 wait half as long, so that under pressure the platform spends its capacity on the people
 already working. Machine clients (an `X-API-Key` on the API, a SOAP call) rank with
 sign-ins: their batches are work, not browsing. Health checks and static files pass without
@@ -66,6 +66,8 @@ def classify(environ: dict[str, Any], hint: str = "") -> int | None:
     if hint and f"{PRIORITY_COOKIE}={hint}" in environ.get("HTTP_COOKIE", ""):
         return SIGNED_IN
     if path.startswith(("/auth/", "/api/v1/auth/")) and environ.get("REQUEST_METHOD") == "POST":
+        return SIGN_IN
+    if path == "/auth/login":  # the form is the first step of a sign-in (and cheap)
         return SIGN_IN
     if (environ.get("HTTP_X_API_KEY") and path.startswith("/api/")) or (
             path.startswith("/ws/") and environ.get("REQUEST_METHOD") == "POST"):

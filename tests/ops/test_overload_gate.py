@@ -60,6 +60,8 @@ def test_requests_are_classified_by_token_priority_cookie_and_path():
     assert classify({**env, "HTTP_COOKIE": "cecp_prio=forged"}, hint) == ANONYMOUS
     assert classify({**env, "HTTP_AUTHENTICATION_TOKEN": "t"}, hint) == SIGNED_IN
     assert classify({"PATH_INFO": "/auth/login", "REQUEST_METHOD": "POST"}, hint) == SIGN_IN
+    assert classify({"PATH_INFO": "/auth/login", "REQUEST_METHOD": "GET"}, hint) == SIGN_IN
+    assert classify({"PATH_INFO": "/auth/reset", "REQUEST_METHOD": "GET"}, hint) == ANONYMOUS
     machine = {"PATH_INFO": "/api/v1/readings", "REQUEST_METHOD": "POST", "HTTP_X_API_KEY": "k"}
     assert classify(machine, hint) == SIGN_IN
     assert classify({**machine, "PATH_INFO": "/monitoring/region"}, hint) == ANONYMOUS
