@@ -14,13 +14,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from itertools import repeat
-from operator import add, gt, lt, methodcaller, mul
+from operator import add, gt, lt, mul
 
 from app.energy.records import MAX_AMOUNT
 from app.exchange import meters as meter_service
 
-_METER, _TS = methodcaller("get", "meter"), methodcaller("get", "ts")
-_VALUE, _UNIT = methodcaller("get", "value"), methodcaller("get", "unit")
 _NO_CEILING = Decimal("Infinity")
 #: types taken as they come; others (bool, lists, dict subclasses...) go row by row. Text
 #: only for the meter: 1 and True are equal keys in a dict but name different meters.
@@ -33,7 +31,7 @@ def meter_column(items: list) -> list[str] | None:
     """The raw meter ids when every item is a plain dict with a text meter, else None."""
     if not items or set(map(type, items)) != {dict}:
         return None
-    metas = list(map(_METER, items))
+    metas = [it.get("meter") for it in items]
     return metas if set(map(type, metas)) == {str} else None
 
 
@@ -67,7 +65,8 @@ class Readings:
         return zip(self.mids, self.tss, self.vals, strict=True)
 
 
-def clean_rows(items: list, metas: list[str], facts: dict, latest: datetime) -> Readings | None:
+def clean_rows(items: list, *, metas: list[str], facts: dict,
+               latest: datetime) -> Readings | None:
     """(meter_id, ts, value) per item, in order, when no rule of `readings.validate` can
     fail for any item (no duplicate (meter, ts) either); None otherwise.
 
@@ -75,7 +74,7 @@ def clean_rows(items: list, metas: list[str], facts: dict, latest: datetime) -> 
     by_raw = {raw: facts.get(raw.strip()) for raw in set(metas)}
     if None in by_raw.values():  # empty or unknown meter
         return None
-    stamps = list(map(_TS, items))
+    stamps = [it.get("ts") for it in items]
     if not set(map(type, stamps)) <= _TS_TYPES:
         return None
     when: dict = {}
@@ -85,7 +84,7 @@ def clean_rows(items: list, metas: list[str], facts: dict, latest: datetime) -> 
         if ts is None or ts > latest:
             return None
         when[raw] = ts
-    values = list(map(_VALUE, items))
+    values = [it.get("value") for it in items]
     kinds = set(map(type, values))
     if not kinds <= _VALUE_TYPES:
         return None
@@ -97,7 +96,7 @@ def clean_rows(items: list, metas: list[str], facts: dict, latest: datetime) -> 
             return None
     except ArithmeticError:
         return None
-    units = list(map(_UNIT, items))
+    units = [it.get("unit") for it in items]
     if any(units):
         if not set(map(type, units)) <= _UNIT_TYPES:
             return None
@@ -106,7 +105,7 @@ def clean_rows(items: list, metas: list[str], facts: dict, latest: datetime) -> 
                 return None
     mids = list(map({raw: f[1] for raw, f in by_raw.items()}.__getitem__, metas))
     tss = list(map(when.__getitem__, stamps))
-    if not _within_bounds(by_raw, metas, tss, vals):
+    if not _within_bounds(by_raw, metas=metas, tss=tss, vals=vals):
         return None
     # repeats of (meter, instant) leave the loop to keep one of equal ones and to name
     # differing ones; the pair as one int (meter id x distinct instants + instant's rank)
@@ -121,7 +120,7 @@ def _text(v) -> str:
     return v if type(v) is str else str(v)
 
 
-def _within_bounds(by_raw: dict, metas: list, tss: list, vals: list) -> bool:
+def _within_bounds(by_raw: dict, *, metas: list, tss: list, vals: list) -> bool:
     """No reading before its meter's start of service nor above its per-reading ceiling:
     one comparison for the whole batch when it settles it, else one per row."""
     installed = {raw: f[2] for raw, f in by_raw.items() if f[2] is not None}

@@ -68,14 +68,16 @@ def validate(items: list, *, scope: DataScope, now: datetime | None = None) -> C
     types = {t.code: t for t in db.session.scalars(select(EnergyType))}
     bounds = {m.id: bound_for(m, types) for m in found.values()}
     facts = {ext: (m, m.id, m.installed_at, m.unit, bounds[m.id]) for ext, m in found.items()}
-    rows = columnar.clean_rows(items, metas, facts, latest) if metas is not None else None
+    rows = None
+    if metas is not None:
+        rows = columnar.clean_rows(items, metas=metas, facts=facts, latest=latest)
     if rows is not None:
         return Checked(rows, {}, outside & ids)
-    rows, errors = _check_rows(items, facts, latest)
+    rows, errors = _check_rows(items, facts=facts, latest=latest)
     return Checked(rows, errors, outside & ids)
 
 
-def _check_rows(items: list, facts: dict, latest: datetime
+def _check_rows(items: list, *, facts: dict, latest: datetime
                 ) -> tuple[list[tuple[int, datetime, Decimal]], dict[int, dict[str, str]]]:
     """Row by row: the rules and every field's message (`columnar` only takes clean
     batches faster)."""
@@ -173,12 +175,12 @@ def _store_pg(rows: columnar.Readings, batch_id, *, mids: set[int],
                       "value numeric(20,6)) ON COMMIT DROP"))
     with raw.cursor() as cur:
         with cur.copy("COPY tmp_reading (meter_id, ts, value) FROM STDIN") as cp:
-            for chunk in _copy_text(rows, mids, stamps):
+            for chunk in _copy_text(rows, mids=mids, stamps=stamps):
                 cp.write(chunk)
     params = {"batch": batch_id, "now": utcnow()}
     if not _overlaps(conn, mids, stamps) and _append(conn, params):
         _add_rollups(conn, "SELECT meter_id, ts, value AS delta, 1 AS is_new FROM tmp_reading",
-                     fresh=_no_rollups(conn, mids, stamps))
+                     fresh=_no_rollups(conn, mids=mids, stamps=stamps))
         return Stored(inserted=len(rows))
     conn.execute(text(
         "CREATE TEMP TABLE tmp_delta ON COMMIT DROP AS "
@@ -204,7 +206,7 @@ def _store_pg(rows: columnar.Readings, batch_id, *, mids: set[int],
     return Stored(inserted=new, corrected=int(changed) - new, unchanged=len(rows) - int(changed))
 
 
-def _copy_text(rows: columnar.Readings, mids: set[int], stamps: set[datetime],
+def _copy_text(rows: columnar.Readings, *, mids: set[int], stamps: set[datetime],
                size: int = 50_000) -> Iterator[str]:
     """COPY text in chunks, built by C-level map/zip/join over the columns: each meter id
     and time (many meters share a time) is formatted once; values as `str(Decimal)` (what
@@ -286,7 +288,7 @@ def _add_rollups(conn, deltas: str, *, fresh: bool = False) -> None:
     conn.execute(text(insert + _ROLLUP_MERGE))
 
 
-def _no_rollups(conn, mids: set[int], stamps: set[datetime]) -> bool:
+def _no_rollups(conn, *, mids: set[int], stamps: set[datetime]) -> bool:
     """Whether no rollup of these meters lies between the month bucket of the first time
     and the hour bucket of the last (an index range probe): every bucket of the batch is
     in that span. Back-fills and first loads answer yes."""

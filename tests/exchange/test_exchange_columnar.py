@@ -24,8 +24,10 @@ def _both(items, facts, latest):
     from app.exchange import columnar, readings
 
     metas = columnar.meter_column(items)
-    fast = columnar.clean_rows(items, metas, facts, latest) if metas is not None else None
-    return fast, readings._check_rows(items, facts, latest)
+    fast = None
+    if metas is not None:
+        fast = columnar.clean_rows(items, metas=metas, facts=facts, latest=latest)
+    return fast, readings._check_rows(items, facts=facts, latest=latest)
 
 
 @pytest.fixture()
@@ -127,7 +129,8 @@ def test_validate_takes_the_column_path_and_stores_the_same(two_meters):
     checked = readings.validate(items, scope=DataScope(all=True),
                                 now=NOW - readings.FUTURE_TOLERANCE)
     assert isinstance(checked.rows, columnar.Readings) and not checked.errors
-    assert list(checked.rows) == readings._check_rows(items, _facts(*two_meters), NOW)[0]
+    rows, _ = readings._check_rows(items, facts=_facts(*two_meters), latest=NOW)
+    assert list(checked.rows) == rows
     assert columnar.columns(checked.rows) == columnar.columns(list(checked.rows))
 
 
@@ -151,7 +154,7 @@ def test_fresh_buckets_are_inserted_plainly_and_a_late_conflict_falls_back(
     db.session.commit()
     rollups = [s for s in seen if "INSERT INTO meter_rollup" in s]
     assert rollups and "ON CONFLICT" not in rollups[0]
-    monkeypatch.setattr(readings, "_no_rollups", lambda *a: True)
+    monkeypatch.setattr(readings, "_no_rollups", lambda *a, **k: True)
     later = [(m.id, datetime(2026, 4, 1, 0, 5 + 15 * q), Decimal("0.5")) for q in range(4)]
     with sql_log() as seen:
         readings.store(later, batch_id=None)
