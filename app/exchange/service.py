@@ -18,8 +18,8 @@ from sqlalchemy import insert, select
 from app.audit.service import record as audit
 from app.db import utcnow
 from app.energy import records
+from app.exchange import columnar, readings, realtime
 from app.exchange import meters as meter_service
-from app.exchange import readings, realtime
 from app.exchange.models import ExchangeBatch, ExchangeLog, StagedRow
 from app.exports import safe_row
 from app.extensions import db
@@ -129,19 +129,20 @@ def submit_readings(*, items: list, scope: DataScope, user, source: str,
     batch.inserted, batch.corrected, batch.unchanged = (stored.inserted, stored.corrected,
                                                         stored.unchanged)
     _finish(batch, accepted=len(checked.rows), rejected=len(checked.errors))
-    realtime.after_store({mid for mid, _, _ in checked.rows})
-    _derive_monthly(checked.rows)
+    mids, stamps = columnar.columns(checked.rows)
+    realtime.after_store(mids)
+    _derive_monthly(mids, stamps)
     return batch, False
 
 
-def _derive_monthly(rows: list) -> None:
+def _derive_monthly(mids: set[int], stamps: set) -> None:
     """Meter-sourced monthly lines are re-derived by a job for enterprises that chose them."""
     from app.exchange import monthly
     from app.jobs.outbox import enqueue
 
-    stamps = {ts for _, ts, _ in rows}  # far fewer than rows: many meters share a time
+    # the batch's distinct times: far fewer than rows, many meters share a time
     months = {(b.year, b.month) for b in {readings.bucket_of(ts, "month") for ts in stamps}}
-    todo = monthly.affected({mid for mid, _, _ in rows}, months)
+    todo = monthly.affected(mids, months)
     if todo:
         enqueue("exchange.monthly_lines", items=todo)
 
